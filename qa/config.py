@@ -1,0 +1,48 @@
+"""Settings that define an index, and where things live by default.
+
+An index records its IndexSettings in its manifest; loading compares them, so a
+change of model or splitter is detected instead of silently mixing vectors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+INDEX_ENV = "QA_INDEX"
+DEFAULT_INDEX_DIR = Path("index")
+DEFAULT_SOURCES = (Path("seeds"),)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """Everything that changes what gets embedded, so it must match on reload.
+
+    max_tokens is the model's window (all-MiniLM-L6-v2: 256 word pieces,
+    [CLS] and [SEP] included); passage_tokens is the target size of a passage,
+    kept well under the window so that the title fits in front of it.
+    """
+
+    model: str = DEFAULT_MODEL
+    dim: int = 384
+    max_tokens: int = 256
+    passage_tokens: int = 160
+    overlap_sentences: int = 1
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexSettings:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def default_index_dir() -> Path:
+    """The index folder: $QA_INDEX if set, else ./index."""
+    return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX_DIR)

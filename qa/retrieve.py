@@ -1,0 +1,167 @@
+"""Find the passages for a question: dense (FAISS) and BM25 candidates, fused.
+
+Fusion is a pair of small pure functions over {row: score} maps. Raw BM25 and
+cosine scores live on different scales, so they are never simply added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .articles import Article
+from .index import PassageIndex
+from .passages import Passage
+
+FUSIONS = ("convex", "rrf", "dense", "bm25")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrict a search to a date range (ISO, inclusive), sections and sources."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sections: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.sections or self.sources)
+
+    def allows(self, article: Article) -> bool:
+        if self.date_from and (not article.date or article.date < self.date_from):
+            return False
+        if self.date_to and (not article.date or article.date > self.date_to):
+            return False
+        if self.sections and (article.section or "").lower() not in {s.lower() for s in self.sections}:
+            return False
+        return not self.sources or (article.source or "").lower() in {s.lower() for s in self.sources}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved passage with the article it came from."""
+
+    passage: Passage
+    article: Article
+    score: float  # fused, in [0, 1] for convex fusion
+    dense: float  # cosine similarity to the question
+    lexical: float  # raw BM25 score
+    row: int
+    also_in: tuple[str, ...] = field(default=())  # ids of other articles with the same text
+
+
+def minmax(scores: Mapping[int, float]) -> dict[int, float]:
+    """Scale scores to [0, 1]. Example: {1: 2.0, 2: 4.0} -> {1: 0.0, 2: 1.0}"""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {k: (v - low) / span if span > 0 else 1.0 for k, v in scores.items()}
+
+
+def convex(dense: Mapping[int, float], lexical: Mapping[int, float], weight: float) -> dict[int, float]:
+    """weight * minmax(dense) + (1 - weight) * minmax(lexical), over the union of candidates."""
+    d, lex = minmax(dense), minmax(lexical)
+    return {k: weight * d.get(k, 0.0) + (1 - weight) * lex.get(k, 0.0) for k in set(d) | set(lex)}
+
+
+def rrf(*rankings: list[int], k: int = 60) -> dict[int, float]:
+    """Reciprocal rank fusion. Example: rrf([1, 2], [2, 1]) gives 1 and 2 equal scores."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+def allowed_rows(index: PassageIndex, filters: Filters | None) -> np.ndarray | None:
+    """Row numbers that pass the filters, or None for "all rows"."""
+    if filters is None or not filters.active():
+        return None
+    ok = {aid for aid, a in index.articles.items() if filters.allows(a)}
+    return np.array([i for i, p in enumerate(index.passages) if p.article_id in ok], dtype=np.int64)
+
+
+def dense_candidates(
+    index: PassageIndex, qvec: np.ndarray, depth: int, rows: np.ndarray | None
+) -> dict[int, float]:
+    """Top `depth` rows by cosine similarity (exact search), within `rows` if given."""
+    import faiss
+
+    depth = min(depth, index.dense.ntotal if rows is None else len(rows))
+    if depth <= 0:
+        return {}
+    params: Any = None
+    if rows is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
+    scores, ids = index.dense.search(qvec.reshape(1, -1).astype(np.float32), depth, params=params)
+    return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+
+
+def lexical_candidates(all_scores: np.ndarray, depth: int, rows: np.ndarray | None) -> dict[int, float]:
+    """Top `depth` rows by BM25 with a score above zero, within `rows` if given."""
+    scores = all_scores if rows is None else all_scores[rows]
+    depth = min(depth, len(scores))
+    if depth <= 0:
+        return {}
+    top = np.argpartition(-scores, depth - 1)[:depth]
+    picked = top if rows is None else rows[top]
+    return {int(r): float(all_scores[r]) for r in picked if all_scores[r] > 0}
+
+
+def fuse(dense: dict[int, float], lexical: dict[int, float], method: str, weight: float) -> dict[int, float]:
+    if method == "dense":
+        return dict(dense)
+    if method == "bm25":
+        return dict(lexical)
+    if method == "rrf":
+        return rrf(
+            sorted(dense, key=dense.__getitem__, reverse=True),
+            sorted(lexical, key=lexical.__getitem__, reverse=True),
+        )
+    return convex(dense, lexical, weight)
+
+
+def search(
+    index: PassageIndex,
+    qvec: np.ndarray,
+    query: str,
+    *,
+    depth: int = 100,
+    fusion: str = "convex",
+    weight: float = 0.5,
+    filters: Filters | None = None,
+) -> list[Hit]:
+    """All fused candidates for a question, best first (no cut to k yet)."""
+    rows = allowed_rows(index, filters)
+    all_lex = index.bm25.scores(query) if fusion != "dense" else np.zeros(len(index.passages), np.float32)
+    dense = dense_candidates(index, qvec, depth, rows) if fusion != "bm25" else {}
+    lexical = lexical_candidates(all_lex, depth, rows) if fusion != "dense" else {}
+    fused = fuse(dense, lexical, fusion, weight)
+    cosines = cosine_of(index, qvec, [r for r in fused if r not in dense])
+    hits = []
+    for row, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+        passage = index.passages[row]
+        hits.append(
+            Hit(
+                passage,
+                index.articles[passage.article_id],
+                float(score),
+                dense.get(row, cosines.get(row, 0.0)),
+                float(all_lex[row]),
+                row,
+            )
+        )
+    return hits
+
+
+def cosine_of(index: PassageIndex, qvec: np.ndarray, rows: list[int]) -> dict[int, float]:
+    """Exact cosine for rows found only by BM25, so every hit reports both scores."""
+    if not rows:
+        return {}
+    vectors = np.stack([index.dense.reconstruct(int(r)) for r in rows])
+    return {r: float(s) for r, s in zip(rows, vectors @ qvec.reshape(-1), strict=True)}

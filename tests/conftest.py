@@ -1,0 +1,83 @@
+"""Shared fixtures: a fast fake embedder, the tiny article set, built indexes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.config import IndexSettings
+from qa.engine import Engine, index_paths
+
+DATA = Path(__file__).parent / "data"
+ARTICLES = DATA / "articles"
+ROOT = Path(__file__).parent.parent
+
+
+class HashEmbedder:
+    """Deterministic stand-in for the model: a bag of hashed lower-cased words, L2-normalised.
+
+    Texts that share words get similar vectors, which is enough to test plumbing.
+    """
+
+    name = "test/hash-embedder"
+    dim = 64
+    fingerprint = "hash-v1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.where(norms == 0, 1, norms)
+        if progress:
+            progress(len(texts))
+        return out
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def settings() -> IndexSettings:
+    return IndexSettings(model=HashEmbedder.name, dim=HashEmbedder.dim)
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A private copy of the tiny article set, safe to edit."""
+    target = tmp_path / "articles"
+    shutil.copytree(ARTICLES, target)
+    return target
+
+
+@pytest.fixture
+def built(tmp_path: Path, articles_dir: Path, embedder: HashEmbedder, settings: IndexSettings) -> Path:
+    index_dir = tmp_path / "index"
+    index_paths([articles_dir], index_dir, embedder=embedder, settings=settings)
+    return index_dir
+
+
+@pytest.fixture
+def engine(built: Path, embedder: HashEmbedder) -> Engine:
+    return Engine.from_index(built, embedder=embedder)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads or writes the developer's ./index."""
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "default-index"))

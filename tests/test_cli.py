@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import cli
+
+from .conftest import ROOT, HashEmbedder
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    monkeypatch.setattr("qa.engine.default_embedder", HashEmbedder)
+    return CliRunner()
+
+
+def test_index_ask_info(runner, articles_dir, tmp_path):
+    ix = str(tmp_path / "ix")
+    result = runner.invoke(cli, ["index", str(articles_dir), "--index", ix])
+    assert result.exit_code == 0, result.output
+    assert "6 added, 0 updated, 0 removed, 0 unchanged; 6 articles" in result.output
+
+    again = runner.invoke(cli, ["index", "--index", ix])  # sources are remembered
+    assert "0 added, 0 updated, 0 removed, 6 unchanged" in again.output
+
+    answer = runner.invoke(cli, ["ask", "How many residents signed the library petition?", "--index", ix])
+    assert answer.exit_code == 0, answer.output
+    assert "2,400 residents" in answer.output.splitlines()[0] and "[1]" in answer.output.splitlines()[0]
+    assert "[1] City Library Extends Opening Hours - 2024-02-20 - Riverside Times" in answer.output
+
+    info = runner.invoke(cli, ["info", "--index", ix])
+    assert "6 articles" in info.output and "test/hash-embedder" in info.output
+
+
+def test_ask_json_shape(runner, articles_dir, tmp_path):
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(articles_dir), "--index", ix])
+    result = runner.invoke(
+        cli, ["ask", "Who supplied the cranes in Tallinn?", "-k", "2", "--index", ix, "--json"]
+    )
+    data = json.loads(result.output)
+    assert len(data["passages"]) == 2
+    assert set(data["passages"][0]) >= {
+        "rank",
+        "article_id",
+        "title",
+        "date",
+        "section",
+        "text",
+        "score",
+        "start",
+        "end",
+    }
+    sentence = data["answer"]["sentences"][0]
+    assert set(sentence) >= {"text", "citation", "article_id", "start", "end"}
+    assert sentence["citation"] in data["answer"]["citations"]
+
+
+def test_ask_without_index_builds_from_seeds(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    ix = str(tmp_path / "fresh")
+    result = runner.invoke(cli, ["ask", "Who leads the delegation?", "--index", ix])
+    assert result.exit_code == 0, result.output
+    assert "Choe Son Hui" in result.output
+
+
+def test_errors_are_one_clean_line(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(
+        cli, ["ask", "anything", "--index", str(tmp_path / "none")], catch_exceptions=False
+    )
+    # no index -> builds from seeds/ relative to cwd, which is missing here
+    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+    empty = runner.invoke(cli, ["info", "--index", str(tmp_path / "none")])
+    assert empty.exit_code == 1 and "no index at" in empty.output
+
+
+def test_index_env_variable(runner, articles_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "from-env"))
+    assert runner.invoke(cli, ["index", str(articles_dir)]).exit_code == 0
+    assert (tmp_path / "from-env" / "CURRENT").exists()
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from qa.cli import cli; sys.argv=['qa','--help']\ntry: cli()\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("[]"), out.stdout

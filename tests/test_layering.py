@@ -1,0 +1,41 @@
+"""Data flows one way: a module may import only from earlier pipeline stages."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+STAGES = [
+    {"errors", "config"},
+    {"articles", "tokens"},
+    {"readers"},
+    {"ingest"},
+    {"passages"},
+    {"embed", "lexical", "store"},
+    {"index"},
+    {"retrieve"},
+    {"evidence", "answer"},
+    {"engine"},
+    {"evaluate", "convert", "serve", "cli", "__init__", "__main__"},
+]
+RANK = {name: i for i, names in enumerate(STAGES) for name in names}
+PACKAGE = Path(__file__).parent.parent / "qa"
+
+
+def qa_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            names.add((node.module or "").split(".")[0] or "__init__")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qa."):
+            names.add(node.module.split(".")[1])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.stem)
+def test_imports_only_earlier_stages(path):
+    assert path.stem in RANK, f"add qa/{path.name} to a stage in tests/test_layering.py"
+    for name in qa_imports(path) - {"__init__"}:
+        assert RANK[name] <= RANK[path.stem], (
+            f"{path.stem} (stage {RANK[path.stem]}) imports later stage {name}"
+        )

@@ -1,0 +1,66 @@
+"""End to end on the real packaged all-MiniLM-L6-v2: no fakes on the core path."""
+
+import json
+import re
+import string
+
+import numpy as np
+import pytest
+
+from qa.embed import SentenceTransformerEmbedder
+from qa.engine import Engine, SearchOptions, index_paths
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.model
+QUESTIONS = [json.loads(line) for line in (ROOT / "seeds" / "questions.jsonl").read_text().splitlines()]
+
+
+def normalise(text: str) -> str:
+    """SQuAD-style answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+@pytest.fixture(scope="module")
+def real_engine(tmp_path_factory):
+    ix = tmp_path_factory.mktemp("real") / "index"
+    embedder = SentenceTransformerEmbedder()
+    index_paths([ROOT / "seeds"], ix, embedder=embedder)
+    return Engine.from_index(ix, embedder=embedder)
+
+
+def test_model_gives_unit_vectors_of_384():
+    vectors = SentenceTransformerEmbedder().embed(["North Korea", "troops in Russia", ""])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert float(vectors[0] @ vectors[1]) > 0.2
+
+
+def test_seed_set_has_enough_questions():
+    assert len(QUESTIONS) >= 12
+    assert sum(1 for q in QUESTIONS if q.get("unanswerable")) >= 2
+
+
+@pytest.mark.parametrize("q", [q for q in QUESTIONS if not q.get("unanswerable")], ids=lambda q: q["id"])
+def test_gold_answer_in_top_3_passages(real_engine, q):
+    answer = real_engine.ask(q["question"], SearchOptions(k=3))
+    passages = " ".join(normalise(h.passage.text) for h in answer.hits)
+    assert any(normalise(gold) in passages for gold in q["answers"]), q["question"]
+
+
+def test_citations_are_exact_for_every_question(real_engine):
+    for q in QUESTIONS:
+        answer = real_engine.ask(q["question"])
+        for c in answer.citations:
+            assert real_engine.article(c.article_id).text[c.start : c.end] == c.text
+            assert answer.hits[c.number - 1].passage.start <= c.start
+
+
+def test_repeated_paragraph_is_not_returned_twice(real_engine):
+    answer = real_engine.ask("Who confirmed the presence of around 10,000 North Korean troops in Russia?")
+    assert len(answer.citations) >= 1
+    cited = [c.text for c in answer.citations]
+    assert not any("This announcement" in a and "This announcement" in b for a, b in zip(cited, cited[1:]))
+    for hit in answer.hits:
+        assert hit.passage.text.count("This announcement of the North Korean official") <= 1
