@@ -3,6 +3,7 @@
 from .answer import Answer, Citation, answer_json
 from .articles import Article, Problem
 from .config import IndexSettings
+from .conversation import Turn
 from .engine import BuildResult, Engine, SearchOptions, index_paths
 from .errors import QAError
 from .ingest import load_articles
@@ -23,6 +24,7 @@ __all__ = [
     "Problem",
     "QAError",
     "SearchOptions",
+    "Turn",
     "answer_json",
     "index_paths",
     "load_articles",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .conversation import Turn
 from .retrieve import Hit
 
 _WORDS = re.compile(r"\w+")
@@ -40,6 +41,11 @@ class Answer:
     hits: tuple[Hit, ...]  # passage [n] is hits[n - 1]
     abstained: bool = False
     reason: str = ""
+
+    def turn(self) -> Turn:
+        """This exchange as history for the next question."""
+        cited = tuple(dict.fromkeys(c.article_id for c in self.citations))
+        return Turn(self.question, self.query, cited or tuple(h.article.id for h in self.hits[:2]))
 
     @property
     def text(self) -> str:

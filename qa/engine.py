@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import store
 from .answer import Answer, choose_sentences, collapse_duplicates
 from .articles import Article, Problem
 from .config import DEFAULT_SOURCES, IndexSettings, default_index_dir
+from .conversation import Turn, cited_articles, contextual_query
 from .embed import Embedder, default_embedder
 from .errors import NoArticlesError, QAError, QuestionError
 from .evidence import score_sentences
@@ -57,9 +58,17 @@ class Engine:
         return cls(index, embedder or default_embedder())
 
     def search(
-        self, query: str, options: SearchOptions | None = None, filters: Filters | None = None
+        self,
+        query: str,
+        options: SearchOptions | None = None,
+        filters: Filters | None = None,
+        prefer: set[str] | None = None,
     ) -> list[Hit]:
-        """Top-k passages for `query`, near-duplicates collapsed."""
+        """Top-k passages for `query`, near-duplicates collapsed.
+
+        Args:
+            prefer: article ids to favour slightly (those cited earlier in a conversation).
+        """
         options = options or SearchOptions()
         query = check_question(query)
         qvec = self.embedder.embed([query])[0]
@@ -72,24 +81,56 @@ class Engine:
             weight=options.weight,
             filters=filters,
         )
+        if prefer:
+            hits = favour(hits, prefer)
         return collapse_duplicates(hits)[: options.k]
 
     def ask(
-        self, question: str, options: SearchOptions | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        options: SearchOptions | None = None,
+        filters: Filters | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        """Answer `question` with verbatim, cited sentences from the top-k passages."""
+        """Answer `question` with verbatim, cited sentences from the top-k passages.
+
+        Args:
+            history: earlier turns of the conversation, oldest first; a follow-up is searched
+                with their key terms and prefers the articles they cited.
+        """
         question = check_question(question)
-        hits = self.search(question, options, filters)
+        query = contextual_query(question, history)
+        hits = self.search(query, options, filters, prefer=cited_articles(history))
         if not hits:
-            return Answer(question, question, (), (), True, "No article matches the filters.")
-        scored = score_sentences(question, hits, self.index.bm25)
-        return Answer(question, question, tuple(choose_sentences(scored, hits)), tuple(hits))
+            return Answer(question, query, (), (), True, "No article matches the filters.")
+        scored = score_sentences(query, hits, self.index.bm25)
+        return Answer(question, query, tuple(choose_sentences(scored, hits)), tuple(hits))
+
+    def facets(self) -> dict[str, object]:
+        """What the filters can choose from: sections, sources and the date range."""
+        arts = self.index.articles.values()
+        dates = sorted(a.date for a in arts if a.date)
+        return {
+            "sections": sorted({a.section for a in arts if a.section}),
+            "sources": sorted({a.source for a in arts if a.source}),
+            "date_from": dates[0] if dates else None,
+            "date_to": dates[-1] if dates else None,
+            "articles": len(self.index.articles),
+            "passages": len(self.index.passages),
+            "model": self.index.manifest["model"],
+        }
 
     def article(self, article_id: str) -> Article:
         try:
             return self.index.articles[article_id]
         except KeyError:
             raise QAError(f"no article with id {article_id!r} in {self.index.root}") from None
+
+
+def favour(hits: list[Hit], articles: set[str], bonus: float = 0.1) -> list[Hit]:
+    """Lift hits from already-cited articles by a small bonus and re-sort."""
+    lifted = [replace(h, score=h.score + bonus) if h.article.id in articles else h for h in hits]
+    return sorted(lifted, key=lambda h: -h.score)
 
 
 def check_question(question: str) -> str:

@@ -14,6 +14,7 @@ STAGES = [
     {"embed", "lexical", "store"},
     {"index"},
     {"retrieve"},
+    {"conversation"},
     {"evidence", "answer"},
     {"engine"},
     {"evaluate", "convert", "serve", "cli", "__init__", "__main__"},
