@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX_DIR = Path("index")

@@ -1,4 +1,4 @@
-"""Build, update and load an index: articles, passages, FAISS vectors and BM25.
+"""Build, update and load an index: articles, passages, FAISS vectors, sentence vectors, BM25.
 
 Re-indexing embeds only new or changed articles (matched by id and content hash)
 and drops the ones that are gone; loading never embeds anything.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,12 @@ from .embed import Embedder
 from .errors import IndexCorruptError, IndexMismatchError, NoArticlesError
 from .lexical import Bm25Index
 from .passages import Passage, split_article
+from .records import article_from_row, article_row, build_manifest, passage_from_row, passage_row
 from .tokens import TokenCounter, model_token_counter
+from .vectors import Progress, assemble
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int], None]  # (done, total) passages embedded
+__all__ = ["IndexReport", "PassageIndex", "Progress", "update_index", "check_model", "describe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +44,13 @@ class IndexReport:
     passages: int
     embedded: int
     seconds: float
-    rebuilt: bool = False
 
 
 class PassageIndex:
-    """A loaded index: row i of `passages` is vector i of `dense` and row i of `bm25`."""
+    """A loaded index: row i of `passages` is vector i of `dense` and row i of `bm25`.
+
+    Sentence j of passage i has vector `sentence_vectors[sentence_rows[i] + j]`.
+    """
 
     def __init__(
         self,
@@ -56,10 +60,13 @@ class PassageIndex:
         articles: dict[str, Article],
         passages: list[Passage],
         dense: Any,
+        sentence_vectors: np.ndarray,
         bm25: Bm25Index,
     ):
         self.root, self.folder, self.manifest = root, folder, manifest
         self.articles, self.passages, self.dense, self.bm25 = articles, passages, dense, bm25
+        self.sentence_vectors = sentence_vectors
+        self.sentence_rows = np.cumsum([0] + [len(p.sentences) for p in passages])[:-1]
         self.settings = IndexSettings.from_dict(manifest["settings"])
 
     @classmethod
@@ -80,19 +87,27 @@ class PassageIndex:
         articles = {row["id"]: article_from_row(row) for row in store.read_jsonl(folder / "articles.jsonl")}
         passages = [passage_from_row(row, articles) for row in store.read_jsonl(folder / "passages.jsonl")]
         dense = faiss.read_index(str(folder / "dense.faiss"))
+        sentences = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
         bm25 = Bm25Index.load(folder / "bm25", len(passages))
-        if dense.ntotal != len(passages):
+        if dense.ntotal != len(passages) or len(sentences) != sum(len(p.sentences) for p in passages):
             raise IndexCorruptError(
                 f"index at {root} has {dense.ntotal} vectors for {len(passages)} "
                 f"passages; repair it with `qa index --rebuild --index {root}`"
             )
-        return cls(root, folder, manifest, articles, passages, dense, bm25)
+        return cls(root, folder, manifest, articles, passages, dense, sentences, bm25)
 
     def vectors(self) -> np.ndarray:
         """All passage vectors, float32 (n, dim)."""
         if self.dense.ntotal == 0:
             return np.zeros((0, self.dense.d), dtype=np.float32)
         return self.dense.reconstruct_n(0, self.dense.ntotal)
+
+    def sentence_vectors_of(self, row: int) -> np.ndarray:
+        """float32 (sentences of passage `row`, dim)."""
+        start = int(self.sentence_rows[row])
+        return np.asarray(
+            self.sentence_vectors[start : start + len(self.passages[row].sentences)], dtype=np.float32
+        )
 
     def rows_by_article(self) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}
@@ -105,8 +120,8 @@ def check_format(manifest: dict[str, Any], root: Path) -> None:
     found = manifest.get("format_version")
     if found != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"index at {root} has format version {found}, this qa reads version {FORMAT_VERSION}; "
-            f"rebuild it with `qa index --rebuild --index {root}`"
+            f"index at {root} has format version {found}, this qa reads version "
+            f"{FORMAT_VERSION}; rebuild it with `qa index --rebuild --index {root}`"
         )
 
 
@@ -139,7 +154,7 @@ def update_index(
     Args:
         keep_others: keep indexed articles that are not in `articles` (an upload adds;
             a `qa index` of a folder replaces).
-        rebuild: ignore the previous generation and embed everything.
+        rebuild: ignore the previous vectors and embed everything.
     Raises:
         NoArticlesError: the index would hold no article at all.
     """
@@ -147,26 +162,29 @@ def update_index(
     root, settings = Path(root), settings or IndexSettings(dim=embedder.dim, model=embedder.name)
     previous = reusable(root, embedder, settings)
     old = previous.articles if previous else {}
-    if rebuild:
-        previous = None  # still report against the old articles, but reuse no vector
-    target = {a.id: a for a in articles}
-    if keep_others:
-        target = {**old, **target}
+    target = {**old, **{a.id: a for a in articles}} if keep_others else {a.id: a for a in articles}
     if not target:
         raise NoArticlesError(
             f"no articles to index at {root}; supported files: .txt .md .json .jsonl .html .htm"
         )
-    plan = plan_rows(target, previous, settings, counter or model_token_counter())
-    changed = sum(1 for a in target.values() if old.get(a.id, a).content_hash != a.content_hash)
-    removed = len(set(old) - set(target))
-    fresh = [p for p, row in plan if row is None]
-    if previous and not fresh and not removed and not changed:
-        sources = sources or previous.manifest.get("sources", [])
-        if list(sources) == previous.manifest.get("sources", []):
-            return _report(root, target, old, removed, 0, previous.dense.ntotal, started)
-    vectors = embed_rows(plan, previous, embedder, progress)
-    write_generation(root, target, [p for p, _ in plan], vectors, embedder, settings, sources, started)
-    return _report(root, target, old, removed, len(fresh), len(plan), started, previous is None)
+    plan = plan_rows(target, None if rebuild else previous, settings, counter or model_token_counter())
+    unchanged = previous is not None and not rebuild and all(row is not None for _, row in plan)
+    if unchanged and set(old) == set(target) and list(sources) == previous.manifest.get("sources"):  # type: ignore[union-attr]
+        return _report(root, target, old, 0, len(plan), started)
+    old_vectors = None
+    if previous is not None and not rebuild:
+        old_vectors = (previous.vectors(), previous.sentence_vectors, previous.sentence_rows)
+    vectors, sentences, embedded = assemble(plan, old_vectors, embedder, progress)
+    model = (embedder.name, embedder.fingerprint, embedder.dim)
+    write_generation(
+        root,
+        target,
+        [p for p, _ in plan],
+        vectors,
+        sentences,
+        build_manifest(target, [p for p, _ in plan], model, settings, sources, started),
+    )
+    return _report(root, target, old, embedded, len(plan), started)
 
 
 def reusable(root: Path, embedder: Embedder, settings: IndexSettings) -> PassageIndex | None:
@@ -195,36 +213,11 @@ def plan_rows(
     plan: list[tuple[Passage, int | None]] = []
     for article in target.values():
         before = previous.articles.get(article.id) if previous else None
-        if before is not None and before.content_hash == article.content_hash:
-            plan.extend((previous.passages[r], r) for r in old_rows.get(article.id, []))  # type: ignore[union-attr]
+        if previous is not None and before is not None and before.content_hash == article.content_hash:
+            plan.extend((previous.passages[r], r) for r in old_rows.get(article.id, []))
         else:
             plan.extend((p, None) for p in split_article(article, settings, counter))
     return plan
-
-
-def embed_rows(
-    plan: list[tuple[Passage, int | None]],
-    previous: PassageIndex | None,
-    embedder: Embedder,
-    progress: Progress | None,
-) -> np.ndarray:
-    vectors = np.zeros((len(plan), embedder.dim), dtype=np.float32)
-    reuse = [(i, row) for i, (_, row) in enumerate(plan) if row is not None]
-    if reuse and previous is not None:
-        old = previous.vectors()
-        vectors[[i for i, _ in reuse]] = old[[row for _, row in reuse]]
-    fresh = [i for i, (_, row) in enumerate(plan) if row is None]
-    if fresh:
-        done = [0]
-
-        def step(n: int) -> None:
-            done[0] += n
-            if progress:
-                progress(done[0], len(fresh))
-
-        texts = [plan[i][0].embedding_input() for i in fresh]
-        vectors[fresh] = embedder.embed(texts, progress=step)
-    return vectors
 
 
 def write_generation(
@@ -232,10 +225,8 @@ def write_generation(
     articles: dict[str, Article],
     passages: list[Passage],
     vectors: np.ndarray,
-    embedder: Embedder,
-    settings: IndexSettings,
-    sources: Sequence[str],
-    started: float,
+    sentences: np.ndarray,
+    manifest: dict[str, Any],
 ) -> Path:
     """Write a complete generation and switch to it atomically."""
     import faiss
@@ -243,115 +234,21 @@ def write_generation(
     folder = store.new_generation(root)
     store.write_jsonl(folder / "articles.jsonl", (article_row(a) for a in articles.values()))
     store.write_jsonl(folder / "passages.jsonl", (passage_row(p) for p in passages))
-    dense = faiss.IndexFlatIP(embedder.dim)  # exact inner product = cosine on unit vectors
+    dense = faiss.IndexFlatIP(vectors.shape[1])  # exact inner product = cosine on unit vectors
     if len(vectors):
         dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(dense, str(folder / "dense.faiss"))
+    # float16 halves the disk and page cache; sentence scores need no more precision.
+    np.save(folder / "sentences.npy", sentences.astype(np.float16), allow_pickle=False)
     Bm25Index.build([p.embedding_input() for p in passages]).save(folder / "bm25")
-    manifest = build_manifest(articles, passages, embedder, settings, sources, started)
     manifest["files"] = store.file_checksums(folder)
     (folder / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return store.publish(root, folder)
 
 
-def build_manifest(
-    articles: dict[str, Article],
-    passages: list[Passage],
-    embedder: Embedder,
-    settings: IndexSettings,
-    sources: Sequence[str],
-    started: float,
-) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for p in passages:
-        counts[p.article_id] = counts.get(p.article_id, 0) + 1
-    dates = sorted(a.date for a in articles.values() if a.date)
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": embedder.name,
-        "model_fingerprint": embedder.fingerprint,
-        "dim": embedder.dim,
-        "settings": settings.to_dict(),
-        "sources": list(sources),
-        "counts": {"articles": len(articles), "passages": len(passages)},
-        "date_range": [dates[0], dates[-1]] if dates else None,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build_seconds": round(time.perf_counter() - started, 3),
-        "articles": {
-            a.id: {"hash": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
-            for a in articles.values()
-        },
-    }
-
-
-def article_row(article: Article) -> dict[str, Any]:
-    row = asdict(article)
-    row["also_in"] = list(article.also_in)
-    return row
-
-
-def article_from_row(row: dict[str, Any]) -> Article:
-    return Article(**{**row, "also_in": tuple(row.get("also_in") or ())})
-
-
-def passage_row(p: Passage) -> dict[str, Any]:
-    # The text is not stored: it is article.text[start:end], rebuilt on load.
-    return {
-        "id": p.id,
-        "article_id": p.article_id,
-        "ordinal": p.ordinal,
-        "start": p.start,
-        "end": p.end,
-        "sentences": [list(s) for s in p.sentences],
-        "heading": p.heading,
-    }
-
-
-def passage_from_row(row: dict[str, Any], articles: dict[str, Article]) -> Passage:
-    text = articles[row["article_id"]].text[row["start"] : row["end"]]
-    spans = tuple((int(a), int(b)) for a, b in row["sentences"])
-    return Passage(
-        row["id"],
-        row["article_id"],
-        row["ordinal"],
-        row["start"],
-        row["end"],
-        text,
-        spans,
-        row.get("heading", ""),
-    )
-
-
-def _report(
-    root: Path,
-    target: dict[str, Article],
-    old: dict[str, Article],
-    removed: int,
-    embedded: int,
-    passages: int,
-    started: float,
-    rebuilt: bool = False,
-) -> IndexReport:
-    added = sum(1 for i in target if i not in old)
-    updated = sum(1 for i, a in target.items() if i in old and old[i].content_hash != a.content_hash)
-    return IndexReport(
-        str(root),
-        added,
-        updated,
-        removed,
-        len(target) - added - updated,
-        len(target),
-        passages,
-        embedded,
-        round(time.perf_counter() - started, 3),
-        rebuilt,
-    )
-
-
 def describe(index: PassageIndex) -> str:
     """What the manifest says, in words (for `qa info`)."""
-    m = index.manifest
-    s = m["settings"]
+    m, s = index.manifest, index.manifest["settings"]
     dates = m.get("date_range") or ["?", "?"]
     sections = sorted({a.section for a in index.articles.values() if a.section})
     return "\n".join(
@@ -366,4 +263,28 @@ def describe(index: PassageIndex) -> str:
             f"  sources: {', '.join(m.get('sources') or []) or 'uploads only'}",
             f"  built {m['built_at']} in {m['build_seconds']}s",
         ]
+    )
+
+
+def _report(
+    root: Path,
+    target: dict[str, Article],
+    old: dict[str, Article],
+    embedded: int,
+    passages: int,
+    started: float,
+) -> IndexReport:
+    added = sum(1 for i in target if i not in old)
+    updated = sum(1 for i, a in target.items() if i in old and old[i].content_hash != a.content_hash)
+    removed = len(set(old) - set(target))
+    return IndexReport(
+        str(root),
+        added,
+        updated,
+        removed,
+        len(target) - added - updated,
+        len(target),
+        passages,
+        embedded,
+        round(time.perf_counter() - started, 3),
     )

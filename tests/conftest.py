@@ -36,15 +36,26 @@ class HashEmbedder:
     def embed(self, texts: Sequence[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
         self.calls += 1
         self.texts_embedded += len(texts)
+        out = self._vectors(texts)
+        if progress:
+            progress(len(texts))
+        return out
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
                 out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.where(norms == 0, 1, norms)
-        if progress:
-            progress(len(texts))
         return out
+
+    def embed_passages(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
+        """Like the real model: one call gives passage and sentence vectors."""
+        vectors = self.embed(texts, progress)
+        pieces = [text[a:b] for text, row in zip(texts, spans) for a, b in row]
+        sentences = self._vectors(pieces) if pieces else np.zeros((0, self.dim), np.float32)
+        return vectors, sentences
 
 
 @pytest.fixture

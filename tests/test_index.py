@@ -16,9 +16,11 @@ def test_round_trip(built, embedder):
     assert len(index.articles) == 6 and len(index.passages) == index.dense.ntotal > 0
     m = index.manifest
     assert m["model"] == HashEmbedder.name and m["model_fingerprint"] == "hash-v1" and m["dim"] == 64
-    assert m["counts"] == {"articles": 6, "passages": len(index.passages)}
+    n_sentences = sum(len(p.sentences) for p in index.passages)
+    assert m["counts"] == {"articles": 6, "passages": len(index.passages), "sentences": n_sentences}
+    assert index.sentence_vectors.shape == (n_sentences, 64)
     assert set(m["articles"]["harbour"]) == {"hash", "path", "passages"}
-    assert m["settings"]["overlap_sentences"] == 1 and m["format_version"] == 1
+    assert m["settings"]["overlap_sentences"] == 1 and m["format_version"] == 2
     for p in index.passages:
         assert index.articles[p.article_id].text[p.start : p.end] == p.text
     assert json.loads((index.folder / "manifest.json").read_text())["date_range"] == [
@@ -62,6 +64,7 @@ def test_reused_vectors_equal_fresh_ones(tmp_path, articles_dir, settings):
     va, vb = a.vectors(), b.vectors()
     for i, p in enumerate(a.passages):
         assert (va[i] == vb[rows_b[p.id]]).all()
+        assert (a.sentence_vectors_of(i) == b.sentence_vectors_of(rows_b[p.id])).all()
 
 
 def test_keep_others_adds_without_removing(tmp_path, built, embedder, settings):
