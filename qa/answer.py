@@ -7,16 +7,14 @@ character offsets, so a citation cannot point at text that is not there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .conversation import Turn
+from .evidence import SentenceEvidence
+from .rank import same_text, words
 from .retrieve import Hit
-
-_WORDS = re.compile(r"\w+")
-NEAR_DUPLICATE = 0.8  # word-set Jaccard above which two texts count as the same text
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +39,8 @@ class Answer:
     hits: tuple[Hit, ...]  # passage [n] is hits[n - 1]
     abstained: bool = False
     reason: str = ""
+    confidence: float = 0.0  # evidence score of the best sentence found
+    notes: tuple[str, ...] = ()  # how the question was read (dates, filters)
 
     def turn(self) -> Turn:
         """This exchange as history for the next question."""
@@ -51,68 +51,48 @@ class Answer:
     def text(self) -> str:
         """The answer line: each quoted sentence followed by its [n]."""
         if self.abstained or not self.citations:
-            return self.reason or "The articles don't say."
+            return self.reason or DONT_SAY
         return " ".join(f"{c.text} [{c.number}]" for c in self.citations)
 
 
-def words(text: str) -> set[str]:
-    return {w.lower() for w in _WORDS.findall(text)}
-
-
-def same_text(a: set[str], b: set[str]) -> bool:
-    """Near-duplicate test on word sets. Example: same_text({"a","b"}, {"a","b"}) -> True"""
-    if not a or not b:
-        return a == b
-    return len(a & b) / len(a | b) >= NEAR_DUPLICATE
-
-
-def collapse_duplicates(hits: Sequence[Hit]) -> list[Hit]:
-    """Keep the best of near-identical passages; the kept one lists the other articles."""
-    kept: list[Hit] = []
-    seen: list[set[str]] = []
-    for hit in hits:
-        bag = words(hit.passage.text)
-        twin = next((i for i, other in enumerate(seen) if same_text(bag, other)), None)
-        if twin is None:
-            kept.append(hit)
-            seen.append(bag)
-        elif hit.article.id != kept[twin].article.id and hit.article.id not in kept[twin].also_in:
-            first = kept[twin]
-            kept[twin] = Hit(
-                first.passage,
-                first.article,
-                first.score,
-                first.dense,
-                first.lexical,
-                first.row,
-                (*first.also_in, hit.article.id),
-            )
-    return kept
-
-
 def choose_sentences(
-    scored: Sequence[tuple[float, int, tuple[int, int]]],
+    evidence: Sequence[SentenceEvidence],
     hits: Sequence[Hit],
     limit: int = 2,
-    keep_ratio: float = 0.85,
+    keep_ratio: float = 0.9,
+    passage_weight: float = 0.2,
 ) -> list[Citation]:
     """Best sentence, plus a second one when nearly as good and not a repeat.
 
-    `scored` holds (score, hit index, sentence span) for candidate sentences.
+    A sentence's final score adds a little of its passage's rank score, so that of two
+    equally good sentences the one in the better passage wins.
     """
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    ranked = sorted(evidence, key=lambda e: -(e.score + passage_weight * hits[e.hit].score / top))
     chosen: list[Citation] = []
     bags: list[set[str]] = []
-    for score, i, (start, end) in sorted(scored, key=lambda s: -s[0]):
+    for e in ranked:
+        score = e.score + passage_weight * hits[e.hit].score / top
         if len(chosen) == limit or (chosen and score < keep_ratio * chosen[0].score):
             break
-        article = hits[i].article
-        text = article.text[start:end]
+        article = hits[e.hit].article
+        text = article.text[e.span[0] : e.span[1]]
         bag = words(text)
         if any(same_text(bag, other) or bag <= other for other in bags):
             continue
-        chosen.append(Citation(i + 1, article.id, start, end, text, round(score, 4)))
+        chosen.append(Citation(e.hit + 1, article.id, e.span[0], e.span[1], text, round(score, 4)))
         bags.append(bag)
     return chosen
+
+
+DONT_SAY = "The articles don't say."
+
+
+def abstain_reason(best_evidence: float, threshold: float) -> str:
+    """Why no answer is given, or "" to answer. Calibrated on dev sets (docs/benchmarks.md)."""
+    if best_evidence < threshold:
+        return f"{DONT_SAY} No sentence matches the question well enough; the closest passages are below."
+    return ""
 
 
 def hit_json(hit: Hit, rank: int) -> dict[str, Any]:
@@ -129,6 +109,7 @@ def hit_json(hit: Hit, rank: int) -> dict[str, Any]:
         "score": round(hit.score, 4),
         "dense": round(hit.dense, 4),
         "bm25": round(hit.lexical, 4),
+        "evidence": round(hit.evidence, 4),
         "start": p.start,
         "end": p.end,
         "also_in": list(hit.also_in),
@@ -160,6 +141,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "answer": body,
         "abstained": answer.abstained,
         "reason": answer.reason or None,
+        "confidence": round(answer.confidence, 4),
+        "notes": list(answer.notes),
         "passages": [hit_json(h, n) for n, h in enumerate(answer.hits, start=1)],
     }
 
@@ -171,6 +154,7 @@ def format_answer(answer: Answer) -> str:
     lines = [click.style(answer.text, bold=True)]
     if answer.query != answer.question:
         lines.append(f"(searched: {answer.query})")
+    lines.extend(f"({note})" for note in answer.notes)
     if answer.abstained and answer.hits:
         lines.append("Closest matches:")
     marked = {(c.number, c.start, c.end) for c in answer.citations}

@@ -2,6 +2,9 @@
 
 Engine.from_index(path).ask(question) -> Answer. Keeping a single code path means
 the chat, the command line and evaluation can never disagree about an answer.
+
+    question -> follow-up context, dates -> fused candidates -> de-duplicate ->
+    sentence evidence -> re-rank -> diversify -> top k -> answer sentences or abstain
 """
 
 from __future__ import annotations
@@ -9,38 +12,57 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
-from . import store
-from .answer import Answer, choose_sentences, collapse_duplicates
-from .articles import Article, Problem
-from .config import DEFAULT_SOURCES, IndexSettings, default_index_dir
+from . import embed
+from .answer import Answer, abstain_reason, choose_sentences
+from .articles import Article
+from .build import BuildResult, index_paths
+from .config import default_index_dir
 from .conversation import Turn, cited_articles, contextual_query
-from .embed import Embedder, default_embedder
-from .errors import NoArticlesError, QAError, QuestionError
-from .evidence import score_sentences
-from .index import IndexReport, PassageIndex, Progress, check_model, update_index
-from .ingest import SUPPORTED, load_articles
+from .dates import DateIntent, date_intent
+from .embed import Embedder
+from .errors import QAError, QuestionError
+from .evidence import SentenceEvidence, query_weights, sentence_evidence
+from .index import PassageIndex, check_model
+from .rank import collapse_duplicates, diversify, favour, prefer_recent, rerank
 from .retrieve import FUSIONS, Filters, Hit, search
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
+__all__ = ["BuildResult", "Engine", "SearchOptions", "index_paths", "check_question"]
 
 
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
-    """Query-time knobs; the defaults are what the chat and CLI use."""
+    """Query-time knobs; the defaults are what the chat, the CLI and `qa eval` use."""
 
     k: int = 5
     depth: int = 100  # candidates taken from each retriever before fusion
     fusion: str = "convex"
     weight: float = 0.5  # share of the dense score in convex fusion
+    rerank_depth: int = 30  # fused candidates whose sentences are scored
+    evidence_weight: float = 0.5  # share of the best sentence's evidence in the final passage score
+    per_article: int = 2  # passages of one article in the top k (0: no limit)
+    min_evidence: float = 0.0  # abstain when the best sentence scores below this
+    dates: bool = True  # read dates in the question as a filter or a recency preference
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise QAError(f"unknown fusion {self.fusion!r}; choose one of {', '.join(FUSIONS)}")
         if not 1 <= self.k <= 100:
             raise QAError(f"k={self.k} is out of range; choose 1 to 100 passages")
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """The ranked top-k hits and the evidence of their sentences."""
+
+    query: str
+    hits: list[Hit]
+    evidence: list[SentenceEvidence]
+    notes: tuple[str, ...] = ()
 
 
 class Engine:
@@ -50,40 +72,82 @@ class Engine:
         check_model(index.manifest, embedder, index.root)
         self.index = index
         self.embedder = embedder
+        dates = (index.manifest.get("date_range") or [None, None])[1]
+        self.as_of = date.fromisoformat(dates) if dates else date.today()
 
     @classmethod
     def from_index(cls, path: Path | str | None = None, embedder: Embedder | None = None) -> Engine:
         """Open the index at `path` (default: $QA_INDEX or ./index). Embeds nothing."""
         index = PassageIndex.load(Path(path) if path else default_index_dir())
-        return cls(index, embedder or default_embedder())
+        return cls(index, embedder or embed.default_embedder())
 
     def search(
         self,
         query: str,
         options: SearchOptions | None = None,
         filters: Filters | None = None,
-        prefer: set[str] | None = None,
+        history: Sequence[Turn] = (),
     ) -> list[Hit]:
-        """Top-k passages for `query`, near-duplicates collapsed.
+        """The top-k passages for `query`, ranked exactly as `ask` ranks them."""
+        return self.retrieve(query, options, filters, history).hits
 
-        Args:
-            prefer: article ids to favour slightly (those cited earlier in a conversation).
-        """
+    def retrieve(
+        self,
+        question: str,
+        options: SearchOptions | None = None,
+        filters: Filters | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Retrieval:
+        """Run the ranking pipeline (see the module docstring) for one question."""
         options = options or SearchOptions()
-        query = check_question(query)
+        question = check_question(question)
+        query = contextual_query(question, history)
+        intent = date_intent(question, self.as_of) if options.dates else DateIntent()
         qvec = self.embedder.embed([query])[0]
-        hits = search(
-            self.index,
-            qvec,
-            query,
-            depth=max(options.depth, options.k),
-            fusion=options.fusion,
-            weight=options.weight,
-            filters=filters,
-        )
-        if prefer:
-            hits = favour(hits, prefer)
-        return collapse_duplicates(hits)[: options.k]
+        hits, notes = self._candidates(qvec, query, options, filters, intent)
+        if intent.prefer_recent:
+            hits = prefer_recent(hits)
+            notes += (f"Newer articles preferred ('{intent.phrase}').",)
+        if history:
+            hits = favour(hits, cited_articles(history))
+        pool = collapse_duplicates(hits[: options.rerank_depth * 2])[: options.rerank_depth]
+        carried = query[len(question) :]
+        weights = query_weights(question, carried, self.index)
+        evidence = sentence_evidence(weights, qvec, pool, self.index)
+        ranked = rerank(pool, evidence, options.evidence_weight)
+        top = diversify(ranked, options.per_article)[: options.k]
+        return Retrieval(query, top, remap(evidence, pool, top), notes)
+
+    def _candidates(
+        self,
+        qvec,
+        query: str,
+        options: SearchOptions,
+        filters: Filters | None,  # type: ignore[no-untyped-def]
+        intent: DateIntent,
+    ) -> tuple[list[Hit], tuple[str, ...]]:
+        """Fused candidates; a date read from the question filters them when it leaves any."""
+
+        def run(f: Filters | None) -> list[Hit]:
+            return search(
+                self.index,
+                qvec,
+                query,
+                depth=max(options.depth, options.k),
+                fusion=options.fusion,
+                weight=options.weight,
+                filters=f,
+            )
+
+        if intent.date_from or intent.date_to:
+            dated = replace(
+                filters or Filters(), date_from=intent.date_from, date_to=intent.date_to, keep_undated=True
+            )
+            hits = run(dated)
+            if any(h.article.date for h in hits):
+                span = f"{intent.date_from or '...'} to {intent.date_to or '...'}"
+                return hits, (f"Searched articles dated {span} ('{intent.phrase}').",)
+        return run(filters), ()
 
     def ask(
         self,
@@ -97,14 +161,28 @@ class Engine:
         Args:
             history: earlier turns of the conversation, oldest first; a follow-up is searched
                 with their key terms and prefers the articles they cited.
+        Raises:
+            QuestionError: the question is empty or too long.
         """
+        options = options or SearchOptions()
+        found = self.retrieve(question, options, filters, history)
         question = check_question(question)
-        query = contextual_query(question, history)
-        hits = self.search(query, options, filters, prefer=cited_articles(history))
-        if not hits:
-            return Answer(question, query, (), (), True, "No article matches the filters.")
-        scored = score_sentences(query, hits, self.index.bm25)
-        return Answer(question, query, tuple(choose_sentences(scored, hits)), tuple(hits))
+        if not found.hits:
+            return Answer(
+                question, found.query, (), (), True, "No article matches the filters.", notes=found.notes
+            )
+        citations = tuple(choose_sentences(found.evidence, found.hits))
+        best = max((e.score for e in found.evidence), default=0.0)
+        reason = abstain_reason(best, options.min_evidence)
+        if reason:
+            return Answer(question, found.query, (), tuple(found.hits), True, reason, best, found.notes)
+        return Answer(question, found.query, citations, tuple(found.hits), False, "", best, found.notes)
+
+    def article(self, article_id: str) -> Article:
+        try:
+            return self.index.articles[article_id]
+        except KeyError:
+            raise QAError(f"no article with id {article_id!r} in {self.index.root}") from None
 
     def facets(self) -> dict[str, object]:
         """What the filters can choose from: sections, sources and the date range."""
@@ -120,17 +198,11 @@ class Engine:
             "model": self.index.manifest["model"],
         }
 
-    def article(self, article_id: str) -> Article:
-        try:
-            return self.index.articles[article_id]
-        except KeyError:
-            raise QAError(f"no article with id {article_id!r} in {self.index.root}") from None
 
-
-def favour(hits: list[Hit], articles: set[str], bonus: float = 0.1) -> list[Hit]:
-    """Lift hits from already-cited articles by a small bonus and re-sort."""
-    lifted = [replace(h, score=h.score + bonus) if h.article.id in articles else h for h in hits]
-    return sorted(lifted, key=lambda h: -h.score)
+def remap(evidence: list[SentenceEvidence], pool: list[Hit], top: list[Hit]) -> list[SentenceEvidence]:
+    """Evidence of the hits kept in `top`, re-pointed at their positions in `top`."""
+    where = {hit.row: i for i, hit in enumerate(top)}
+    return [replace(e, hit=where[pool[e.hit].row]) for e in evidence if pool[e.hit].row in where]
 
 
 def check_question(question: str) -> str:
@@ -144,59 +216,3 @@ def check_question(question: str) -> str:
             f"{MAX_QUESTION_CHARS:,}. Shorten it to the part you want answered"
         )
     return cleaned
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """An index run's report plus the problems met reading the files."""
-
-    report: IndexReport
-    problems: tuple[Problem, ...]
-
-
-def index_paths(
-    paths: Sequence[Path | str],
-    index_dir: Path | str | None = None,
-    *,
-    embedder: Embedder | None = None,
-    keep_others: bool = False,
-    rebuild: bool = False,
-    settings: IndexSettings | None = None,
-    progress: Progress | None = None,
-) -> BuildResult:
-    """Read articles from files/folders and bring the index up to date with them.
-
-    With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
-    """
-    root = Path(index_dir) if index_dir else default_index_dir()
-    if not paths:
-        paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
-    loaded = load_articles(paths)
-    if not loaded.articles:
-        detail = "; ".join(str(p) for p in loaded.errors[:5])
-        raise NoArticlesError(
-            f"no readable articles in {', '.join(map(str, paths))}"
-            + (f" ({detail})" if detail else "")
-            + f"; supported files: {' '.join(SUPPORTED)}"
-        )
-    sources = [] if keep_others else [str(Path(p)) for p in paths]
-    report = update_index(
-        root,
-        loaded.articles,
-        embedder or default_embedder(),
-        settings=settings,
-        keep_others=keep_others,
-        rebuild=rebuild,
-        sources=sources,
-        progress=progress,
-    )
-    return BuildResult(report, loaded.problems)
-
-
-def recorded_sources(root: Path) -> list[str]:
-    if not store.exists(root):
-        return []
-    try:
-        return list(PassageIndex.load(root).manifest.get("sources") or [])
-    except QAError:
-        return []

@@ -1,54 +1,87 @@
-"""Score the sentences of retrieved passages against the question.
+"""Score the sentences of candidate passages against the question.
 
-There is no cross-encoder or reader model offline, so a sentence's evidence is
-the share of the question's (IDF-weighted) terms it contains, blended with the
-score of the passage it sits in.
+There is no cross-encoder or reader model offline, so a sentence's evidence blends
+two cheap signals: the cosine between the question and the sentence's vector
+(pooled at index time from the passage's own forward pass, so free at query time)
+and the share of the question's IDF-weighted terms the sentence contains.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .lexical import Bm25Index, tokenize
+import numpy as np
+
+from .index import PassageIndex
+from .lexical import tokenize
 from .retrieve import Hit
 
-Scored = tuple[float, int, tuple[int, int]]  # (score, hit index, sentence span)
+CARRIED_WEIGHT = 0.35  # terms carried from earlier turns count less than the question's own
 
 
-def term_overlap(
-    question_terms: Sequence[str], sentence_terms: Sequence[str], idf: dict[str, float]
-) -> float:
-    """IDF-weighted share of question terms found in the sentence, in [0, 1].
+@dataclass(frozen=True, slots=True)
+class SentenceEvidence:
+    """How well one sentence of hits[hit] answers the question."""
 
-    Example: terms ["nato", "say"], sentence ["nato", "condemn"], equal idf -> 0.5
+    hit: int
+    span: tuple[int, int]
+    cosine: float
+    overlap: float
+    score: float
+
+
+def query_weights(question: str, carried: str, index: PassageIndex) -> dict[str, float]:
+    """Stemmed query terms with their weights: IDF, scaled down for carried terms."""
+    own = tokenize([question])[0]
+    extra = [t for t in tokenize([carried])[0] if t not in own] if carried else []
+    idf = index.bm25.idf([*own, *extra])
+    weights = {t: idf[t] for t in own}
+    weights.update({t: CARRIED_WEIGHT * idf[t] for t in extra})
+    return weights
+
+
+def term_overlap(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:
+    """Weighted share of query terms found in the sentence, in [0, 1].
+
+    Example: weights {"nato": 1, "say": 1}, sentence ["nato", "condemn"] -> 0.5
     """
-    wanted = set(question_terms)
-    total = sum(idf.get(t, 0.0) for t in wanted)
+    total = sum(weights.values())
     if total <= 0:
         return 0.0
-    return sum(idf.get(t, 0.0) for t in wanted & set(sentence_terms)) / total
+    return sum(weights.get(t, 0.0) for t in set(sentence_terms)) / total
 
 
-def score_sentences(
-    question: str, hits: Sequence[Hit], bm25: Bm25Index, passage_weight: float = 0.4
-) -> list[Scored]:
+def sentence_evidence(
+    weights: dict[str, float],
+    qvec: np.ndarray,
+    hits: Sequence[Hit],
+    index: PassageIndex,
+    cosine_weight: float = 0.5,
+) -> list[SentenceEvidence]:
     """Every sentence of every hit, scored; a sentence shared by two passages appears once."""
-    q_terms = tokenize([question])[0]
-    idf = bm25.idf(q_terms)
-    spans: list[tuple[int, tuple[int, int]]] = []
     seen: set[tuple[str, int, int]] = set()
+    rows: list[tuple[int, tuple[int, int], float]] = []
     for i, hit in enumerate(hits):
-        for span in hit.passage.sentences:
+        cosines = index.sentence_vectors_of(hit.row) @ qvec
+        for span, cosine in zip(hit.passage.sentences, cosines, strict=True):
             key = (hit.article.id, *span)
             if key not in seen:
                 seen.add(key)
-                spans.append((i, span))
-    texts = [hits[i].article.text[a:b] for i, (a, b) in spans]
+                rows.append((i, span, float(cosine)))
+    texts = [hits[i].article.text[a:b] for i, (a, b), _ in rows]
     terms = tokenize(texts) if texts else []
-    top = max((h.score for h in hits), default=1.0) or 1.0
-    scored = []
-    for (i, span), sentence_terms in zip(spans, terms, strict=True):
-        lexical = term_overlap(q_terms, sentence_terms, idf)
-        relative = hits[i].score / top
-        scored.append(((1 - passage_weight) * lexical + passage_weight * relative, i, span))
-    return scored
+    out = []
+    for (i, span, cosine), sentence_terms in zip(rows, terms, strict=True):
+        overlap = term_overlap(weights, sentence_terms)
+        score = cosine_weight * cosine + (1 - cosine_weight) * overlap
+        out.append(SentenceEvidence(i, span, cosine, overlap, score))
+    return out
+
+
+def best_per_hit(evidence: Sequence[SentenceEvidence], n_hits: int) -> list[float]:
+    """The best sentence score of each hit (0 for a hit with no sentence)."""
+    best = [0.0] * n_hits
+    for e in evidence:
+        best[e.hit] = max(best[e.hit], e.score)
+    return best

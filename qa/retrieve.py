@@ -27,14 +27,17 @@ class Filters:
     date_to: str | None = None
     sections: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    keep_undated: bool = False  # a date range read from a question keeps undated articles
 
     def active(self) -> bool:
         return bool(self.date_from or self.date_to or self.sections or self.sources)
 
     def allows(self, article: Article) -> bool:
-        if self.date_from and (not article.date or article.date < self.date_from):
+        if article.date is None and (self.date_from or self.date_to) and not self.keep_undated:
             return False
-        if self.date_to and (not article.date or article.date > self.date_to):
+        if self.date_from and article.date and article.date < self.date_from:
+            return False
+        if self.date_to and article.date and article.date > self.date_to:
             return False
         if self.sections and (article.section or "").lower() not in {s.lower() for s in self.sections}:
             return False
@@ -52,6 +55,7 @@ class Hit:
     lexical: float  # raw BM25 score
     row: int
     also_in: tuple[str, ...] = field(default=())  # ids of other articles with the same text
+    evidence: float = 0.0  # score of its best sentence (see evidence.py)
 
 
 def minmax(scores: Mapping[int, float]) -> dict[int, float]:

@@ -12,7 +12,7 @@ from .conftest import ROOT, HashEmbedder
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.engine.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
     return CliRunner()
 
 

@@ -1,0 +1,74 @@
+"""Bring an index up to date with files and folders of articles (`qa index`, uploads).
+
+Reads with ingest.py, then lets index.py embed only what is new or changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import embed, store
+from .articles import Problem
+from .config import DEFAULT_SOURCES, IndexSettings, default_index_dir
+from .embed import Embedder
+from .errors import NoArticlesError, QAError
+from .index import IndexReport, PassageIndex, Progress, update_index
+from .ingest import SUPPORTED, load_articles
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """An index run's report plus the problems met reading the files."""
+
+    report: IndexReport
+    problems: tuple[Problem, ...]
+
+
+def index_paths(
+    paths: Sequence[Path | str],
+    index_dir: Path | str | None = None,
+    *,
+    embedder: Embedder | None = None,
+    keep_others: bool = False,
+    rebuild: bool = False,
+    settings: IndexSettings | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Read articles from files/folders and bring the index up to date with them.
+
+    With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
+    """
+    root = Path(index_dir) if index_dir else default_index_dir()
+    if not paths:
+        paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
+    loaded = load_articles(paths)
+    if not loaded.articles:
+        detail = "; ".join(str(p) for p in loaded.errors[:5])
+        raise NoArticlesError(
+            f"no readable articles in {', '.join(map(str, paths))}"
+            + (f" ({detail})" if detail else "")
+            + f"; supported files: {' '.join(SUPPORTED)}"
+        )
+    sources = [] if keep_others else [str(Path(p)) for p in paths]
+    report = update_index(
+        root,
+        loaded.articles,
+        embedder or embed.default_embedder(),
+        settings=settings,
+        keep_others=keep_others,
+        rebuild=rebuild,
+        sources=sources,
+        progress=progress,
+    )
+    return BuildResult(report, loaded.problems)
+
+
+def recorded_sources(root: Path) -> list[str]:
+    if not store.exists(root):
+        return []
+    try:
+        return list(PassageIndex.load(root).manifest.get("sources") or [])
+    except QAError:
+        return []

@@ -1,0 +1,84 @@
+"""Order and trim candidate passages: de-duplicate, re-rank by evidence, diversify, prefer.
+
+Small pure functions over lists of Hits, applied by the engine in this order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .evidence import SentenceEvidence, best_per_hit
+from .retrieve import Hit
+
+_WORDS = re.compile(r"\w+")
+NEAR_DUPLICATE = 0.8  # word-set Jaccard above which two texts count as the same text
+
+
+def words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def same_text(a: set[str], b: set[str]) -> bool:
+    """Near-duplicate test on word sets. Example: same_text({"a","b"}, {"a","b"}) -> True"""
+    if not a or not b:
+        return a == b
+    return len(a & b) / len(a | b) >= NEAR_DUPLICATE
+
+
+def collapse_duplicates(hits: Sequence[Hit]) -> list[Hit]:
+    """Keep the best of near-identical passages; the kept one lists the other articles."""
+    kept: list[Hit] = []
+    seen: list[set[str]] = []
+    for hit in hits:
+        bag = words(hit.passage.text)
+        twin = next((i for i, other in enumerate(seen) if same_text(bag, other)), None)
+        if twin is None:
+            kept.append(hit)
+            seen.append(bag)
+        elif hit.article.id != kept[twin].article.id and hit.article.id not in kept[twin].also_in:
+            kept[twin] = replace(kept[twin], also_in=(*kept[twin].also_in, hit.article.id))
+    return kept
+
+
+def rerank(hits: Sequence[Hit], evidence: Sequence[SentenceEvidence], weight: float) -> list[Hit]:
+    """Blend each hit's fused score with its best sentence's evidence, and re-sort."""
+    best = best_per_hit(evidence, len(hits))
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    blended = [
+        replace(h, score=(1 - weight) * h.score / top + weight * b, evidence=b)
+        for h, b in zip(hits, best, strict=True)
+    ]
+    return sorted(blended, key=lambda h: -h.score)
+
+
+def diversify(hits: Sequence[Hit], per_article: int) -> list[Hit]:
+    """At most `per_article` passages of one article; the rest move to the back, in order."""
+    if per_article <= 0:
+        return list(hits)
+    counts: dict[str, int] = {}
+    front: list[Hit] = []
+    back: list[Hit] = []
+    for hit in hits:
+        counts[hit.article.id] = counts.get(hit.article.id, 0) + 1
+        (front if counts[hit.article.id] <= per_article else back).append(hit)
+    return front + back
+
+
+def favour(hits: Sequence[Hit], articles: set[str], bonus: float = 0.1) -> list[Hit]:
+    """Lift hits from already-cited articles (a follow-up's context) and re-sort."""
+    lifted = [replace(h, score=h.score + bonus) if h.article.id in articles else h for h in hits]
+    return sorted(lifted, key=lambda h: -h.score)
+
+
+def prefer_recent(hits: Sequence[Hit], bonus: float = 0.15) -> list[Hit]:
+    """Lift newer articles by up to `bonus`, linearly in their date order among the hits."""
+    dates = sorted({h.article.date for h in hits if h.article.date})
+    if len(dates) < 2:
+        return list(hits)
+    position = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
+    lifted = [
+        replace(h, score=h.score + bonus * position[h.article.date]) if h.article.date else h for h in hits
+    ]
+    return sorted(lifted, key=lambda h: -h.score)
