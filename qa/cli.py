@@ -90,7 +90,9 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool
     )
 
 
-def run_with_progress(job: Callable[[Callable[[int, int], None]], Any], quiet: bool) -> Any:
+def run_with_progress(
+    job: Callable[[Callable[[int, int], None]], Any], quiet: bool, label: str = "Embedding passages"
+) -> Any:
     """Run `job(progress)` with a progress bar on stderr fed by its callback."""
     bar: Any = None
     shown = [0]
@@ -100,7 +102,7 @@ def run_with_progress(job: Callable[[Callable[[int, int], None]], Any], quiet: b
         if quiet:
             return
         if bar is None:
-            bar = click.progressbar(length=total, label="Embedding passages", file=sys.stderr)
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
             bar.__enter__()
         bar.update(done - shown[0])
         shown[0] = done
@@ -152,3 +154,105 @@ def info(index_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(manifest, indent=1))
     else:
         click.echo(describe(loaded))
+
+
+FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
+
+
+@cli.command("eval")
+@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
+@click.option("--fusion", type=click.Choice(FUSION_CHOICES), default="convex", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Ask only the first N questions")
+@click.option(
+    "--results", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON line per question"
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG of the k-curves (default: beside --results)",
+)
+@click.option(
+    "--compare",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An earlier --results file",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def eval_command(
+    questions: Path,
+    index_dir: Path,
+    k: int,
+    fusion: str,
+    limit: int | None,
+    results: Path | None,
+    plot: Path | None,
+    compare: Path | None,
+    as_json: bool,
+) -> None:
+    """Ask every question in QUESTIONS (JSONL) as the chat would, and score the answers.
+
+    Prints article Hit@k, MRR@10, nDCG@10, AnswerRecall@k, answer accuracy, abstention
+    and latency, with the hash of the index manifest that was measured.
+
+    \b
+        qa eval seeds/questions.jsonl --results runs/before.jsonl
+        qa eval seeds/questions.jsonl --compare runs/before.jsonl --fusion bm25
+    """
+    from dataclasses import asdict
+
+    from . import evaluate as ev
+    from . import report as rp
+    from .engine import Engine, SearchOptions
+
+    with user_errors():
+        asked = ev.load_questions(questions, limit)
+        old = ev.read_rows(compare) if compare else None
+        engine = Engine.from_index(index_dir)
+        options = SearchOptions(k=k, fusion=fusion)
+        run = run_with_progress(
+            lambda p: ev.evaluate(engine, asked, options, progress=p), quiet=as_json, label="Asking questions"
+        )
+        if results:
+            ev.write_rows(results, run.rows)
+        plot = plot or (results.with_suffix(".png") if results else None)
+        if plot:
+            rp.plot_curves({fusion: run.report}, plot, title=questions.name)
+    changes = rp.compare(old, run.rows) if old is not None else None
+    if as_json:
+        extra = {"changes": None if changes is None else [asdict(c) for c in changes]}
+        click.echo(json.dumps({**asdict(run.report), **extra}, ensure_ascii=False))
+        return
+    click.echo(rp.format_report(run.report))
+    if old is not None and changes is not None:
+        click.echo("\n" + rp.format_changes(changes, ev.summarise(old), run.report))
+
+
+@cli.command()
+@index_option
+@click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True, help="Address ($QA_HOST)")
+@click.option("--port", envvar="QA_PORT", type=int, default=7860, show_default=True, help="Port ($QA_PORT)")
+@click.option(
+    "--feedback",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="QA_FEEDBACK",
+    help="JSONL file for thumbs up/down (default: INDEX/feedback/feedback.jsonl; $QA_FEEDBACK)",
+)
+def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
+    """Start the browser chat (the same app as `python app.py`) on HOST:PORT.
+
+    Binds 127.0.0.1 unless told otherwise; with no index yet, one is built from seeds/.
+
+    \b
+        qa serve --port 8000
+    """
+    import runpy
+
+    app_file = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_file.is_file():
+        raise click.ClickException(
+            f"the chat's app.py is not at {app_file}; run `qa serve` from a source checkout "
+            "installed with `pip install -e .`"
+        )
+    argv = ["--index", str(index_dir), "--host", host, "--port", str(port)]
+    runpy.run_path(str(app_file))["main"](argv + (["--feedback", str(feedback)] if feedback else []))

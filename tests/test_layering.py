@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 STAGES = [
-    {"errors", "config"},
+    {"errors", "config", "metrics"},
     {"articles", "tokens"},
     {"readers"},
     {"ingest"},
@@ -20,7 +20,7 @@ STAGES = [
     {"rank"},
     {"answer"},
     {"engine"},
-    {"evaluate", "convert", "serve", "cli", "__init__", "__main__"},
+    {"evaluate", "report", "convert", "serve", "cli", "__init__", "__main__"},
 ]
 RANK = {name: i for i, names in enumerate(STAGES) for name in names}
 PACKAGE = Path(__file__).parent.parent / "qa"
