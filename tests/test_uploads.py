@@ -1,0 +1,86 @@
+"""Uploads: only article files under the size limit, never outside the upload folder, indexed at once."""
+
+import pytest
+
+from qa import uploads
+from qa.engine import Engine
+
+
+@pytest.mark.parametrize(
+    "name, safe",
+    [
+        ("report.txt", "report.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.md", "evil.md"),
+        (".hidden.json", "hidden.json"),
+        ("Été 2024 (final).md", "Ete_2024_final_.md"),
+        ('<img src=x onerror="alert(1)">.html', "img_src_x_onerror_alert_1_.html"),
+        ("...", "upload"),
+        ("", "upload"),
+        ("x" * 300 + ".jsonl", "x" * 94 + ".jsonl"),
+    ],
+)
+def test_safe_name(name, safe):
+    assert uploads.safe_name(name) == safe
+
+
+@pytest.mark.parametrize(
+    "name, size, reason",
+    [
+        ("a.txt", 10, None),
+        ("a.HTM", 10, None),
+        ("a.exe", 10, "type .exe is not an article file"),
+        ("noext", 10, "type (none)"),
+        ("a.md", uploads.MAX_UPLOAD_BYTES + 1, "upload limit"),
+        ("a.md", 0, "empty"),
+    ],
+)
+def test_check_upload(name, size, reason):
+    got = uploads.check_upload(name, size)
+    assert got is None if reason is None else reason in got
+
+
+def test_save_uploads_keeps_files_inside_the_folder(tmp_path):
+    incoming = tmp_path / "incoming"
+    (incoming / "sub").mkdir(parents=True)
+    good = incoming / "sub" / "..note.txt"
+    good.write_text("Title\n\nBody text.")
+    bad = incoming / "tool.exe"
+    bad.write_bytes(b"MZ")
+    folder = tmp_path / "uploads"
+    saved, problems = uploads.save_uploads([good, bad], folder)
+    assert saved == [(folder / "note.txt").resolve()]
+    assert [p.path for p in problems] == ["tool.exe"] and "not an article file" in problems[0].message
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["..note.txt", "note.txt", "tool.exe"]
+
+
+def test_add_uploads_indexes_new_articles_and_names_rejected_files(built, embedder, tmp_path):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "lighthouse.txt").write_text(
+        "Lighthouse Keeper Retires\n\nMarta Vell kept the Kallaste lighthouse for forty years."
+    )
+    (incoming / "broken.json").write_text("{not json")
+    (incoming / "virus.exe").write_bytes(b"MZ")
+    before = embedder.texts_embedded
+    result = uploads.add_uploads(
+        sorted(incoming.iterdir()), tmp_path / "up", built, embedder=embedder, progress=None
+    )
+    assert result.build is not None and result.build.report.added == 1
+    assert embedder.texts_embedded - before == result.build.report.embedded  # only the new text
+    summary = result.summary()
+    assert "1 added" in summary and "7 articles" in summary
+    assert "Rejected: virus.exe: type .exe" in summary and "Rejected: broken.json" in summary
+    assert str(tmp_path) not in summary  # names as uploaded, not server paths
+    engine = Engine.from_index(built, embedder=embedder)
+    assert "lighthouse" in engine.index.articles
+    assert "Marta Vell" in engine.ask("Who kept the Kallaste lighthouse?").text
+
+
+def test_add_uploads_with_nothing_readable_keeps_the_index(built, embedder, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n")
+    result = uploads.add_uploads([empty], tmp_path / "up", built, embedder=embedder)
+    assert result.build is None and "Rejected: empty.txt" in result.summary()
+    assert not (tmp_path / "up" / "empty.txt").exists()
+    assert len(Engine.from_index(built, embedder=embedder).index.articles) == 6
