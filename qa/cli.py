@@ -256,3 +256,47 @@ def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
         )
     argv = ["--index", str(index_dir), "--host", host, "--port", str(port)]
     runpy.run_path(str(app_file))["main"](argv + (["--feedback", str(feedback)] if feedback else []))
+
+
+@cli.group()
+def convert() -> None:
+    """Turn a public QA set into articles.jsonl + questions.jsonl for `qa index` and `qa eval`."""
+
+
+def report_conversion(c: Any) -> None:
+    skipped = f"; {c.skipped} skipped" if c.skipped else ""
+    counts = f"{c.articles} articles, {c.questions} questions ({c.unanswerable} unanswerable)"
+    click.echo(f"{counts}{skipped} -> {c.folder}")
+
+
+@convert.command("squad")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
+def convert_squad_command(file: Path, out: Path) -> None:
+    """SQuAD v1.1/v2.0 JSON (or COVID-QA) FILE: one article per title, its questions.
+
+    \b
+        qa convert squad dev-v2.0.json --out squad2
+        qa index squad2/articles.jsonl --index squad2/index
+        qa eval squad2/questions.jsonl --index squad2/index
+    """
+    from .convert import convert_squad
+
+    with user_errors():
+        report_conversion(convert_squad(file, out))
+
+
+@convert.command("beir")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
+@click.option("--split", help="qrels/<SPLIT>.tsv to use [default: test, or the only one]")
+def convert_beir_command(folder: Path, out: Path, split: str | None) -> None:
+    """BEIR FOLDER (corpus.jsonl, queries.jsonl, qrels/*.tsv): articles, and questions with qrels.
+
+    \b
+        qa convert beir scifact/ --out scifact-qa --split train
+    """
+    from .convert import convert_beir
+
+    with user_errors():
+        report_conversion(convert_beir(folder, out, split))

@@ -36,5 +36,9 @@ class QuestionSetError(QAError):
     "A question set file is malformed"
 
 
+class DatasetError(QAError):
+    "A public dataset (SQuAD JSON, BEIR folder) is not in the expected format"
+
+
 class MissingDependencyError(QAError):
     "An optional package needed for this feature is not installed"
