@@ -125,6 +125,7 @@ def build(service: ChatService) -> gr.Blocks:
         ask.click(respond, chat_in, chat_out, **PRIVATE)
         chat.example_select(pick_example, chat_in[1:], chat_out, **PRIVATE)
         new_topic.click(lambda: ([], [], [], hint), None, [chat, turns, replies, article], **PRIVATE)
+        chat.clear(lambda: ([], []), None, [turns, replies], **PRIVATE)
         article.select(open_reference, replies, article, **PRIVATE)
         chat.like(feedback, replies, None, **PRIVATE)
         files.upload(add_files, files, [upload_status, files, header, sections, sources], **PRIVATE)
