@@ -1,0 +1,448 @@
+"""Answer quality on public question sets, three retrievers side by side (issue 3). A script.
+
+    .venv/bin/python benchmarks/public_sets.py                        # everything, about 1-2 h on 2 cores
+    .venv/bin/python benchmarks/public_sets.py --sets squad1 seeds --limit 200   # a quick look
+
+Reads ../shared/data (see its README; nothing is copied into the repo), converts each set
+with `qa convert` into benchmarks/out/<set>/ (gitignored), builds one index per set there
+(incrementally: a rerun embeds nothing), and runs `qa eval`'s code path with the fusions
+bm25, dense and convex (the default) on the same index. Every run leaves its rows and
+report under benchmarks/out/<set>/; docs/benchmarks.md (our section only) and the plots
+under docs/img/ are then rebuilt from all reports present, so a partial rerun updates its
+own tables and keeps the others.
+
+Sets: SQuAD v1.1 dev, SQuAD v2.0 dev (unanswerable questions), SciFact train queries
+(graded qrels), COVID-QA (long articles), the seed questions, and "off-corpus": questions
+of one set asked against another set's index, which should all be abstained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import Engine, SearchOptions, index_paths
+from qa.convert import convert_beir, convert_squad
+from qa.embed import default_embedder
+from qa.evaluate import EvalReport, Question, evaluate, load_questions, write_rows
+from qa.report import plot_curves
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / "benchmarks" / "out"
+DOC = ROOT / "docs" / "benchmarks.md"
+IMG = ROOT / "docs" / "img"
+HEADING = "## Answer quality on public sets (issue 3)"
+FUSIONS = ("bm25", "dense", "convex")
+K = 10  # passages per answer: `qa eval`'s default
+OFF_CORPUS = (("scifact", "squad1"), ("squad1", "scifact"))  # (questions of, asked against index of)
+log = logging.getLogger("public_sets")
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One question set: where it comes from, and which metrics its table shows."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    note: str
+
+
+BENCHES = {
+    b.name: b
+    for b in (
+        Bench(
+            "squad1",
+            "SQuAD v1.1 dev",
+            (
+                "hit@1",
+                "hit@5",
+                "mrr@10",
+                "answer_recall@1",
+                "answer_recall@5",
+                "answer_recall@10",
+                "answer_accuracy",
+                "lead_accuracy",
+                "false_abstention",
+            ),
+            "Crowd questions written while looking at one Wikipedia paragraph; gold is answer text.",
+        ),
+        Bench(
+            "squad2",
+            "SQuAD v2.0 dev",
+            ("answer_recall@5", "answer_accuracy", "abstention", "false_abstention"),
+            "About half the questions are unanswerable (written to look answerable from the article).",
+        ),
+        Bench(
+            "scifact",
+            "SciFact (BEIR), train queries",
+            ("ndcg@10", "mrr@10", "hit@1", "hit@10"),
+            "Scientific claims -> the abstracts that support or refute them; graded qrels.",
+        ),
+        Bench(
+            "covid",
+            "COVID-QA",
+            (
+                "hit@1",
+                "answer_recall@1",
+                "answer_recall@5",
+                "answer_recall@10",
+                "answer_accuracy",
+                "lead_accuracy",
+            ),
+            "Long scientific articles (about 23k characters); does the cited sentence hold the answer, "
+            "compared with the first sentence of the top passage?",
+        ),
+        Bench(
+            "seeds",
+            "Seed questions (seeds/questions.jsonl)",
+            (
+                "hit@1",
+                "answer_recall@1",
+                "answer_recall@3",
+                "answer_accuracy",
+                "abstention",
+                "false_abstention",
+            ),
+            "The project's own news article and questions; the CI gate runs on this set.",
+        ),
+    )
+}
+SQUAD_FILES = {
+    "squad1": "squad-dev/dev-v1.1.json",
+    "squad2": "squad-dev/dev-v2.0.json",
+    "covid": "covid-qa-dev/covid-qa.json",
+}
+LABELS = {
+    "hit@1": "Hit@1",
+    "hit@5": "Hit@5",
+    "hit@10": "Hit@10",
+    "mrr@10": "MRR@10",
+    "ndcg@10": "nDCG@10",
+    "answer_recall@1": "AR@1",
+    "answer_recall@3": "AR@3",
+    "answer_recall@5": "AR@5",
+    "answer_recall@10": "AR@10",
+    "answer_accuracy": "cited sentence",
+    "lead_accuracy": "first sentence",
+    "abstention": "abstained (unanswerable)",
+    "false_abstention": "abstained (answerable)",
+}
+
+
+class LastQueryMemo:
+    """Wraps the model so the deeper ranking search reuses the question vector `ask` just made.
+
+    It remembers one text only: every timed `ask` still pays for its own embedding.
+    """
+
+    def __init__(self, inner: Any):
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self._last: tuple[str, np.ndarray] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.inner.fingerprint)
+
+    def embed(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.embed(texts, progress=progress)
+        if self._last is None or self._last[0] != texts[0]:
+            self._last = (texts[0], self.inner.embed(texts))
+        return self._last[1].copy()
+
+
+def prepare(name: str) -> tuple[Path, Path]:
+    """Convert the set (cheap) and bring its index up to date (embeds only what is new)."""
+    folder = OUT / name
+    if name == "seeds":
+        articles, questions = [ROOT / "seeds"], ROOT / "seeds" / "questions.jsonl"
+    else:
+        if name == "scifact":
+            convert_beir(DATA / "scifact", folder, split="train")
+        else:
+            convert_squad(DATA / SQUAD_FILES[name], folder)
+        articles, questions = [folder / "articles.jsonl"], folder / "questions.jsonl"
+    started = time.perf_counter()
+    built = index_paths(articles, folder / "index", progress=progress_printer(f"{name}: embedding"))
+    r = built.report
+    log.info(
+        "%s: %d articles, %d passages, %d embedded in %.0fs",
+        name,
+        r.articles,
+        r.passages,
+        r.embedded,
+        time.perf_counter() - started,
+    )
+    return folder / "index", questions
+
+
+def progress_printer(label: str) -> Any:
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        if time.monotonic() - last[0] > 30 or done == total:
+            last[0] = time.monotonic()
+            log.info("%s %d/%d", label, done, total)
+
+    return show
+
+
+def sample(questions: list[Question], limit: int | None, seed: int = 0) -> list[Question]:
+    """A fixed random sample (in file order): the first N of SQuAD would all be one article."""
+    if limit is None or limit >= len(questions):
+        return questions
+    keep = set(random.Random(seed).sample(range(len(questions)), limit))
+    return [q for i, q in enumerate(questions) if i in keep]
+
+
+def run(label: str, engine: Engine, questions: list[Question], columns: Sequence[str]) -> None:
+    """Evaluate with every fusion; keep rows and report under benchmarks/out/<label>/."""
+    for fusion in FUSIONS:
+        started = time.perf_counter()
+        options = SearchOptions(k=K, fusion=fusion)
+        done = evaluate(engine, questions, options, progress=progress_printer(f"{label} {fusion}: question"))
+        write_rows(OUT / label / f"results-{fusion}.jsonl", done.rows)
+        record = {**asdict(done.report), "seconds": round(time.perf_counter() - started, 1)}
+        (OUT / label / f"report-{fusion}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        log.info("%s %s: %s", label, fusion, {k: done.report.metrics.get(k) for k in columns})
+
+
+def open_engine(index: Path, model: Any) -> Engine:
+    return Engine.from_index(index, embedder=LastQueryMemo(model))
+
+
+def run_set(name: str, limit: int | None, model: Any) -> None:
+    index, questions_file = prepare(name)
+    questions = sample(load_questions(questions_file), limit)
+    run(name, open_engine(index, model), questions, BENCHES[name].columns)
+
+
+def run_off_corpus(limit: int, model: Any) -> None:
+    """Questions of one set against another set's index: every one should be abstained on."""
+    for asked, against in OFF_CORPUS:
+        index, _ = prepare(against)
+        _, questions_file = prepare(asked)
+        picked = sample(load_questions(questions_file), limit, seed=1)
+        off = [Question(f"{asked}:{q.id}", q.question, unanswerable=True) for q in picked]
+        run(f"offcorpus-{asked}-on-{against}", open_engine(index, model), off, ("abstention",))
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def load_reports(label: str) -> dict[str, dict[str, Any]]:
+    """fusion -> stored report of benchmarks/out/<label>/ (only the fusions that were run)."""
+    found = {}
+    for fusion in FUSIONS:
+        path = OUT / label / f"report-{fusion}.json"
+        if path.is_file():
+            found[fusion] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def fusion_name(fusion: str) -> str:
+    return {"bm25": "BM25 only", "dense": "dense only", "convex": "**convex (default)**"}[fusion]
+
+
+def set_section(bench: Bench, reports: dict[str, dict[str, Any]]) -> list[str]:
+    """A set's heading, what it measures, its table and its plot."""
+    any_report = next(iter(reports.values()))
+    ix, counts = any_report["index"], any_report["counts"]
+    head = ["retriever", *(LABELS[c] for c in bench.columns), "p50 ms", "p95 ms"]
+    lines = [
+        f"### {bench.title}",
+        "",
+        f"{bench.note} {any_report['questions']:,} questions ({counts['unanswerable']:,} unanswerable); "
+        f"Index: {ix['articles']:,} articles, {ix['passages']:,} passages, "
+        f"manifest `{ix['manifest_sha256']}`.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for fusion, report in reports.items():
+        m = report["metrics"]
+        values = [cell(m.get(c)) for c in bench.columns]
+        latency = [f"{m['latency_p50_ms']:.0f}", f"{m['latency_p95_ms']:.0f}"]
+        lines.append("| " + " | ".join([fusion_name(fusion), *values, *latency]) + " |")
+    lines += ["", f"![AnswerRecall@k and Hit@k, {bench.title}](img/{bench.name}.png)", ""]
+    return lines
+
+
+def draw(label: str, title: str, reports: dict[str, dict[str, Any]]) -> None:
+    series = {
+        fusion: EvalReport(**{k: v for k, v in r.items() if k != "seconds"}) for fusion, r in reports.items()
+    }
+    plot_curves(series, IMG / f"{label}.png", title=title)
+
+
+def off_corpus_section() -> list[str]:
+    lines = [
+        "### Off-corpus questions",
+        "",
+        "Questions of one set asked against another set's index, where no article can answer "
+        "them; each one should be abstained on.",
+        "",
+        "| questions | index | " + " | ".join(fusion_name(f) for f in FUSIONS) + " |",
+        "|---|---|" + "---|" * len(FUSIONS),
+    ]
+    for asked, against in OFF_CORPUS:
+        reports = load_reports(f"offcorpus-{asked}-on-{against}")
+        if reports:
+            n = next(iter(reports.values()))["questions"]
+            rates = [cell(reports[f]["metrics"]["abstention"]) if f in reports else "-" for f in FUSIONS]
+            title = f"{BENCHES[asked].title} (sample of {n})"
+            lines.append(f"| {title} | {BENCHES[against].title} | " + " | ".join(rates) + " |")
+    return [*lines, "", "The numbers are the share of questions abstained on.", ""]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = next(
+        (ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
+        "0",
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    return (
+        f"{cpu}, {os.cpu_count()} cores (`nproc`), {int(mem) / 2**20:.0f} GB RAM, no GPU; "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
+        f"qa at commit `{commit}`"
+    )
+
+
+INTRO = """\
+Written by `benchmarks/public_sets.py` from the reports it left in `benchmarks/out/`
+(run {date}). The machine was shared with other work while this ran, so latencies are
+indicative only:
+
+> {machine}
+
+Every question goes through `qa eval`'s code path, which is the chat's: `Engine.ask` with
+k={k} passages per answer, and the same search taken deeper for the ranking metrics. Three
+retrievers of qa run on the same index: BM25 only, dense only (all-MiniLM-L6-v2, exact FAISS)
+and the default convex fusion of the two (min-max normalised scores, weight 0.5), each
+followed by qa's sentence-evidence re-rank.
+
+- Hit@k, MRR@10, nDCG@10: article level (an article's rank is that of its best passage);
+  nDCG uses the graded qrels where a set has them.
+- AR@k (AnswerRecall@k): a gold answer, normalised the SQuAD way, occurs in the top-k passages.
+- cited sentence (answer accuracy): a gold answer occurs in the sentences the answer quotes.
+  first sentence: the same test on the first sentence of the top passage, the baseline a
+  sentence picker has to beat.
+- abstained (unanswerable / answerable): share of those questions on which qa declined to answer.
+- p50/p95 ms: wall time of one `Engine.ask`, model loaded.
+"""
+
+REFERENCES = """\
+### Published reference points
+
+From `../shared/data/README.md`, on the full sets: SciFact **test** queries, nDCG@10:
+BM25 0.665-0.679, all-MiniLM-L6-v2 0.645, and a BM25 + dense hybrid with min-max fusion
+above both (Pyserini's BEIR fusion experiments). Our SciFact row uses the **train** queries
+(the test split is held out), on the same 5,183-abstract corpus, so it is comparable in kind
+but not number for number. On SQuAD, questions share many words with their paragraph, so
+BM25 is strong and a dense-only retriever loses to it; our SQuAD corpora are the dev
+articles only (32 and 21 articles), far smaller than open-domain SQuAD over all of Wikipedia.
+
+### Reproduce
+
+```console
+$ .venv/bin/python benchmarks/public_sets.py                          # all sets, all retrievers
+$ .venv/bin/python benchmarks/public_sets.py --sets squad1 --limit 300 # a quick sample
+$ qa eval benchmarks/out/squad1/questions.jsonl --index benchmarks/out/squad1/index --fusion bm25
+```
+"""
+
+
+def section() -> str:
+    lines = [HEADING, "", INTRO.format(date=time.strftime("%Y-%m-%d"), machine=machine(), k=K)]
+    for bench in BENCHES.values():
+        reports = load_reports(bench.name)
+        if reports:
+            draw(bench.name, bench.title, reports)
+            lines += set_section(bench, reports)
+    if any(load_reports(f"offcorpus-{a}-on-{b}") for a, b in OFF_CORPUS):
+        lines += off_corpus_section()
+    return "\n".join(lines) + "\n" + REFERENCES
+
+
+def write_section(doc: Path, text: str) -> None:
+    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
+    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    body = text.rstrip("\n") + "\n\n"
+    current = (
+        pattern.sub(lambda _: body, current, count=1)
+        if pattern.search(current)
+        else current.rstrip("\n") + "\n\n" + body
+    )
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def summary_table() -> str:
+    """The short table for the README: the default retriever on every set."""
+    rows = [
+        "| set | Hit@1 | nDCG@10 | AR@5 | cited sentence | abstained (unanswerable) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for bench in BENCHES.values():
+        m = load_reports(bench.name).get("convex", {}).get("metrics")
+        if m:
+            keys = ("hit@1", "ndcg@10", "answer_recall@5", "answer_accuracy", "abstention")
+            rows.append(f"| {bench.title} | " + " | ".join(cell(m.get(k)) for k in keys) + " |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    names = [*BENCHES, "offcorpus"]
+    parser.add_argument("--sets", nargs="+", choices=names, default=names, help="sets to run (default: all)")
+    parser.add_argument("--limit", type=int, help="questions per set: a fixed random sample")
+    parser.add_argument("--off-corpus", type=int, default=300, help="questions per off-corpus pair")
+    parser.add_argument("--docs-only", action="store_true", help="only rebuild the docs from stored reports")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)  # else a bar per question
+    if not args.docs_only:
+        if not DATA.is_dir():
+            sys.exit(f"{DATA} is missing: the public sets live in ../shared/data")
+        model = default_embedder()
+        for name in args.sets:
+            if name == "offcorpus":
+                run_off_corpus(min(args.off_corpus, args.limit or args.off_corpus), model)
+            else:
+                run_set(name, args.limit, model)
+    write_section(DOC, section())
+    log.info("wrote %r into %s; README table:\n%s", HEADING, DOC, summary_table())
+
+
+if __name__ == "__main__":
+    main()
