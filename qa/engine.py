@@ -3,8 +3,8 @@
 Engine.from_index(path).ask(question) -> Answer. Keeping a single code path means
 the chat, the command line and evaluation can never disagree about an answer.
 
-    question -> follow-up context, dates -> fused candidates -> de-duplicate ->
-    sentence evidence -> re-rank -> diversify -> top k -> answer sentences or abstain
+    question -> follow-up context, dates -> fused candidates -> sentence evidence ->
+    re-rank -> top k (no duplicate text, 2 per article) -> answer sentences or abstain
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import SentenceEvidence, query_weights, sentence_evidence
 from .index import PassageIndex, check_model
-from .rank import collapse_duplicates, diversify, favour, prefer_recent, rerank
+from .rank import favour, prefer_recent, rerank, select
 from .retrieve import FUSIONS, Filters, Hit, search
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,12 @@ class Engine:
             notes += (f"Newer articles preferred ('{intent.phrase}').",)
         if history:
             hits = favour(hits, cited_articles(history))
-        pool = collapse_duplicates(hits[: options.rerank_depth * 2])[: options.rerank_depth]
+        pool = hits[: options.rerank_depth]
         carried = query[len(question) :]
         weights = query_weights(question, carried, self.index)
         evidence = sentence_evidence(weights, qvec, pool, self.index)
         ranked = rerank(pool, evidence, options.evidence_weight)
-        top = diversify(ranked, options.per_article)[: options.k]
+        top = select(ranked, options.k, options.per_article)
         return Retrieval(query, top, remap(evidence, pool, top), notes)
 
     def _candidates(

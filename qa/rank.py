@@ -1,4 +1,4 @@
-"""Order and trim candidate passages: de-duplicate, re-rank by evidence, diversify, prefer.
+"""Order and trim candidate passages: prefer, re-rank by evidence, then select the top k.
 
 Small pure functions over lists of Hits, applied by the engine in this order.
 """
@@ -24,22 +24,10 @@ def same_text(a: set[str], b: set[str]) -> bool:
     """Near-duplicate test on word sets. Example: same_text({"a","b"}, {"a","b"}) -> True"""
     if not a or not b:
         return a == b
+    small, large = sorted((len(a), len(b)))
+    if small < NEAR_DUPLICATE * large:  # Jaccard <= small / large: cannot reach the bar
+        return False
     return len(a & b) / len(a | b) >= NEAR_DUPLICATE
-
-
-def collapse_duplicates(hits: Sequence[Hit]) -> list[Hit]:
-    """Keep the best of near-identical passages; the kept one lists the other articles."""
-    kept: list[Hit] = []
-    seen: list[set[str]] = []
-    for hit in hits:
-        bag = words(hit.passage.text)
-        twin = next((i for i, other in enumerate(seen) if same_text(bag, other)), None)
-        if twin is None:
-            kept.append(hit)
-            seen.append(bag)
-        elif hit.article.id != kept[twin].article.id and hit.article.id not in kept[twin].also_in:
-            kept[twin] = replace(kept[twin], also_in=(*kept[twin].also_in, hit.article.id))
-    return kept
 
 
 def rerank(hits: Sequence[Hit], evidence: Sequence[SentenceEvidence], weight: float) -> list[Hit]:
@@ -53,17 +41,31 @@ def rerank(hits: Sequence[Hit], evidence: Sequence[SentenceEvidence], weight: fl
     return sorted(blended, key=lambda h: -h.score)
 
 
-def diversify(hits: Sequence[Hit], per_article: int) -> list[Hit]:
-    """At most `per_article` passages of one article; the rest move to the back, in order."""
-    if per_article <= 0:
-        return list(hits)
+def select(hits: Sequence[Hit], k: int, per_article: int) -> list[Hit]:
+    """The top k hits with no near-duplicate text and at most `per_article` per article.
+
+    A duplicate (the same text in another article) is not shown again; the kept hit lists
+    where else it appears. When diversity leaves fewer than k hits, the best of the
+    held-back ones fill the list. Comparing only against the k kept hits keeps this cheap.
+    """
+    kept: list[Hit] = []
+    bags: list[set[str]] = []
+    held: list[Hit] = []
     counts: dict[str, int] = {}
-    front: list[Hit] = []
-    back: list[Hit] = []
     for hit in hits:
-        counts[hit.article.id] = counts.get(hit.article.id, 0) + 1
-        (front if counts[hit.article.id] <= per_article else back).append(hit)
-    return front + back
+        bag = words(hit.passage.text)
+        twin = next((i for i, other in enumerate(bags) if same_text(bag, other)), None)
+        if twin is not None:
+            first = kept[twin]
+            if hit.article.id != first.article.id and hit.article.id not in first.also_in:
+                kept[twin] = replace(first, also_in=(*first.also_in, hit.article.id))
+        elif len(kept) < k and (per_article <= 0 or counts.get(hit.article.id, 0) < per_article):
+            kept.append(hit)
+            bags.append(bag)
+            counts[hit.article.id] = counts.get(hit.article.id, 0) + 1
+        elif len(held) < k:
+            held.append(hit)
+    return kept + held[: k - len(kept)]
 
 
 def favour(hits: Sequence[Hit], articles: set[str], bonus: float = 0.1) -> list[Hit]:
