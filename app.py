@@ -152,11 +152,21 @@ def launch(service: ChatService, host: str = "127.0.0.1", port: int = 7860, bloc
         css=views.STYLE,
         footer_links=["api"],
     )
-    threading.Thread(target=service.warm_up, daemon=True).start()
+    threading.Thread(target=warm_up, args=(service,), daemon=True).start()
     if block:
         print(f"qa chat: http://{host}:{demo.server_port} (index {service.index_dir}); Ctrl+C stops it")
         demo.block_thread()
     return demo
+
+
+def warm_up(service: ChatService) -> None:
+    """Off the start-up path: what Gradio imports on its first event (about a second), then the model."""
+    try:
+        import matplotlib.pyplot  # noqa: F401  (gradio wraps every event in a matplotlib backend switch)
+        import pandas  # noqa: F401  (and its queue statistics use pandas)
+    except ImportError:
+        pass
+    service.warm_up()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -121,6 +121,7 @@ class ChatService:
         self.upload_dir = Path(upload_dir or self.index_dir / "uploads")
         self.engine = Engine.from_index(self.index_dir, embedder=self.embedder)
         self._writing = threading.Lock()
+        self.warmed = threading.Event()  # set once the model has answered its first query
 
     @classmethod
     def start(
@@ -137,8 +138,11 @@ class ChatService:
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:
-        """Load the model now (embeds one query), so the first real question is fast."""
-        self.engine.embedder.embed(["warm up"])
+        """Load the model now (embeds one query, no article), so the first real question is fast."""
+        try:
+            self.engine.embedder.embed(["warm up"])
+        finally:
+            self.warmed.set()
 
     def facets(self) -> dict[str, Any]:
         return self.engine.facets()

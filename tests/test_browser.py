@@ -69,8 +69,10 @@ def open_chat(browser, url):
     """A fresh session on the chat; any JavaScript dialog is recorded (and fails the XSS test)."""
     context = browser.new_context(viewport={"width": 1400, "height": 950})
     page = context.new_page()
-    page.dialogs = []
+    page.dialogs, page.elsewhere = [], []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    local = re.compile(r"^(https?://127\.0\.0\.1[:/]|data:|blob:)")
+    page.on("request", lambda r: None if local.match(r.url) else page.elsewhere.append(r.url))
     page.goto(url)
     page.wait_for_selector("#qa-question textarea", timeout=WAIT)
     yield page
@@ -113,6 +115,7 @@ def test_seed_question_gets_a_cited_answer_and_source_card(page, served):
     expect(card).to_contain_text("2024-10-29 · International · relevance")
     expect(card.locator("mark", has_text="Choe Son Hui")).to_have_count(1)
     shot(page, "1-answer")
+    assert page.elsewhere == []  # no web fonts, analytics or CDN: nothing leaves the machine
 
     page.locator("#qa-chat button[aria-label='Like']").last.click()
     expect(page.get_by_text("Feedback saved")).to_be_visible(timeout=WAIT)
