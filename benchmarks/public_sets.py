@@ -218,7 +218,13 @@ def run(label: str, engine: Engine, questions: list[Question], columns: Sequence
         options = SearchOptions(k=K, fusion=fusion)
         done = evaluate(engine, questions, options, progress=progress_printer(f"{label} {fusion}: question"))
         write_rows(OUT / label / f"results-{fusion}.jsonl", done.rows)
-        record = {**asdict(done.report), "seconds": round(time.perf_counter() - started, 1)}
+        seconds = round(time.perf_counter() - started, 1)
+        record = {
+            **asdict(done.report),
+            "seconds": seconds,
+            "commit": commit(),
+            "date": time.strftime("%Y-%m-%d"),
+        }
         (OUT / label / f"report-{fusion}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         log.info("%s %s: %s", label, fusion, {k: done.report.metrics.get(k) for k in columns})
 
@@ -315,6 +321,17 @@ def off_corpus_section() -> list[str]:
     return [*lines, "", "The numbers are the share of questions abstained on.", ""]
 
 
+def commit() -> str:
+    """The measured commit: $QA_COMMIT (for a run from an exported tree), else git's HEAD."""
+    found = (
+        os.environ.get("QA_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout
+    )
+    return found.strip() or "unknown"
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -325,19 +342,15 @@ def machine() -> str:
         (ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
         "0",
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
     return (
         f"{cpu}, {os.cpu_count()} cores (`nproc`), {int(mem) / 2**20:.0f} GB RAM, no GPU; "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-        f"qa at commit `{commit}`"
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
 
 
 INTRO = """\
 Written by `benchmarks/public_sets.py` from the reports it left in `benchmarks/out/`
-(run {date}). The machine was shared with other work while this ran, so latencies are
+(measured {runs}). The machine was shared with other work while this ran, so latencies are
 indicative only:
 
 > {machine}
@@ -380,7 +393,10 @@ $ qa eval benchmarks/out/squad1/questions.jsonl --index benchmarks/out/squad1/in
 
 
 def section() -> str:
-    lines = [HEADING, "", INTRO.format(date=time.strftime("%Y-%m-%d"), machine=machine(), k=K)]
+    labels = [*BENCHES, *(f"offcorpus-{a}-on-{b}" for a, b in OFF_CORPUS)]
+    stamps = {(r.get("date", "?"), r.get("commit", "?")) for n in labels for r in load_reports(n).values()}
+    runs = ", ".join(f"{day} at commit `{sha}`" for day, sha in sorted(stamps))
+    lines = [HEADING, "", INTRO.format(runs=runs, machine=machine(), k=K)]
     for bench in BENCHES.values():
         reports = load_reports(bench.name)
         if reports:
