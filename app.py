@@ -43,7 +43,8 @@ PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is
 def build(service: ChatService) -> gr.Blocks:
     """The chat page and its API endpoints over one shared ChatService."""
     facets = service.facets()
-    with gr.Blocks(title="qa: cited answers from news articles", analytics_enabled=False) as demo:
+    # delete_cache: Gradio's temporary copies of uploaded files go after a day (checked hourly)
+    with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown("## qa: cited answers from your news articles")
         header = gr.HTML(service.header(), elem_id="qa-header")
         turns, replies = gr.State([]), gr.State([])
@@ -56,7 +57,7 @@ def build(service: ChatService) -> gr.Blocks:
                     placeholder=WELCOME,
                     examples=examples or None,
                     latex_delimiters=[],
-                    buttons=["copy"],
+                    buttons=[],  # "copy" would copy the reply's HTML source
                     show_label=False,
                 )
                 with gr.Row():

@@ -120,7 +120,7 @@ class ChatService:
         self.feedback_path = Path(feedback_path or self.index_dir / "feedback" / "feedback.jsonl")
         self.upload_dir = Path(upload_dir or self.index_dir / "uploads")
         self.engine = Engine.from_index(self.index_dir, embedder=self.embedder)
-        self._writing = threading.Lock()
+        self._indexing, self._feedback = threading.Lock(), threading.Lock()
         self.warmed = threading.Event()  # set once the model has answered its first query
 
     @classmethod
@@ -190,7 +190,7 @@ class ChatService:
 
     def upload(self, files: Sequence[Path | str], progress: Progress | None = None) -> UploadResult:
         """Add uploaded files to the index, then answer from the new index at once."""
-        with self._writing:
+        with self._indexing:  # one upload at a time; questions go on meanwhile
             result = add_uploads(
                 files, self.upload_dir, self.index_dir, embedder=self.embedder, progress=progress
             )
@@ -201,7 +201,7 @@ class ChatService:
     def record_feedback(self, data: Mapping[str, Any], liked: bool | str) -> dict[str, Any]:
         """Append a thumbs up/down to the feedback file (JSON lines); returns the record."""
         record = feedback_record(data, VERDICTS.get(liked, "down"))
-        with self._writing:
+        with self._feedback:
             self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
             with self.feedback_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
