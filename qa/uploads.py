@@ -42,7 +42,7 @@ class UploadResult:
             r = self.build.report
             lines.append(
                 f"Indexed {len(self.saved)} file(s): {r.added} added, {r.updated} updated, "
-                f"{r.unchanged} unchanged ({r.embedded} passages embedded). "
+                f"{r.unchanged} unchanged ({r.embedded} passage{'' if r.embedded == 1 else 's'} embedded). "
                 f"The index now holds {r.articles:,} articles, {r.passages:,} passages."
             )
         problems = [*self.problems, *(self.build.problems if self.build else ())]
