@@ -163,7 +163,13 @@ FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; liter
 @click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
 @index_option
 @click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
-@click.option("--fusion", type=click.Choice(FUSION_CHOICES), default="convex", show_default=True)
+@click.option(
+    "--fusion",
+    type=click.Choice(FUSION_CHOICES),
+    default="convex",
+    show_default=True,
+    help="Retriever: the default hybrid (convex), rank fusion, dense only or BM25 only",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Ask only the first N questions")
 @click.option(
     "--results", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON line per question"
@@ -190,10 +196,11 @@ def eval_command(
     compare: Path | None,
     as_json: bool,
 ) -> None:
-    """Ask every question in QUESTIONS (JSONL) as the chat would, and score the answers.
+    """Score the answers to a question set (QUESTIONS, JSONL).
 
-    Prints article Hit@k, MRR@10, nDCG@10, AnswerRecall@k, answer accuracy, abstention
-    and latency, with the hash of the index manifest that was measured.
+    Every question is asked exactly as the chat asks it. Prints article Hit@k, MRR@10,
+    nDCG@10, AnswerRecall@k, answer accuracy, abstention and latency, with the hash of
+    the index manifest that was measured.
 
     \b
         qa eval seeds/questions.jsonl --results runs/before.jsonl
@@ -260,7 +267,10 @@ def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
 
 @cli.group()
 def convert() -> None:
-    """Turn a public QA set into articles.jsonl + questions.jsonl for `qa index` and `qa eval`."""
+    """Turn SQuAD or BEIR data into articles and questions.
+
+    Writes OUT/articles.jsonl (for `qa index`) and OUT/questions.jsonl (for `qa eval`).
+    """
 
 
 def report_conversion(c: Any) -> None:
@@ -273,7 +283,10 @@ def report_conversion(c: Any) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
 def convert_squad_command(file: Path, out: Path) -> None:
-    """SQuAD v1.1/v2.0 JSON (or COVID-QA) FILE: one article per title, its questions.
+    """SQuAD v1.1/v2.0 (or COVID-QA) JSON FILE to articles and questions.
+
+    One article per title, paragraphs joined by blank lines; v2.0 questions marked
+    is_impossible become unanswerable.
 
     \b
         qa convert squad dev-v2.0.json --out squad2
@@ -291,7 +304,9 @@ def convert_squad_command(file: Path, out: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
 @click.option("--split", help="qrels/<SPLIT>.tsv to use [default: test, or the only one]")
 def convert_beir_command(folder: Path, out: Path, split: str | None) -> None:
-    """BEIR FOLDER (corpus.jsonl, queries.jsonl, qrels/*.tsv): articles, and questions with qrels.
+    """BEIR FOLDER (corpus.jsonl, queries.jsonl, qrels/) to articles and questions.
+
+    The queries judged in one qrels split become questions with graded qrels.
 
     \b
         qa convert beir scifact/ --out scifact-qa --split train

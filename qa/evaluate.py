@@ -168,7 +168,7 @@ def run_question(engine: Engine, question: Question, options: SearchOptions) -> 
         raise QuestionSetError(f"question {question.id!r} cannot be asked: {ex}") from None
     latency_ms = (time.perf_counter() - started) * 1000
     shown = {h.passage.id for h in answer.hits}
-    deeper = engine.search(answer.query, replace(options, k=RANK_DEPTH))
+    deeper = engine.search(question.question, replace(options, k=RANK_DEPTH))
     ranking = [*answer.hits, *(h for h in deeper if h.passage.id not in shown)]
     return score_row(question, answer, ranking, latency_ms)
 
@@ -218,22 +218,14 @@ def summarise(
     answerable = [r for r in rows if not r["gold"]["unanswerable"]]
     with_answers = [r for r in answerable if r["gold"]["answers"]]
     with_articles = [r for r in answerable if r["gold"]["article_ids"]]
-    article_ranks = [r["article_rank"] for r in with_articles]
-    answer_ranks = [r["answer_rank"] for r in with_answers]
-    values: dict[str, float | None] = {
-        f"hit@{k}": metrics.mean(metrics.within(r, k) for r in article_ranks) for k in CUTOFFS
+    values = {
+        **ranking_metrics(with_articles),
+        **answer_metrics(with_answers),
+        "abstention": metrics.mean(float(r["abstained"]) for r in rows if r["gold"]["unanswerable"]),
+        "false_abstention": metrics.mean(float(r["abstained"]) for r in answerable),
+        "latency_p50_ms": metrics.percentile([float(r["latency_ms"]) for r in rows], 50),
+        "latency_p95_ms": metrics.percentile([float(r["latency_ms"]) for r in rows], 95),
     }
-    values["mrr@10"] = metrics.mean(metrics.reciprocal_rank(r, 10) for r in article_ranks)
-    values["ndcg@10"] = metrics.mean(r["ndcg@10"] for r in with_articles)
-    for k in CUTOFFS:
-        values[f"answer_recall@{k}"] = metrics.mean(metrics.within(r, k) for r in answer_ranks)
-    values["answer_accuracy"] = metrics.mean(float(r["correct"]) for r in with_answers)
-    values["lead_accuracy"] = metrics.mean(float(r["lead_correct"]) for r in with_answers)
-    values["abstention"] = metrics.mean(float(r["abstained"]) for r in rows if r["gold"]["unanswerable"])
-    values["false_abstention"] = metrics.mean(float(r["abstained"]) for r in answerable)
-    latencies = [float(r["latency_ms"]) for r in rows]
-    values["latency_p50_ms"] = metrics.percentile(latencies, 50)
-    values["latency_p95_ms"] = metrics.percentile(latencies, 95)
     counts = {
         "answerable": len(answerable),
         "unanswerable": len(rows) - len(answerable),
@@ -241,11 +233,29 @@ def summarise(
         "with_articles": len(with_articles),
     }
     curves = {
-        "answer_recall": metrics.curve(answer_ranks, CURVE_DEPTH),
-        "hit": metrics.curve(article_ranks, CURVE_DEPTH),
+        "answer_recall": metrics.curve([r["answer_rank"] for r in with_answers], CURVE_DEPTH),
+        "hit": metrics.curve([r["article_rank"] for r in with_articles], CURVE_DEPTH),
     }
     rounded = {k: None if v is None else round(v, 4) for k, v in values.items()}
     return EvalReport(len(rows), counts, rounded, curves, index or {}, options or {})
+
+
+def ranking_metrics(rows: Sequence[Row]) -> dict[str, float | None]:
+    """Article Hit@k, MRR@10 and nDCG@10 over the questions that name gold articles."""
+    ranks = [r["article_rank"] for r in rows]
+    values = {f"hit@{k}": metrics.mean(metrics.within(r, k) for r in ranks) for k in CUTOFFS}
+    values["mrr@10"] = metrics.mean(metrics.reciprocal_rank(r, 10) for r in ranks)
+    values["ndcg@10"] = metrics.mean(r["ndcg@10"] for r in rows)
+    return values
+
+
+def answer_metrics(rows: Sequence[Row]) -> dict[str, float | None]:
+    """AnswerRecall@k, answer accuracy and the first-sentence baseline over questions with answers."""
+    ranks = [r["answer_rank"] for r in rows]
+    values = {f"answer_recall@{k}": metrics.mean(metrics.within(r, k) for r in ranks) for k in CUTOFFS}
+    values["answer_accuracy"] = metrics.mean(float(r["correct"]) for r in rows)
+    values["lead_accuracy"] = metrics.mean(float(r["lead_correct"]) for r in rows)
+    return values
 
 
 def index_info(engine: Engine) -> dict[str, Any]:
