@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = frozenset(string.punctuation)
+_LETTER_MARK_DIGIT = re.compile(r"(?<=[^\W\d_])[^\w\s]+(?=\d)")
 
 
 def normalize_answer(text: str) -> str:
@@ -27,11 +28,22 @@ def normalize_answer(text: str) -> str:
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
     """True when a normalised gold answer occurs in the normalised text as whole words.
 
-    Whole words, so that the answer "10" is not found in "100". Example:
+    Whole words, so that the answer "10" is not found in "100". Punctuation between a
+    letter and a digit is also tried as a space, because deleting it glues a word to a
+    reference mark ("Sekulić.:32" -> "sekulić32"). Example:
     contains_answer("About 10,000 troops.", ["10,000"]) -> True
     """
-    haystack = f" {normalize_answer(text)} "
-    return any(gold and f" {gold} " in haystack for gold in map(normalize_answer, answers))
+    golds = [g for g in answers if normalize_answer(g)]
+    for norm in (normalize_answer, _split_normalize):
+        haystack = f" {norm(text)} "
+        if any(f" {norm(gold)} " in haystack for gold in golds):
+            return True
+    return False
+
+
+def _split_normalize(text: str) -> str:
+    """normalize_answer, with letter-punctuation-digit runs split. Example: "Sekulić.:32" -> "sekulić 32" """
+    return normalize_answer(_LETTER_MARK_DIGIT.sub(" ", text))
 
 
 def answer_rank(texts: Sequence[str], answers: Sequence[str]) -> int | None:

@@ -32,6 +32,10 @@ def test_contains_answer_matches_whole_words_after_normalising():
     assert metrics.contains_answer("Foreign Minister Choe Son Hui left.", ["choe son hui"])
     assert metrics.contains_answer("the U.S. firm", ["US"])
     assert not metrics.contains_answer("It cost 100 euros.", ["10"])
+    assert not metrics.contains_answer("It cost 10,000 euros.", ["10"])
+    # a Wikipedia reference mark glued on by punctuation removal does not hide the answer
+    assert metrics.contains_answer("a math teacher Martin Sekulić.:32 The", ["Martin Sekulić"])
+    assert metrics.contains_answer("the F-16 jet", ["F16"]) and metrics.contains_answer("the F-16", ["F-16"])
     assert not metrics.contains_answer("anything", [])
     assert not metrics.contains_answer("anything", ["", "the"])  # empty after normalising
 
