@@ -39,7 +39,7 @@ class Answer:
     hits: tuple[Hit, ...]  # passage [n] is hits[n - 1]
     abstained: bool = False
     reason: str = ""
-    confidence: float = 0.0  # evidence score of the best sentence found
+    confidence: float = 0.0  # support of the best sentence found (see evidence.py)
     notes: tuple[str, ...] = ()  # how the question was read (dates, filters)
 
     def turn(self) -> Turn:
@@ -88,9 +88,13 @@ def choose_sentences(
 DONT_SAY = "The articles don't say."
 
 
-def abstain_reason(best_evidence: float, threshold: float) -> str:
-    """Why no answer is given, or "" to answer. Calibrated on dev sets (docs/benchmarks.md)."""
-    if best_evidence < threshold:
+def abstain_reason(best_support: float, threshold: float) -> str:
+    """Why no answer is given, or "" to answer.
+
+    The threshold (SearchOptions.min_support) was chosen on dev sets so that at most 5%
+    of answerable questions are refused; see docs/benchmarks.md for the measured rates.
+    """
+    if best_support < threshold:
         return f"{DONT_SAY} No sentence matches the question well enough; the closest passages are below."
     return ""
 

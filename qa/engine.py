@@ -24,7 +24,7 @@ from .conversation import Turn, cited_articles, contextual_query
 from .dates import DateIntent, date_intent
 from .embed import Embedder
 from .errors import QAError, QuestionError
-from .evidence import SentenceEvidence, query_weights, sentence_evidence
+from .evidence import SentenceEvidence, query_terms, sentence_evidence
 from .index import PassageIndex, check_model
 from .rank import favour, prefer_recent, rerank, select
 from .retrieve import FUSIONS, Filters, Hit, search
@@ -45,7 +45,7 @@ class SearchOptions:
     rerank_depth: int = 30  # fused candidates whose sentences are scored
     evidence_weight: float = 0.5  # share of the best sentence's evidence in the final passage score
     per_article: int = 2  # passages of one article in the top k (0: no limit)
-    min_evidence: float = 0.0  # abstain when the best sentence scores below this
+    min_support: float = 0.39  # abstain when no sentence's support reaches this (calibrated)
     dates: bool = True  # read dates in the question as a filter or a recency preference
 
     def __post_init__(self) -> None:
@@ -112,8 +112,8 @@ class Engine:
             hits = favour(hits, cited_articles(history))
         pool = hits[: options.rerank_depth]
         carried = query[len(question) :]
-        weights = query_weights(question, carried, self.index)
-        evidence = sentence_evidence(weights, qvec, pool, self.index)
+        terms = query_terms(question, carried, self.index)
+        evidence = sentence_evidence(terms, qvec, pool, self.index)
         ranked = rerank(pool, evidence, options.evidence_weight)
         top = select(ranked, options.k, options.per_article)
         return Retrieval(query, top, remap(evidence, pool, top), notes)
@@ -172,8 +172,8 @@ class Engine:
                 question, found.query, (), (), True, "No article matches the filters.", notes=found.notes
             )
         citations = tuple(choose_sentences(found.evidence, found.hits))
-        best = max((e.score for e in found.evidence), default=0.0)
-        reason = abstain_reason(best, options.min_evidence)
+        best = max((e.support for e in found.evidence), default=0.0)
+        reason = abstain_reason(best, options.min_support)
         if reason:
             return Answer(question, found.query, (), tuple(found.hits), True, reason, best, found.notes)
         return Answer(question, found.query, citations, tuple(found.hits), False, "", best, found.notes)

@@ -27,18 +27,32 @@ class SentenceEvidence:
     hit: int
     span: tuple[int, int]
     cosine: float
-    overlap: float
-    score: float
+    overlap: float  # IDF-weighted share of query terms in the sentence
+    coverage: float  # plain share of the question's own terms in the sentence
+    score: float  # for ranking: cosine and IDF-weighted overlap
+
+    @property
+    def support(self) -> float:
+        """For abstaining: cosine and plain coverage, which unlike IDF do not swing with
+        corpus size (on a 4-passage index every shared word has an IDF near zero)."""
+        return 0.5 * self.cosine + 0.5 * self.coverage
 
 
-def query_weights(question: str, carried: str, index: PassageIndex) -> dict[str, float]:
-    """Stemmed query terms with their weights: IDF, scaled down for carried terms."""
+@dataclass(frozen=True, slots=True)
+class QueryTerms:
+    """Stemmed query terms: IDF weights (carried terms scaled down), and the question's own."""
+
+    weights: dict[str, float]
+    own: dict[str, float]  # each of the question's own terms with weight 1
+
+
+def query_terms(question: str, carried: str, index: PassageIndex) -> QueryTerms:
     own = tokenize([question])[0]
     extra = [t for t in tokenize([carried])[0] if t not in own] if carried else []
     idf = index.bm25.idf([*own, *extra])
     weights = {t: idf[t] for t in own}
     weights.update({t: CARRIED_WEIGHT * idf[t] for t in extra})
-    return weights
+    return QueryTerms(weights, dict.fromkeys(own, 1.0))
 
 
 def term_overlap(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:
@@ -53,7 +67,7 @@ def term_overlap(weights: dict[str, float], sentence_terms: Sequence[str]) -> fl
 
 
 def sentence_evidence(
-    weights: dict[str, float],
+    terms: QueryTerms,
     qvec: np.ndarray,
     hits: Sequence[Hit],
     index: PassageIndex,
@@ -70,12 +84,11 @@ def sentence_evidence(
                 seen.add(key)
                 rows.append((i, span, float(cosine)))
     texts = [hits[i].article.text[a:b] for i, (a, b), _ in rows]
-    terms = tokenize(texts) if texts else []
     out = []
-    for (i, span, cosine), sentence_terms in zip(rows, terms, strict=True):
-        overlap = term_overlap(weights, sentence_terms)
+    for (i, span, cosine), words in zip(rows, tokenize(texts) if texts else [], strict=True):
+        overlap = term_overlap(terms.weights, words)
         score = cosine_weight * cosine + (1 - cosine_weight) * overlap
-        out.append(SentenceEvidence(i, span, cosine, overlap, score))
+        out.append(SentenceEvidence(i, span, cosine, overlap, term_overlap(terms.own, words), score))
     return out
 
 

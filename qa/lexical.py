@@ -31,10 +31,24 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+# bm25s's English list (33 words) keeps question words; they never help find an
+# answer ("how", "did") and they dilute the share of a question's words a sentence holds.
+QUESTION_WORDS = frozenset(
+    "who whom whose what which when where why how did does do doe has have had been were can could "
+    "would should may might shall about according i me my we our you your he she him her his its "
+    "them than so also any some all each other more most very just only".split()
+)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> list[str]:
+    return sorted(set(_bm25s().stopwords.STOPWORDS_EN) | set(QUESTION_WORDS))
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased, stop-worded, stemmed terms, the same for passages and questions."""
     return _bm25s().tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        list(texts), stopwords=stopwords(), stemmer=_stemmer(), return_ids=False, show_progress=False
     )
 
 
@@ -50,7 +64,9 @@ class Bm25Index:
         bm25s = _bm25s()
         retriever = bm25s.BM25()
         if texts:
-            tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), show_progress=False)
+            tokens = bm25s.tokenize(
+                list(texts), stopwords=stopwords(), stemmer=_stemmer(), show_progress=False
+            )
             retriever.index(tokens, show_progress=False)
         return cls(retriever, len(texts))
 
