@@ -51,7 +51,9 @@ def index_paths(
             + (f" ({detail})" if detail else "")
             + f"; supported files: {' '.join(SUPPORTED)}"
         )
-    sources = [] if keep_others else [str(Path(p)) for p in paths]
+    given = [str(Path(p)) for p in paths]
+    # An upload adds to the index, so the folders indexed before stay its sources.
+    sources = [*dict.fromkeys([*recorded_sources(root), *given])] if keep_others else given
     report = update_index(
         root,
         loaded.articles,

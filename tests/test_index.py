@@ -67,12 +67,16 @@ def test_reused_vectors_equal_fresh_ones(tmp_path, articles_dir, settings):
         assert (a.sentence_vectors_of(i) == b.sentence_vectors_of(rows_b[p.id])).all()
 
 
-def test_keep_others_adds_without_removing(tmp_path, built, embedder, settings):
+def test_keep_others_adds_without_removing(tmp_path, built, embedder, settings, articles_dir):
     extra = tmp_path / "upload"
     extra.mkdir()
     (extra / "up.txt").write_text("Uploaded\n\nAn uploaded story about owls.")
     report = index_paths([extra], built, embedder=embedder, settings=settings, keep_others=True).report
     assert (report.added, report.removed, report.articles) == (1, 0, 7)
+    sources = PassageIndex.load(built).manifest["sources"]
+    assert sources == [str(articles_dir), str(extra)]
+    again = index_paths([], built, embedder=embedder, settings=settings).report  # re-reads both
+    assert (again.removed, again.articles) == (0, 7)
 
 
 def test_a_failed_write_leaves_the_previous_index_live(tmp_path, built, articles_dir, settings, monkeypatch):
