@@ -43,7 +43,7 @@ class QueryTerms:
     """Stemmed query terms: IDF weights (carried terms scaled down), and the question's own."""
 
     weights: dict[str, float]
-    own: dict[str, float]  # each of the question's own terms with weight 1
+    own: dict[str, float]  # for coverage: the question's own terms 1, carried terms less
 
 
 def query_terms(question: str, carried: str, index: PassageIndex) -> QueryTerms:
@@ -52,7 +52,9 @@ def query_terms(question: str, carried: str, index: PassageIndex) -> QueryTerms:
     idf = index.bm25.idf([*own, *extra])
     weights = {t: idf[t] for t in own}
     weights.update({t: CARRIED_WEIGHT * idf[t] for t in extra})
-    return QueryTerms(weights, dict.fromkeys(own, 1.0))
+    # Coverage counts every term alike, except that terms carried from earlier turns
+    # count less: a follow-up like "When?" is covered by its context alone.
+    return QueryTerms(weights, {**{t: CARRIED_WEIGHT for t in extra}, **dict.fromkeys(own, 1.0)})
 
 
 def term_overlap(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:

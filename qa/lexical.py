@@ -36,7 +36,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how did does do doe has have had been were can could "
     "would should may might shall about according i me my we our you your he she him her his its "
-    "them than so also any some all each other more most very just only".split()
+    "them than so also any some all each other more most very just only many much".split()
 )
 
 

@@ -105,8 +105,10 @@ def record_fields(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_question_record(record: object) -> bool:
-    """A line of a question set (seeds/questions.jsonl lives beside the articles)."""
-    return isinstance(record, dict) and "question" in record and "text" not in record
+    """A line of a question or conversation set (seeds/ keeps them beside the articles)."""
+    if not isinstance(record, dict) or "text" in record:
+        return False
+    return "question" in record or "turns" in record  # a question set or a conversation set
 
 
 def read_jsonl(raw: str, path: str, default_id: str) -> ReaderOutput:

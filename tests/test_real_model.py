@@ -64,3 +64,31 @@ def test_repeated_paragraph_is_not_returned_twice(real_engine):
     assert not any("This announcement" in a and "This announcement" in b for a, b in zip(cited, cited[1:]))
     for hit in answer.hits:
         assert hit.passage.text.count("This announcement of the North Korean official") <= 1
+
+
+CONVERSATIONS = [json.loads(line) for line in (ROOT / "seeds" / "conversations.jsonl").read_text().splitlines()]
+
+
+def test_conversation_set_is_big_enough():
+    assert len(CONVERSATIONS) >= 8
+
+
+@pytest.mark.parametrize("conv", CONVERSATIONS, ids=lambda c: c["id"])
+def test_follow_up_fails_alone_and_succeeds_in_context(real_engine, conv):
+    *earlier, follow_up = conv["turns"]
+    golds = [normalise(g) for g in conv["answers"]]
+    alone = real_engine.ask(follow_up)
+    assert alone.abstained or not any(g in normalise(alone.text) for g in golds)
+    history = []
+    for question in earlier:
+        history.append(real_engine.ask(question, history=history).turn())
+    answer = real_engine.ask(follow_up, history=history)
+    assert not answer.abstained and any(g in normalise(answer.text) for g in golds), answer.query
+    assert answer.query != follow_up  # the reply shows what was searched
+
+
+def test_unanswerable_seed_questions_abstain_and_show_closest_matches(real_engine):
+    for q in (q for q in QUESTIONS if q.get("unanswerable")):
+        answer = real_engine.ask(q["question"])
+        assert answer.abstained and answer.citations == () and len(answer.hits) > 0
+        assert "don't say" in answer.text
