@@ -114,28 +114,64 @@ def run_with_progress(
             bar.__exit__(None, None, None)
 
 
+def iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .articles import normalise_date
+
+    try:
+        return normalise_date(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--since/--until/--section/--source, shared by the commands that search."""
+    options = [
+        click.option("--since", callback=iso_date, help="Only articles dated on or after this day"),
+        click.option("--until", callback=iso_date, help="Only articles dated on or before this day"),
+        click.option("--section", "sections", multiple=True, help="Only this section (repeatable)"),
+        click.option("--source", "sources", multiple=True, help="Only this source (repeatable)"),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @cli.command()
 @click.argument("question")
 @click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
+@filter_options
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
-def ask(question: str, k: int, index_dir: Path, as_json: bool) -> None:
+def ask(
+    question: str,
+    k: int,
+    since: str | None,
+    until: str | None,
+    sections: tuple[str, ...],
+    sources: tuple[str, ...],
+    index_dir: Path,
+    as_json: bool,
+) -> None:
     """Answer QUESTION with sentences quoted from the articles, with citations.
 
-    With no index yet, one is built from seeds/ first.
+    With no index yet, one is built from seeds/ first. Dates in the question
+    ("in October 2024", "since March", "latest") narrow or order the search.
 
     \b
         qa ask "How many North Korean troops are in Russia?" -k 3 --json
+        qa ask "What did NATO say?" --since 2024-10-01 --section International
     """
     from . import store
     from .answer import answer_json, format_answer
     from .engine import Engine, SearchOptions, index_paths
+    from .retrieve import Filters
 
     with user_errors():
         if not store.exists(index_dir):
             click.echo(f"No index at {index_dir} yet; building one from seeds/ ...", err=True)
             run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
-        answer = Engine.from_index(index_dir).ask(question, SearchOptions(k=k))
+        filters = Filters(since, until, tuple(sections), tuple(sources))
+        answer = Engine.from_index(index_dir).ask(question, SearchOptions(k=k), filters)
     click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else format_answer(answer))
 
 

@@ -113,8 +113,11 @@ class Engine:
         pool = hits[: options.rerank_depth]
         carried = query[len(question) :]
         terms = query_terms(question, carried, self.index)
-        evidence = sentence_evidence(terms, qvec, pool, self.index)
-        ranked = rerank(pool, evidence, options.evidence_weight)
+        # The one-retriever baselines stay pure: their own signal picks sentences, no re-rank.
+        pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
+        cosine_weight = 0.5 if pure is None else pure
+        evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=cosine_weight)
+        ranked = rerank(pool, evidence, options.evidence_weight if pure is None else 0.0)
         top = select(ranked, options.k, options.per_article)
         return Retrieval(query, top, remap(evidence, pool, top), notes)
 

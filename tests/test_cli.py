@@ -87,3 +87,14 @@ def test_help_does_not_import_torch():
     code = "import sys; from qa.cli import cli; sys.argv=['qa','--help']\ntry: cli()\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]"), out.stdout
+
+
+def test_ask_filters(runner, articles_dir, tmp_path):
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(articles_dir), "--index", ix])
+    result = runner.invoke(cli, ["ask", "news", "--index", ix, "--json", "-k", "10", "--section", "Business", "--section", "Weather"])
+    assert {p["article_id"] for p in json.loads(result.output)["passages"]} == {"harbour", "wire-1"}
+    result = runner.invoke(cli, ["ask", "news", "--index", ix, "--json", "-k", "10", "--since", "March 1, 2024", "--until", "2024-03-31"])
+    assert {p["article_id"] for p in json.loads(result.output)["passages"]} == {"harbour", "orchard"}
+    bad = runner.invoke(cli, ["ask", "news", "--index", ix, "--since", "someday"])
+    assert bad.exit_code == 2 and "'someday' is not a date" in bad.output

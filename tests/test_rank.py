@@ -1,0 +1,33 @@
+from dataclasses import replace
+
+from qa.articles import Article
+from qa.passages import Passage
+from qa.rank import prefer_recent, select
+from qa.retrieve import Hit
+
+
+def hit(article_id: str, text: str, score: float, date: str | None = None, row: int = 0) -> Hit:
+    article = Article(article_id, article_id.title(), text, date=date)
+    passage = Passage(f"{article_id}#{row}", article_id, row, 0, len(text), text, ((0, len(text)),))
+    return Hit(passage, article, score, 0.0, 0.0, row)
+
+
+def test_select_caps_passages_per_article_and_fills_from_the_rest():
+    hits = [hit("a", f"alpha text number {i}", 1 - i / 10, row=i) for i in range(4)] + [hit("b", "beta text", 0.1)]
+    chosen = select(hits, k=3, per_article=2)
+    assert [h.article.id for h in chosen] == ["a", "a", "b"]
+    assert [h.article.id for h in select(hits, k=5, per_article=2)] == ["a", "a", "b", "a", "a"]
+    assert [h.article.id for h in select(hits, k=3, per_article=0)] == ["a", "a", "a"]
+
+
+def test_select_shows_duplicate_text_once_and_says_where_else():
+    story = "The bridge over the Vltava reopened on Friday after repairs."
+    chosen = select([hit("a", story, 0.9), hit("b", story + " ", 0.8), hit("c", "Unrelated bakery news.", 0.5)], 3, 2)
+    assert [h.article.id for h in chosen] == ["a", "c"] and chosen[0].also_in == ("b",)
+
+
+def test_prefer_recent_lifts_newer_articles():
+    old, new = hit("old", "x", 0.5, "2020-01-01"), hit("new", "y", 0.45, "2024-01-01")
+    assert [h.article.id for h in prefer_recent([old, new])] == ["new", "old"]
+    undated = replace(new, article=replace(new.article, date=None))
+    assert prefer_recent([old, undated]) == [old, undated]
