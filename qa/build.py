@@ -14,7 +14,7 @@ from .articles import Problem
 from .config import DEFAULT_SOURCES, IndexSettings, default_index_dir
 from .embed import Embedder
 from .errors import NoArticlesError, QAError
-from .index import IndexReport, PassageIndex, Progress, update_index
+from .index import IndexReport, Progress, read_manifest, update_index
 from .ingest import SUPPORTED, load_articles
 
 
@@ -70,7 +70,7 @@ def index_paths(
 def recorded_sources(root: Path) -> list[str]:
     if not store.exists(root):
         return []
-    try:
-        return list(PassageIndex.load(root).manifest.get("sources") or [])
+    try:  # the manifest alone, so a damaged index still knows what to rebuild from
+        return list(read_manifest(store.live_generation(root), root).get("sources") or [])
     except QAError:
         return []

@@ -60,16 +60,21 @@ def cli() -> None:
 @index_option
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
-def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool) -> None:
+@click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
+def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool, verify: bool) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
     Only new or changed articles are embedded; articles whose files are gone are dropped.
 
     \b
         qa index seeds/ ~/news/2024
+        qa index --verify
     """
     from .engine import index_paths
 
+    if verify:
+        verify_index_files(index_dir, paths, rebuild)
+        return
     with user_errors():
         result = run_with_progress(
             lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress),
@@ -88,6 +93,21 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool
         f"{r.articles} articles, {r.passages} passages ({r.embedded} embedded) "
         f"in {r.seconds:.1f}s -> {r.path}"
     )
+
+
+def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) -> None:
+    """`qa index --verify`: OK, or the damaged files and the repair command (exit code 1)."""
+    from .index import verify_index
+
+    if paths or rebuild:
+        raise click.UsageError("--verify checks the index as it is; give it no PATHS and no --rebuild")
+    with user_errors():
+        folder, checked, bad = verify_index(index_dir)
+    if bad:
+        click.echo(f"DAMAGED: {', '.join(bad)} in {folder} (missing or changed)", err=True)
+        click.echo(f"repair it with `qa index --rebuild --index {index_dir}`", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {len(checked)} files of {folder.name} match their sha256 checksums")
 
 
 def run_with_progress(

@@ -28,7 +28,15 @@ from .tokens import TokenCounter, model_token_counter
 from .vectors import Progress, assemble
 
 log = logging.getLogger(__name__)
-__all__ = ["IndexReport", "PassageIndex", "Progress", "update_index", "check_model", "describe"]
+__all__ = [
+    "IndexReport",
+    "PassageIndex",
+    "Progress",
+    "update_index",
+    "check_model",
+    "describe",
+    "verify_index",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +84,25 @@ class PassageIndex:
 
         root = Path(root)
         folder = store.live_generation(root)
-        manifest = json.loads((folder / store.MANIFEST).read_text(encoding="utf-8"))
-        check_format(manifest, root)
+        manifest = read_manifest(folder, root)
         bad = store.check_files(folder, manifest.get("files", {}), deep=verify)
         if bad:
             raise IndexCorruptError(
                 f"index at {root} is damaged ({', '.join(bad)} missing or changed); "
                 f"repair it with `qa index --rebuild --index {root}`"
             )
-        articles = {row["id"]: article_from_row(row) for row in store.read_jsonl(folder / "articles.jsonl")}
-        passages = [passage_from_row(row, articles) for row in store.read_jsonl(folder / "passages.jsonl")]
-        dense = faiss.read_index(str(folder / "dense.faiss"))
-        sentences = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
-        bm25 = Bm25Index.load(folder / "bm25", len(passages))
+        try:
+            articles = {r["id"]: article_from_row(r) for r in store.read_jsonl(folder / "articles.jsonl")}
+            passages = [passage_from_row(r, articles) for r in store.read_jsonl(folder / "passages.jsonl")]
+            dense = faiss.read_index(str(folder / "dense.faiss"))
+            sentences = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+            bm25 = Bm25Index.load(folder / "bm25", len(passages))
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as ex:  # changed in place
+            raise IndexCorruptError(
+                f"index at {root} is damaged ({type(ex).__name__}: {str(ex)[:200]}); "
+                f"check it with `qa index --verify --index {root}`, "
+                f"repair it with `qa index --rebuild --index {root}`"
+            ) from None
         if dense.ntotal != len(passages) or len(sentences) != sum(len(p.sentences) for p in passages):
             raise IndexCorruptError(
                 f"index at {root} has {dense.ntotal} vectors for {len(passages)} "
@@ -114,6 +128,32 @@ class PassageIndex:
         for i, passage in enumerate(self.passages):
             rows.setdefault(passage.article_id, []).append(i)
         return rows
+
+
+def read_manifest(folder: Path, root: Path) -> dict[str, Any]:
+    """The manifest of a generation, checked for this qa's format version."""
+    try:
+        manifest = json.loads((folder / store.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
+        raise IndexCorruptError(
+            f"the manifest of the index at {root} is unreadable ({ex}); "
+            f"repair it with `qa index --rebuild --index {root}`"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(
+            f"the manifest of the index at {root} is not a JSON object; "
+            f"repair it with `qa index --rebuild --index {root}`"
+        )
+    check_format(manifest, root)
+    return manifest
+
+
+def verify_index(root: Path | str) -> tuple[Path, list[str], list[str]]:
+    """Hash every file of the live generation: (folder, files checked, files missing or changed)."""
+    root = Path(root)
+    folder = store.live_generation(root)
+    expected = read_manifest(folder, root).get("files") or {}
+    return folder, sorted(expected), store.check_files(folder, expected, deep=True)
 
 
 def check_format(manifest: dict[str, Any], root: Path) -> None:
