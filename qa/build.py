@@ -41,30 +41,31 @@ def index_paths(
     With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
     """
     root = Path(index_dir) if index_dir else default_index_dir()
-    if not paths:
-        paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
-    loaded = load_articles(paths)
-    if not loaded.articles:
-        detail = "; ".join(str(p) for p in loaded.errors[:5])
-        raise NoArticlesError(
-            f"no readable articles in {', '.join(map(str, paths))}"
-            + (f" ({detail})" if detail else "")
-            + f"; supported files: {' '.join(SUPPORTED)}"
+    with store.writer_lock(root):  # one writer at a time; readers keep reading the live generation
+        if not paths:
+            paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
+        loaded = load_articles(paths)
+        if not loaded.articles:
+            detail = "; ".join(str(p) for p in loaded.errors[:5])
+            raise NoArticlesError(
+                f"no readable articles in {', '.join(map(str, paths))}"
+                + (f" ({detail})" if detail else "")
+                + f"; supported files: {' '.join(SUPPORTED)}"
+            )
+        given = [str(Path(p)) for p in paths]
+        # An upload adds to the index, so the folders indexed before stay its sources.
+        sources = [*dict.fromkeys([*recorded_sources(root), *given])] if keep_others else given
+        report = update_index(
+            root,
+            loaded.articles,
+            embedder or embed.default_embedder(),
+            settings=settings,
+            keep_others=keep_others,
+            rebuild=rebuild,
+            sources=sources,
+            progress=progress,
         )
-    given = [str(Path(p)) for p in paths]
-    # An upload adds to the index, so the folders indexed before stay its sources.
-    sources = [*dict.fromkeys([*recorded_sources(root), *given])] if keep_others else given
-    report = update_index(
-        root,
-        loaded.articles,
-        embedder or embed.default_embedder(),
-        settings=settings,
-        keep_others=keep_others,
-        rebuild=rebuild,
-        sources=sources,
-        progress=progress,
-    )
-    return BuildResult(report, loaded.problems)
+        return BuildResult(report, loaded.problems)
 
 
 def recorded_sources(root: Path) -> list[str]:

@@ -2,6 +2,7 @@
 
     index/CURRENT          name of the live generation (replaced atomically)
     index/gen-<stamp>/     manifest.json, articles.jsonl, passages.jsonl, dense.faiss, bm25/
+    index/.lock            held (flock) by the one writer at a time; readers never take it
 
 A writer builds a complete new generation beside the live one, fsyncs it, then
 replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from .errors import IndexCorruptError, IndexNotFoundError
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
+log = logging.getLogger(__name__)
 
 
 def live_generation(root: Path) -> Path:
@@ -41,6 +46,28 @@ def live_generation(root: Path) -> Path:
 
 def exists(root: Path) -> bool:
     return (root / CURRENT).is_file()
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold INDEX/.lock exclusively: a second writer waits here, so writes never interleave.
+
+    Without it, one writer's publish would delete the other's half-built generation.
+    The kernel drops the lock when its holder dies, even by SIGKILL.
+    """
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / LOCK).open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another qa index to finish writing %s (lock %s)", root, root / LOCK)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def new_generation(root: Path) -> Path:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import pytest
 from click.testing import CliRunner
 
 from qa import store
 from qa.cli import cli
+from qa.engine import index_paths
+from qa.index import PassageIndex
 
 from .conftest import HashEmbedder
 
@@ -70,3 +75,66 @@ def test_rebuild_repairs_a_file_damaged_at_its_start(runner, built, articles_dir
     assert repaired.exit_code == 0, repaired.output
     assert "6 articles" in repaired.output
     assert runner.invoke(cli, ["index", "--verify", "--index", str(built)]).exit_code == 0
+
+
+class Waiting(logging.Handler):
+    """Sets an event when a writer says it is waiting for the lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "waiting for another qa index" in record.getMessage():
+            self.seen.set()
+
+
+def test_a_second_writer_waits_for_the_lock_and_readers_do_not(built, articles_dir, settings):
+    before = PassageIndex.load(built)
+    (articles_dir / "new.txt").write_text("Brand New\n\nA fresh article about bridges.")
+    waiting = Waiting()
+    logging.getLogger("qa.store").addHandler(waiting)
+    results: list = []
+    try:
+        with store.writer_lock(built):  # stands in for a first `qa index` still writing
+            second = threading.Thread(
+                target=lambda: results.append(
+                    index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
+                )
+            )
+            second.start()
+            assert waiting.seen.wait(60), "the second writer did not report waiting"
+            assert second.is_alive() and results == []
+            during = PassageIndex.load(built)  # a reader is not blocked by the writer lock
+            assert during.folder == before.folder and "new" not in during.articles
+        second.join(120)
+    finally:
+        logging.getLogger("qa.store").removeHandler(waiting)
+    assert not second.is_alive() and results[0].report.added == 1
+    assert "new" in PassageIndex.load(built).articles
+
+
+def test_two_writers_at_once_both_finish_and_leave_one_generation(tmp_path, articles_dir, settings):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "owls.txt").write_text("Owls\n\nAn uploaded story about owls. They hunt at night.")
+    index_dir = tmp_path / "ix"
+    errors: list = []
+
+    def run(folder):
+        try:
+            index_paths([folder], index_dir, embedder=HashEmbedder(), settings=settings)
+        except Exception as ex:  # pragma: no cover - reported below
+            errors.append(ex)
+
+    writers = [threading.Thread(target=run, args=(f,)) for f in (articles_dir, other, articles_dir, other)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(120)
+    assert errors == [] and not any(w.is_alive() for w in writers)
+    index = PassageIndex.load(index_dir, verify=True)
+    assert sorted(index.articles) == ["owls"] or (len(index.articles) == 6 and "owls" not in index.articles)
+    names = [p.name for p in index_dir.iterdir()]
+    assert len([n for n in names if n.startswith("gen-")]) == 1
+    assert not [n for n in names if n.startswith(".building")]
