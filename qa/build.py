@@ -65,6 +65,8 @@ def index_paths(
             sources=sources,
             progress=progress,
         )
+        # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
+        store.remove_stale(root, keep=store.live_generation(root).name)
         return BuildResult(report, loaded.problems)
 
 
