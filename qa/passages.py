@@ -16,6 +16,7 @@ from .config import IndexSettings
 from .tokens import TokenCounter
 
 Span = tuple[int, int]
+MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see segment_blocks)
 MAX_HEADING_TOKENS = 48  # a title longer than this is cut for embedding, not the passage
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _WORD = re.compile(r"\S+")
@@ -64,13 +65,7 @@ def sentence_spans(text: str) -> list[Span]:
     spans: list[Span] = []
     for para_start, para_end in paragraph_spans(text):
         para = text[para_start:para_end]
-        cursor, ends = 0, []
-        for piece in _segmenter().segment(para):
-            found = para.find(piece.strip(), cursor) if piece.strip() else -1
-            if found >= 0:
-                cursor = found + len(piece.strip())
-                ends.append(cursor)
-        ends.append(len(para))
+        ends = sentence_ends(para)
         begin = 0
         for end in ends:
             span = _trim(para, begin, end)
@@ -78,6 +73,39 @@ def sentence_spans(text: str) -> list[Span]:
                 spans.append((para_start + span[0], para_start + span[1]))
             begin = max(begin, end)
     return spans
+
+
+def sentence_ends(para: str, limit: int = MAX_SEGMENT_CHARS) -> list[int]:
+    """Where pysbd ends the sentences of a paragraph (the last end is len(para)).
+
+    pysbd takes time quadratic in its input (a 200 KB paragraph took 50 s), so it reads
+    at most `limit` characters at once; the last, maybe cut, sentence of each window
+    is read again at the start of the next one.
+    """
+    ends: list[int] = []
+    start = 0
+    while len(para) - start > limit:
+        window = [start + end for end in _piece_ends(para[start : start + limit])]
+        confirmed = [end for end in window[:-1] if end > start]
+        if not confirmed:  # no sentence end in the whole window: cut at a space (or anywhere)
+            space = para.rfind(" ", start + 1, start + limit)
+            confirmed = [space + 1 if space > start else start + limit]
+        ends.extend(confirmed)
+        start = confirmed[-1]
+    ends.extend(start + end for end in _piece_ends(para[start:]))
+    ends.append(len(para))
+    return ends
+
+
+def _piece_ends(text: str) -> list[int]:
+    """Ends of pysbd's sentences in `text`, found in the original characters."""
+    cursor, ends = 0, []
+    for piece in _segmenter().segment(text):
+        found = text.find(piece.strip(), cursor) if piece.strip() else -1
+        if found >= 0:
+            cursor = found + len(piece.strip())
+            ends.append(cursor)
+    return ends
 
 
 def cut_long(text: str, span: Span, tokens: int, budget: int, count: TokenCounter) -> list[Span]:

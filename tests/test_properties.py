@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from qa.articles import Article, Problem
 from qa.config import IndexSettings
 from qa.ingest import read_file
-from qa.passages import sentence_spans, split_article
+from qa.passages import sentence_ends, sentence_spans, split_article
 from qa.readers import READERS
 from qa.tokens import model_token_counter, whitespace_token_counter
 
@@ -180,3 +180,29 @@ def test_any_json_records_read_as_articles_or_problems(tmp_path, records):
     (tmp_path / "list.json").write_text(json.dumps(records), encoding="utf-8")
     check_read(tmp_path / "lines.jsonl", tmp_path)
     check_read(tmp_path / "list.json", tmp_path)
+
+
+@FAST
+@given(TEXTS, st.integers(min_value=1, max_value=60))
+def test_sentence_ends_in_windows_stay_in_order(text, limit):
+    ends = sentence_ends(text, limit)
+    assert ends == sorted(ends) and ends[-1] == len(text) and all(0 <= end <= len(text) for end in ends)
+
+
+def test_a_long_paragraph_splits_as_if_read_whole():
+    """pysbd reads long paragraphs in windows; the windows change no sentence."""
+    sentences = [
+        f"Gen. Smith of the U.S. Army said at {i} p.m. that the harbour had {i * 7} cranes."
+        for i in range(40)
+    ]
+    para = " ".join(sentences)
+    assert sentence_ends(para, limit=300) == sentence_ends(para, limit=10**9)
+    ends = sentence_ends(para, limit=300)
+    assert [para[a:b].strip() for a, b in zip([0, *ends], ends) if para[a:b].strip()] == sentences
+
+
+def test_a_paragraph_without_sentence_ends_is_cut_at_spaces():
+    para = "word " * 100 + "x" * 250
+    ends = sentence_ends(para, limit=120)
+    assert ends[-1] == len(para) and all(para[end - 1] == " " for end in ends[:3])
+    assert sentence_ends("x" * 250, limit=100)[:2] == [100, 200]
