@@ -57,7 +57,11 @@ def decode(data: bytes, path: str) -> tuple[str | None, Problem | None]:
         warning = Problem(
             path, f"not UTF-8 (bad byte at offset {ex.start}); read as Windows-1252", level="warning"
         )
-        return data.decode("cp1252", errors="replace"), warning
+        text = data.decode("cp1252", errors="replace")
+        head = text[:8192]
+        if sum(1 for ch in head if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r\f")) > len(head) // 50:
+            return None, Problem(path, "binary file, not text (control bytes and no UTF-8); skipped")
+        return text, warning
 
 
 def read_file(file: Path, root: Path) -> Iterator[Article | Problem]:

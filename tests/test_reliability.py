@@ -138,3 +138,28 @@ def test_two_writers_at_once_both_finish_and_leave_one_generation(tmp_path, arti
     names = [p.name for p in index_dir.iterdir()]
     assert len([n for n in names if n.startswith("gen-")]) == 1
     assert not [n for n in names if n.startswith(".building")]
+
+
+def test_a_file_over_the_size_limit_is_reported_and_the_rest_indexed(tmp_path, monkeypatch):
+    from qa.ingest import load_articles
+
+    monkeypatch.setattr("qa.ingest.MAX_FILE_BYTES", 100)
+    (tmp_path / "big.txt").write_text("Big\n\n" + "A sentence of the big story. " * 10)
+    (tmp_path / "small.txt").write_text("Small\n\nA small story.")
+    result = load_articles([tmp_path])
+    assert [a.title for a in result.articles] == ["Small"]
+    [problem] = result.errors
+    assert problem.path.endswith("big.txt") and "100-byte limit" in problem.message
+
+
+def test_a_binary_file_without_nul_bytes_renamed_txt_is_skipped(tmp_path):
+    from qa.ingest import load_articles
+
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes((i * 37 + 11) % 255 + 1 for i in range(5000))
+    assert b"\x00" not in pdf
+    (tmp_path / "report.txt").write_bytes(pdf)
+    (tmp_path / "latin.txt").write_bytes("Caf\xe9 News\n\nThe caf\xe9 opened.".encode("latin-1"))
+    result = load_articles([tmp_path])
+    assert [a.title for a in result.articles] == ["Café News"]
+    [error] = result.errors
+    assert error.path.endswith("report.txt") and "binary file" in error.message
