@@ -84,21 +84,24 @@ def content(index):
 
 
 def kill_at(point, articles_dir, index_dir):
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, point, str(articles_dir), str(index_dir)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        said = child.stdout.readline().strip()  # blocks until the child reaches the point
-        child.send_signal(signal.SIGKILL)
-        child.wait(60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert said == point, child.stderr.read()
+    log = index_dir.parent / f"child-{point}.log"  # a file, so a chatty child never blocks on a pipe
+    with log.open("w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, point, str(articles_dir), str(index_dir)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            said = child.stdout.readline().strip()  # blocks until the child reaches the point
+            child.send_signal(signal.SIGKILL)
+            child.wait(60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.stdout.close()
+    assert said == point, log.read_text()
     assert child.returncode == -signal.SIGKILL
 
 
