@@ -62,3 +62,31 @@ def test_bad_question_gives_a_clean_line(name, as_json, index_dir, monkeypatch):
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: ") and error in lines[0]
         assert len(lines[0]) < 300  # the error never echoes a 100,000-character question
+
+
+@pytest.fixture(scope="module")
+def service(index_dir):
+    from qa.chat import ChatService
+
+    return ChatService(index_dir, embedder=HashEmbedder())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_question_in_the_chat_is_a_message_or_a_reply(name, service):
+    """The chat and its API raise only QAError (shown as a message), also as a follow-up."""
+    from qa.errors import QAError
+
+    question, error = CASES[name]
+    first = service.respond("Who supplied the cranes in Tallinn?", [], 0)
+    calls = {
+        "chat": lambda: service.respond(question, [], 1),
+        "follow-up": lambda: service.respond(question, [first.turn], 1),
+        "api /ask": lambda: service.api_ask(question, 3),
+        "api /search": lambda: service.api_search(question, 3),
+    }
+    for call in calls.values():
+        if error is None:
+            call()
+        else:
+            with pytest.raises(QAError, match=error):  # every entry point refuses it the same way
+                call()
