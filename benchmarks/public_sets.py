@@ -51,6 +51,7 @@ FUSIONS = ("bm25", "dense", "convex")
 K = 10  # passages per answer: `qa eval`'s default
 OFF_CORPUS = (("scifact", "squad1"), ("squad1", "scifact"))  # (questions of, asked against index of)
 log = logging.getLogger("public_sets")
+REPORT_FIELDS = set(EvalReport.__dataclass_fields__)  # reports also carry seconds, commit, date
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,8 @@ def set_section(bench: Bench, reports: dict[str, dict[str, Any]]) -> list[str]:
 
 def draw(label: str, title: str, reports: dict[str, dict[str, Any]]) -> None:
     series = {
-        fusion: EvalReport(**{k: v for k, v in r.items() if k != "seconds"}) for fusion, r in reports.items()
+        fusion: EvalReport(**{k: v for k, v in r.items() if k in REPORT_FIELDS})
+        for fusion, r in reports.items()
     }
     plot_curves(series, IMG / f"{label}.png", title=title)
 
