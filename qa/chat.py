@@ -94,12 +94,13 @@ def feedback_record(data: Mapping[str, Any], verdict: str) -> dict[str, Any]:
 
 
 def example_questions(path: Path, articles: Collection[str], limit: int = 6) -> list[str]:
-    """Questions from a `qa eval` file whose articles are all in the index."""
+    """Answerable questions from a `qa eval` file whose articles are all in the index."""
     if not path.is_file():
         return []
     found = []
     for row in store.read_jsonl(path):
-        if row.get("question") and all(a in articles for a in row.get("article_ids", [])):
+        answerable = row.get("article_ids") and not row.get("unanswerable")
+        if row.get("question") and answerable and all(a in articles for a in row["article_ids"]):
             found.append(str(row["question"]))
     return found[:limit]
 

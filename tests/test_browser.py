@@ -157,12 +157,12 @@ def test_follow_up_uses_the_conversation_and_new_topic_clears_it(page):
 def test_first_screen_example_questions_ask_with_one_click(page):
     from playwright.sync_api import expect
 
-    example = page.locator("#qa-chat button", has_text="How did NATO describe the deployment?")
+    example = page.locator("#qa-chat button", has_text="Which agency reported that the delegation left for Russia?")
     shot(page, "0-first-screen")
     example.click()
     reply = page.locator("#qa-chat .qa-reply").first
     expect(reply.locator("a.qa-cite").first).to_be_visible(timeout=WAIT)
-    expect(page.locator("#qa-chat")).to_contain_text("How did NATO describe the deployment?")
+    expect(page.locator("#qa-chat")).to_contain_text("Which agency reported that the delegation left for Russia?")
 
 
 def test_upload_an_article_and_ask_about_it(mixed_page, tmp_path):
