@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +21,7 @@ from .tokens import packaged_model_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
-SMALL_BATCH = 4  # at most this many texts are encoded on one thread
+SMALL_BATCH = 4  # at most this many texts (questions) are encoded with NumPy, not torch
 
 
 class Embedder(Protocol):
@@ -60,10 +59,26 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.name = name
         self._model: Any = None
+        self._numpy_model: Any = None
 
     @property
     def fingerprint(self) -> str:
         return weights_hash(str(self.model_dir))
+
+    def _encode_few(self, texts: Sequence[str]) -> np.ndarray:
+        """A question or two: NumPy on one BLAS thread, so no torch import (see minilm.py).
+
+        One short sequence spread over threads costs more in synchronisation than it saves,
+        and under load from other processes it was ten times slower (15 ms against 155 ms).
+        """
+        from threadpoolctl import threadpool_limits
+
+        if self._numpy_model is None:
+            from .minilm import NumpyMiniLM
+
+            self._numpy_model = NumpyMiniLM(self.model_dir)
+        with threadpool_limits(1):
+            return self._numpy_model.encode(texts)
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._model is None:
@@ -81,10 +96,9 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        model = self._load()
         if len(texts) <= SMALL_BATCH:
-            with one_thread():
-                return unit_rows(model.encode(list(texts), convert_to_numpy=True))
+            return self._encode_few(texts)
+        model = self._load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch (a large speed-up
         # on mixed-length passages); results are put back in input order.
@@ -139,24 +153,6 @@ class SentenceTransformerEmbedder:
         sentences = [p for p in pooled if p is not None and len(p)]
         flat = np.concatenate(sentences) if sentences else np.zeros((0, self.dim), np.float32)
         return unit_rows(passages), unit_rows(flat)
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread for a few short texts (a question).
-
-    Spreading one short sequence over threads costs more in synchronisation than it
-    saves, and under load from other processes it is ten times slower (15 ms against
-    155 ms measured for one question on 2 busy cores).
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def pool_spans(

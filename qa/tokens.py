@@ -52,3 +52,8 @@ def model_token_counter(model_dir: Path | None = None) -> TokenCounter:
 def whitespace_token_counter(texts: Sequence[str]) -> list[int]:
     """A pessimistic stand-in for tests: every word counts as two pieces."""
     return [2 * len(t.split()) for t in texts]
+
+
+def tokenizer_for(model_dir: Path):  # type: ignore[no-untyped-def]
+    """The model's fast tokenizer (no truncation, no padding), shared per folder."""
+    return _tokenizer(str(model_dir))

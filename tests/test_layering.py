@@ -11,6 +11,7 @@ STAGES = [
     {"readers"},
     {"ingest"},
     {"passages"},
+    {"minilm"},
     {"embed", "lexical", "store", "records"},
     {"vectors"},
     {"index"},

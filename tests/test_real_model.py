@@ -92,3 +92,28 @@ def test_unanswerable_seed_questions_abstain_and_show_closest_matches(real_engin
         answer = real_engine.ask(q["question"])
         assert answer.abstained and answer.citations == () and len(answer.hits) > 0
         assert "don't say" in answer.text
+
+
+def test_numpy_question_encoder_matches_sentence_transformers():
+    from qa.minilm import NumpyMiniLM
+
+    texts = ["Who leads the North Korean delegation to Russia?", "x", "U.S. Gen. Tamm said: \"No.\" " * 80,
+             "Café 🏗 Ωmega 北朝鮮"]
+    ours = NumpyMiniLM().encode(texts)
+    theirs = SentenceTransformerEmbedder()._load().encode(texts, normalize_embeddings=True)
+    assert ours.shape == (4, 384)
+    assert np.all((ours * theirs).sum(axis=1) > 0.9999)
+
+
+def test_asking_on_a_built_index_never_imports_torch(real_engine):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from qa import Engine\n"
+        f"e = Engine.from_index({str(real_engine.index.root)!r})\n"
+        "a = e.ask('Who leads the North Korean delegation to Russia?')\n"
+        "print('Choe Son Hui' in a.text, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["True", "False", "False"], out.stdout + out.stderr
