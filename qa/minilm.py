@@ -45,11 +45,20 @@ class NumpyMiniLM:
         self.heads, self.eps = config["num_attention_heads"], config["layer_norm_eps"]
         self.layers = config["num_hidden_layers"]
         self.max_tokens = 256  # the window sentence-transformers uses for this model
-        self.w = {k: v.astype(np.float32) for k, v in load_file(str(folder / "model.safetensors")).items()}
+        weights = load_file(str(folder / "model.safetensors"))
+        # Linear weights are stored (out, in); keeping them as contiguous (in, out) makes
+        # x @ w a plain GEMM, a third faster than multiplying by a transposed view.
+        self.w = {
+            k: np.ascontiguousarray(
+                v.T if k.endswith("dense.weight") or ".self." in k and k.endswith(".weight") else v,
+                dtype=np.float32,
+            )
+            for k, v in weights.items()
+        }
         self.tokenizer = tokenizer_for(folder)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        return x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
 
     def _layer(self, x: np.ndarray, i: int) -> np.ndarray:
         p = f"encoder.layer.{i}"
