@@ -34,12 +34,16 @@ RELATIVE = {
     "last year": (730, 365),
     "past year": (365, 0),
 }
-_RELATIVE = re.compile(r"\b(" + "|".join(sorted(RELATIVE, key=len, reverse=True)) + r")\b", re.I)
+_RELATIVE = re.compile(r"\b(" + "|".join(sorted(RELATIVE, key=len, reverse=True)) + r")\b(?!')", re.I)
 _ISO = re.compile(r"\b" + _YEAR + r"-(\d\d)-(\d\d)\b")
 _DAY_MONTH_YEAR = re.compile(r"\b" + _DAY + r"\s+" + _MONTH + r",?\s+" + _YEAR + r"\b", re.I)
 _MONTH_DAY_YEAR = re.compile(r"\b" + _MONTH + r"\.?\s+" + _DAY + r",?\s+" + _YEAR + r"\b", re.I)
 _MONTH_YEAR = re.compile(r"\b" + _MONTH + r"\.?,?\s+(?:of\s+)?" + _YEAR + r"\b", re.I)
-_MONTH_ONLY = re.compile(r"\b(?:in|since|during|before|after|until|from)\s+" + _MONTH + r"\b", re.I)
+# A bare month must not be the start of a longer word or name ("Mar-a-Lago", "May's"),
+# and bare "may" is too often the verb or the politician to read as a month.
+_MONTH_ONLY = re.compile(
+    r"\b(?:in|since|during|before|after|until|from)\s+(?!may\b)" + _MONTH + r"(?![\w'-])", re.I
+)
 _YEAR_ONLY = re.compile(r"\b(?:in|since|during|before|after|until|from|of)\s+" + _YEAR + r"\b", re.I)
 _SINCE = re.compile(r"\b(since|after|from)\s+$", re.I)
 _BEFORE = re.compile(r"\b(before|until|prior to)\s+$", re.I)
@@ -106,7 +110,9 @@ def date_intent(question: str, as_of: date | None = None) -> DateIntent:
         first, last, m = found
         word, prefix = m.group(0).split()[0].lower(), question[: m.start()]
         if word in {"since", "after", "from"} or _SINCE.search(prefix):
-            return DateIntent(first.isoformat(), as_of.isoformat(), False, m.group(0))
+            after = word == "after" or prefix.rstrip().lower().endswith("after")
+            start = last + timedelta(days=1) if after else first  # "after 2020" starts in 2021
+            return DateIntent(start.isoformat(), as_of.isoformat(), False, m.group(0))
         if word in {"before", "until"} or _BEFORE.search(prefix):
             return DateIntent(None, (first - timedelta(days=1)).isoformat(), False, m.group(0))
         return DateIntent(first.isoformat(), last.isoformat(), False, m.group(0))

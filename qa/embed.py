@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from .tokens import packaged_model_dir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
+_FEW_LOCK = threading.Lock()
 SMALL_BATCH = 4  # at most this many texts (questions) are encoded with NumPy, not torch
 
 
@@ -66,6 +68,12 @@ class SentenceTransformerEmbedder:
         return weights_hash(str(self.model_dir))
 
     def _encode_few(self, texts: Sequence[str]) -> np.ndarray:
+        # Thread counts are process-wide, and the chat serves several questions at once:
+        # one lock keeps save/set/restore from interleaving and builds each model once.
+        with _FEW_LOCK:
+            return self._encode_few_locked(texts)
+
+    def _encode_few_locked(self, texts: Sequence[str]) -> np.ndarray:
         """A question or two, on one thread: torch if this process has already loaded the
         model (22 ms), else NumPy, which spares a new process the 5-10 s torch import (37 ms).
 

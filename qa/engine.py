@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from . import embed
-from .answer import Answer, abstain_reason, choose_sentences
+from .answer import DONT_SAY, Answer, abstain_reason, choose_sentences
 from .articles import Article
 from .build import BuildResult, index_paths
 from .config import default_index_dir
@@ -171,9 +171,8 @@ class Engine:
         found = self.retrieve(question, options, filters, history)
         question = check_question(question)
         if not found.hits:
-            return Answer(
-                question, found.query, (), (), True, "No article matches the filters.", notes=found.notes
-            )
+            why = "No article matches the filters." if filters and filters.active() else DONT_SAY
+            return Answer(question, found.query, (), (), True, why, notes=found.notes)
         citations = tuple(choose_sentences(found.evidence, found.hits))
         best = max((e.support for e in found.evidence), default=0.0)
         reason = abstain_reason(best, options.min_support)

@@ -75,16 +75,13 @@ def sentence_evidence(
     index: PassageIndex,
     cosine_weight: float = 0.5,
 ) -> list[SentenceEvidence]:
-    """Every sentence of every hit, scored; a sentence shared by two passages appears once."""
-    seen: set[tuple[str, int, int]] = set()
+    """Every sentence of every hit, scored."""
+    # A sentence shared by two overlapping passages is scored for both: each passage's
+    # rank needs it, and the answer may only cite a passage that survives the cut.
     rows: list[tuple[int, tuple[int, int], float]] = []
     for i, hit in enumerate(hits):
         cosines = index.sentence_vectors_of(hit.row) @ qvec
-        for span, cosine in zip(hit.passage.sentences, cosines, strict=True):
-            key = (hit.article.id, *span)
-            if key not in seen:
-                seen.add(key)
-                rows.append((i, span, float(cosine)))
+        rows.extend((i, span, float(c)) for span, c in zip(hit.passage.sentences, cosines, strict=True))
     texts = [hits[i].article.text[a:b] for i, (a, b), _ in rows]
     out = []
     for (i, span, cosine), words in zip(rows, tokenize(texts) if texts else [], strict=True):

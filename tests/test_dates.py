@@ -14,7 +14,7 @@ AS_OF = date(2024, 10, 29)
     ("What was said on Oct. 5, 2024?", "2024-10-05", "2024-10-05"),
     ("Reports from 2024-10-29 about NATO", "2024-10-29", "2024-10-29"),
     ("News since March", "2024-03-01", "2024-10-29"),
-    ("What happened after September 2024?", "2024-09-01", "2024-10-29"),
+    ("What happened after September 2024?", "2024-10-01", "2024-10-29"),
     ("What was decided before 2023?", None, "2022-12-31"),
     ("What happened in 2023?", "2023-01-01", "2023-12-31"),
     ("What happened last week?", "2024-10-16", "2024-10-22"),
@@ -58,3 +58,15 @@ def test_latest_prefers_the_newest_article(engine):
 def test_dates_can_be_switched_off(engine):
     answer = engine.ask("What happened in March 2024?", SearchOptions(k=6, dates=False))
     assert answer.notes == () and len({h.article.id for h in answer.hits}) > 2
+
+
+@pytest.mark.parametrize("question", ["What happened in Mar-a-Lago?", "What did we hear from May about Brexit?",
+                                      "What was in May's Brexit deal?"])
+def test_names_that_look_like_months_are_not_dates(question):
+    assert not date_intent(question, AS_OF)
+
+
+def test_after_starts_the_day_after_and_todays_means_recent():
+    assert date_intent("What happened after 2020?", AS_OF).date_from == "2021-01-01"
+    assert date_intent("What happened after September 2024?", AS_OF).date_from == "2024-10-01"
+    assert date_intent("What is today's news?", AS_OF).prefer_recent

@@ -98,3 +98,16 @@ def test_bad_options_name_the_choices():
         SearchOptions(fusion="magic")
     with pytest.raises(QAError, match="k=0"):
         SearchOptions(k=0)
+
+
+def test_questions_from_many_threads_leave_thread_settings_alone(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.embed import SentenceTransformerEmbedder, _blas_controller
+
+    before = [p["num_threads"] for p in _blas_controller().info()]
+    real = SentenceTransformerEmbedder()
+    with ThreadPoolExecutor(8) as pool:
+        vectors = list(pool.map(lambda q: real.embed([q])[0], [f"question {i}" for i in range(16)]))
+    assert len(vectors) == 16 and all(v.shape == (384,) for v in vectors)
+    assert [p["num_threads"] for p in _blas_controller().info()] == before
