@@ -43,7 +43,9 @@ from qa.report import plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-OUT = ROOT / "benchmarks" / "out"
+OUT = ROOT / "benchmarks" / "out"  # converted sets and their indexes
+RESULTS = OUT  # rows and reports; --results moves them (e.g. a full run beside quick samples)
+RESUME = False
 DOC = ROOT / "docs" / "benchmarks.md"
 IMG = ROOT / "docs" / "img"
 HEADING = "## Answer quality on public sets (issue 3)"
@@ -213,12 +215,15 @@ def sample(questions: list[Question], limit: int | None, seed: int = 0) -> list[
 
 
 def run(label: str, engine: Engine, questions: list[Question], columns: Sequence[str]) -> None:
-    """Evaluate with every fusion; keep rows and report under benchmarks/out/<label>/."""
+    """Evaluate with every fusion; keep rows and report under RESULTS/<label>/."""
     for fusion in FUSIONS:
+        if RESUME and done_before(label, fusion, len(questions)):
+            log.info("%s %s: kept the report of this commit (--resume)", label, fusion)
+            continue
         started = time.perf_counter()
         options = SearchOptions(k=K, fusion=fusion)
         done = evaluate(engine, questions, options, progress=progress_printer(f"{label} {fusion}: question"))
-        write_rows(OUT / label / f"results-{fusion}.jsonl", done.rows)
+        write_rows(RESULTS / label / f"results-{fusion}.jsonl", done.rows)
         seconds = round(time.perf_counter() - started, 1)
         record = {
             **asdict(done.report),
@@ -226,8 +231,15 @@ def run(label: str, engine: Engine, questions: list[Question], columns: Sequence
             "commit": commit(),
             "date": time.strftime("%Y-%m-%d"),
         }
-        (OUT / label / f"report-{fusion}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        report_file = RESULTS / label / f"report-{fusion}.json"
+        report_file.write_text(json.dumps(record, indent=1), encoding="utf-8")
         log.info("%s %s: %s", label, fusion, {k: done.report.metrics.get(k) for k in columns})
+
+
+def done_before(label: str, fusion: str, questions: int) -> bool:
+    """A report of the same commit and question count exists: a killed run can go on from there."""
+    report = load_reports(label).get(fusion) or {}
+    return report.get("commit") == commit() and report.get("questions") == questions
 
 
 def open_engine(index: Path, model: Any) -> Engine:
@@ -257,7 +269,7 @@ def load_reports(label: str) -> dict[str, dict[str, Any]]:
     """fusion -> stored report of benchmarks/out/<label>/ (only the fusions that were run)."""
     found = {}
     for fusion in FUSIONS:
-        path = OUT / label / f"report-{fusion}.json"
+        path = RESULTS / label / f"report-{fusion}.json"
         if path.is_file():
             found[fusion] = json.loads(path.read_text(encoding="utf-8"))
     return found
@@ -323,6 +335,10 @@ def off_corpus_section() -> list[str]:
     return [*lines, "", "The numbers are the share of questions abstained on.", ""]
 
 
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def commit() -> str:
     """The measured commit: $QA_COMMIT (for a run from an exported tree), else git's HEAD."""
     found = (
@@ -351,7 +367,7 @@ def machine() -> str:
 
 
 INTRO = """\
-Written by `benchmarks/public_sets.py` from the reports it left in `benchmarks/out/`
+Written by `benchmarks/public_sets.py` from the reports it left in `{results}/`
 (measured {runs}). The machine was shared with other work while this ran, so latencies are
 indicative only:
 
@@ -398,7 +414,7 @@ def section() -> str:
     labels = [*BENCHES, *(f"offcorpus-{a}-on-{b}" for a, b in OFF_CORPUS)]
     stamps = {(r.get("date", "?"), r.get("commit", "?")) for n in labels for r in load_reports(n).values()}
     runs = ", ".join(f"{day} at commit `{sha}`" for day, sha in sorted(stamps))
-    lines = [HEADING, "", INTRO.format(runs=runs, machine=machine(), k=K)]
+    lines = [HEADING, "", INTRO.format(runs=runs, machine=machine(), k=K, results=shown(RESULTS))]
     for bench in BENCHES.values():
         reports = load_reports(bench.name)
         if reports:
@@ -446,7 +462,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="questions per set: a fixed random sample")
     parser.add_argument("--off-corpus", type=int, default=300, help="questions per off-corpus pair")
     parser.add_argument("--docs-only", action="store_true", help="only rebuild the docs from stored reports")
+    parser.add_argument("--results", type=Path, default=OUT, help="folder for rows and reports")
+    parser.add_argument("--resume", action="store_true", help="skip runs already reported at this commit")
     args = parser.parse_args()
+    global RESULTS, RESUME
+    RESULTS, RESUME = args.results.resolve(), args.resume
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)  # else a bar per question
     if not args.docs_only:
