@@ -152,23 +152,43 @@ class SentenceTransformerEmbedder:
         passages = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        step = self.batch_size * 4
-        for begin in range(0, len(order), step):
-            rows = order[begin : begin + step]
-            batch = [texts[i] for i in rows]
-            outputs = model.encode(batch, batch_size=self.batch_size, output_value=None)
-            offsets = model.tokenizer(
-                batch, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length
-            )["offset_mapping"]
-            for row, out, offs in zip(rows, outputs, offsets, strict=True):
-                passages[row] = out["sentence_embedding"].float().numpy()
-                tokens = out["token_embeddings"][: len(offs)].float().numpy()
-                pooled[row] = pool_spans(tokens, offs, spans[row], passages[row])
+        for begin in range(0, len(order), self.batch_size):
+            rows = order[begin : begin + self.batch_size]
+            vectors, tokens, offsets = self._forward(model, [texts[i] for i in rows])
+            for k, row in enumerate(rows):
+                passages[row] = vectors[k]
+                pooled[row] = pool_spans(tokens[k], offsets[k], spans[row], vectors[k])
             if progress:
                 progress(len(rows))
         sentences = [p for p in pooled if p is not None and len(p)]
         flat = np.concatenate(sentences) if sentences else np.zeros((0, self.dim), np.float32)
         return unit_rows(passages), unit_rows(flat)
+
+    @staticmethod
+    def _forward(model: Any, batch: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sentence vectors, token vectors, character offsets) of one padded batch.
+
+        Tokenizing once, with offsets, and running the model's own modules (transformer,
+        mean pooling) gives what `encode` gives without tokenizing every passage twice.
+        """
+        import torch
+
+        features = model.tokenizer(
+            batch,
+            padding=True,
+            truncation=True,
+            max_length=model.max_seq_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = features.pop("offset_mapping").numpy()
+        with torch.inference_mode():
+            out = model(dict(features))
+        return (
+            out["sentence_embedding"].float().numpy(),
+            out["token_embeddings"].float().numpy(),
+            offsets,
+        )
 
 
 @lru_cache(maxsize=1)
@@ -184,19 +204,26 @@ def one_blas_thread():  # type: ignore[no-untyped-def]
 
 def pool_spans(
     tokens: np.ndarray,
-    offsets: Sequence[tuple[int, int]],
+    offsets: np.ndarray | Sequence[tuple[int, int]],
     spans: Sequence[tuple[int, int]],
     fallback: np.ndarray,
 ) -> np.ndarray:
-    """Mean of token vectors whose characters fall inside each span (special tokens skipped)."""
-    starts = np.array([a for a, _ in offsets])
-    ends = np.array([b for _, b in offsets])
-    real = ends > starts  # [CLS]/[SEP] have empty offsets
-    out = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
-    for i, (a, b) in enumerate(spans):
-        inside = real & (starts >= a) & (ends <= b)
-        out[i] = tokens[inside].mean(axis=0) if inside.any() else fallback  # cut off by the window
-    return out
+    """Mean of token vectors whose characters fall inside each span (special tokens skipped).
+
+    Real tokens come in text order, so the tokens inside a span are one run: two binary
+    searches and a cumulative sum give every span's mean without a pass per span.
+    """
+    pairs = np.asarray(offsets).reshape(-1, 2)
+    real = pairs[:, 1] > pairs[:, 0]  # [CLS], [SEP] and padding have empty offsets
+    starts, ends, vectors = pairs[real, 0], pairs[real, 1], tokens[: len(pairs)][real]
+    sums = np.concatenate([np.zeros((1, tokens.shape[1])), np.cumsum(vectors, axis=0, dtype=np.float64)])
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    first = np.searchsorted(starts, bounds[:, 0], side="left")
+    stop = np.searchsorted(ends, bounds[:, 1], side="right")
+    count = np.maximum(stop - first, 0)
+    means = (sums[np.maximum(stop, first)] - sums[first]) / np.maximum(count, 1)[:, None]
+    # A span cut off by the window has no tokens: it gets the passage's vector.
+    return np.where(count[:, None] > 0, means, fallback).astype(np.float32)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

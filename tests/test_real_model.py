@@ -37,6 +37,22 @@ def test_model_gives_unit_vectors_of_384():
     assert float(vectors[0] @ vectors[1]) > 0.2
 
 
+def test_pooled_passage_and_sentence_vectors_match_sentence_transformers():
+    """embed_passages tokenizes once and runs the model's modules itself: same numbers as encode."""
+    embedder = SentenceTransformerEmbedder()
+    texts = ["Title\nFirst sentence here. Second one, longer, with U.S. in it.", "Short text. Two."]
+    spans = [[(6, 26), (27, 61)], [(0, 11), (12, 16)]]
+    passages, sentences = embedder.embed_passages(texts, spans)
+    assert np.allclose(passages, embedder.embed(texts), atol=1e-5)
+    model = embedder._load()
+    tokens = model.encode(texts[0], output_value="token_embeddings").numpy()
+    offsets = model.tokenizer(texts[0], return_offsets_mapping=True)["offset_mapping"]
+    inside = [i for i, (a, b) in enumerate(offsets) if b > a and a >= 27 and b <= 61]
+    expected = tokens[inside].mean(axis=0)
+    assert inside and np.allclose(sentences[1], expected / np.linalg.norm(expected), atol=1e-5)
+    assert sentences.shape == (4, 384)
+
+
 def test_seed_set_has_enough_questions():
     assert len(QUESTIONS) >= 12
     assert sum(1 for q in QUESTIONS if q.get("unanswerable")) >= 2
