@@ -1,44 +1,21 @@
 """The `qa` command: parse options, call one library function, print the result.
 
-Heavy libraries are imported inside commands so `qa --help` stays instant.
+Heavy libraries are imported inside commands so `qa --help` stays instant; `qa eval`
+and `qa convert` live in cli_eval.py, the shared options in cli_options.py.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
-from .config import INDEX_ENV
-from .errors import QAError
+from .cli_eval import FUSION_CHOICES, convert, eval_command
+from .cli_options import CONTEXT, filter_options, index_option, run_with_progress, user_errors
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-
-def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar=INDEX_ENV,
-        default="index",
-        show_default=True,
-        help=f"Index folder (or set ${INDEX_ENV})",
-    )(fn)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Library errors become one clean line on stderr and exit code 1."""
-    try:
-        yield
-    except QAError as ex:
-        raise click.ClickException(str(ex)) from None
+__all__ = ["FUSION_CHOICES", "cli"]
 
 
 @click.group(context_settings=CONTEXT)
@@ -110,52 +87,6 @@ def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) 
     click.echo(f"OK: {len(checked)} files of {folder.name} match their sha256 checksums")
 
 
-def run_with_progress(
-    job: Callable[[Callable[[int, int], None]], Any], quiet: bool, label: str = "Embedding passages"
-) -> Any:
-    """Run `job(progress)` with a progress bar on stderr fed by its callback."""
-    bar: Any = None
-    shown = [0]
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - shown[0])
-        shown[0] = done
-
-    try:
-        return job(progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-
-
-def iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from .articles import normalise_date
-
-    try:
-        return normalise_date(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
-
-
-def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--since/--until/--section/--source, shared by the commands that search."""
-    options = [
-        click.option("--since", callback=iso_date, help="Only articles dated on or after this day"),
-        click.option("--until", callback=iso_date, help="Only articles dated on or before this day"),
-        click.option("--section", "sections", multiple=True, help="Only this section (repeatable)"),
-        click.option("--source", "sources", multiple=True, help="Only this source (repeatable)"),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
 @cli.command()
 @click.argument("question")
 @click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
@@ -212,85 +143,6 @@ def info(index_dir: Path, as_json: bool) -> None:
         click.echo(describe(loaded))
 
 
-FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
-
-
-@cli.command("eval")
-@click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
-@index_option
-@click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
-@click.option(
-    "--fusion",
-    type=click.Choice(FUSION_CHOICES),
-    default="convex",
-    show_default=True,
-    help="Retriever: the default hybrid (convex), rank fusion, dense only or BM25 only",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Ask only the first N questions")
-@click.option(
-    "--results", type=click.Path(dir_okay=False, path_type=Path), help="Write a JSON line per question"
-)
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="PNG of the k-curves (default: beside --results)",
-)
-@click.option(
-    "--compare",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="An earlier --results file",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
-def eval_command(
-    questions: Path,
-    index_dir: Path,
-    k: int,
-    fusion: str,
-    limit: int | None,
-    results: Path | None,
-    plot: Path | None,
-    compare: Path | None,
-    as_json: bool,
-) -> None:
-    """Score the answers to a question set (QUESTIONS, JSONL).
-
-    Every question is asked exactly as the chat asks it. Prints article Hit@k, MRR@10,
-    nDCG@10, AnswerRecall@k, answer accuracy, abstention and latency, with the hash of
-    the index manifest that was measured.
-
-    \b
-        qa eval seeds/questions.jsonl --results runs/before.jsonl
-        qa eval seeds/questions.jsonl --compare runs/before.jsonl --fusion bm25
-    """
-    from dataclasses import asdict
-
-    from . import evaluate as ev
-    from . import report as rp
-    from .engine import Engine, SearchOptions
-
-    with user_errors():
-        asked = ev.load_questions(questions, limit)
-        old = ev.read_rows(compare) if compare else None
-        engine = Engine.from_index(index_dir)
-        options = SearchOptions(k=k, fusion=fusion)
-        run = run_with_progress(
-            lambda p: ev.evaluate(engine, asked, options, progress=p), quiet=as_json, label="Asking questions"
-        )
-        if results:
-            ev.write_rows(results, run.rows)
-        plot = plot or (results.with_suffix(".png") if results else None)
-        if plot:
-            rp.plot_curves({fusion: run.report}, plot, title=questions.name)
-    changes = rp.compare(old, run.rows) if old is not None else None
-    if as_json:
-        extra = {"changes": None if changes is None else [asdict(c) for c in changes]}
-        click.echo(json.dumps({**asdict(run.report), **extra}, ensure_ascii=False))
-        return
-    click.echo(rp.format_report(run.report))
-    if old is not None and changes is not None:
-        click.echo("\n" + rp.format_changes(changes, ev.summarise(old), run.report))
-
-
 @cli.command()
 @index_option
 @click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True, help="Address ($QA_HOST)")
@@ -320,54 +172,5 @@ def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
     argv = ["--index", str(index_dir), "--host", host, "--port", str(port)]
     runpy.run_path(str(app_file))["main"](argv + (["--feedback", str(feedback)] if feedback else []))
 
-
-@cli.group()
-def convert() -> None:
-    """Turn SQuAD or BEIR data into articles and questions.
-
-    Writes OUT/articles.jsonl (for `qa index`) and OUT/questions.jsonl (for `qa eval`).
-    """
-
-
-def report_conversion(c: Any) -> None:
-    skipped = f"; {c.skipped} skipped" if c.skipped else ""
-    counts = f"{c.articles} articles, {c.questions} questions ({c.unanswerable} unanswerable)"
-    click.echo(f"{counts}{skipped} -> {c.folder}")
-
-
-@convert.command("squad")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
-def convert_squad_command(file: Path, out: Path) -> None:
-    """SQuAD v1.1/v2.0 (or COVID-QA) JSON FILE to articles and questions.
-
-    One article per title, paragraphs joined by blank lines; v2.0 questions marked
-    is_impossible become unanswerable.
-
-    \b
-        qa convert squad dev-v2.0.json --out squad2
-        qa index squad2/articles.jsonl --index squad2/index
-        qa eval squad2/questions.jsonl --index squad2/index
-    """
-    from .convert import convert_squad
-
-    with user_errors():
-        report_conversion(convert_squad(file, out))
-
-
-@convert.command("beir")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder")
-@click.option("--split", help="qrels/<SPLIT>.tsv to use [default: test, or the only one]")
-def convert_beir_command(folder: Path, out: Path, split: str | None) -> None:
-    """BEIR FOLDER (corpus.jsonl, queries.jsonl, qrels/) to articles and questions.
-
-    The queries judged in one qrels split become questions with graded qrels.
-
-    \b
-        qa convert beir scifact/ --out scifact-qa --split train
-    """
-    from .convert import convert_beir
-
-    with user_errors():
-        report_conversion(convert_beir(folder, out, split))
+cli.add_command(eval_command)
+cli.add_command(convert)
