@@ -1,6 +1,6 @@
 """The browser chat: Gradio components wired to qa.chat.ChatService, nothing more.
 
-    python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE]
+    python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
 Answers, article views, uploads, feedback and every piece of HTML come from the
 library (qa/chat.py, qa/views.py, qa/uploads.py); `qa serve` starts this same app.
@@ -18,7 +18,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # must precede the gradio impo
 
 import gradio as gr  # noqa: E402
 
-from qa import views  # noqa: E402
+from qa import serve, views  # noqa: E402
 from qa.chat import WELCOME, ChatService, make_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
@@ -136,13 +136,25 @@ def build(service: ChatService) -> gr.Blocks:
     return demo
 
 
-def launch(service: ChatService, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the chat on host:port (never a share link), then load the model in the background."""
+def launch(
+    service: ChatService,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    block: bool = True,
+    auth: tuple[str, str] | None = None,
+) -> gr.Blocks:
+    """Serve the chat on host:port (never a share link), then load the model in the background.
+
+    Requests beyond serve.WORKERS wait in Gradio's queue (up to serve.QUEUE_SIZE); with `auth`
+    every page and API call needs that user and password.
+    """
+    serve.warn_if_exposed(host, auth)
     demo = build(service)
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
-    demo.queue(default_concurrency_limit=4).launch(
+    demo.queue(default_concurrency_limit=serve.WORKERS, max_size=serve.QUEUE_SIZE).launch(
         server_name=host,
         server_port=port,
+        auth=auth,
         share=False,
         prevent_thread_lock=True,
         quiet=True,
@@ -177,12 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     cli.add_argument("--host", default=env("QA_HOST") or "127.0.0.1", help="address to bind ($QA_HOST)")
     cli.add_argument("--port", type=int, default=int(env("QA_PORT") or 7860), help="port ($QA_PORT)")
     cli.add_argument("--feedback", default=env("QA_FEEDBACK"), help="feedback JSONL file ($QA_FEEDBACK)")
+    cli.add_argument("--auth", default=env(serve.AUTH_ENV), help="USER:PASSWORD to log in ($QA_AUTH)")
     args = cli.parse_args(argv)
     try:
+        auth = serve.parse_auth(args.auth)
         service = ChatService.start(args.index, seeds=[HERE / "seeds"], feedback_path=args.feedback)
     except QAError as ex:
         raise SystemExit(f"Error: {ex}") from None
-    launch(service, args.host, args.port)
+    launch(service, args.host, args.port, auth=auth)
 
 
 if __name__ == "__main__":

@@ -153,13 +153,21 @@ def info(index_dir: Path, as_json: bool) -> None:
     envvar="QA_FEEDBACK",
     help="JSONL file for thumbs up/down (default: INDEX/feedback/feedback.jsonl; $QA_FEEDBACK)",
 )
-def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
+@click.option(
+    "--auth",
+    envvar="QA_AUTH",
+    metavar="USER:PASSWORD",
+    help="Ask for this login on every page and API call ($QA_AUTH; the variable keeps it out of `ps`)",
+)
+def serve(index_dir: Path, host: str, port: int, feedback: Path | None, auth: str | None) -> None:
     """Start the browser chat (the same app as `python app.py`) on HOST:PORT.
 
     Binds 127.0.0.1 unless told otherwise; with no index yet, one is built from seeds/.
+    Before binding another address, set a password: it warns when there is none.
 
     \b
         qa serve --port 8000
+        QA_AUTH=alice:correct-horse qa serve --host 0.0.0.0
     """
     import runpy
 
@@ -170,7 +178,9 @@ def serve(index_dir: Path, host: str, port: int, feedback: Path | None) -> None:
             "installed with `pip install -e .`"
         )
     argv = ["--index", str(index_dir), "--host", host, "--port", str(port)]
-    runpy.run_path(str(app_file))["main"](argv + (["--feedback", str(feedback)] if feedback else []))
+    argv += ["--feedback", str(feedback)] if feedback else []
+    runpy.run_path(str(app_file))["main"](argv + (["--auth", auth] if auth else []))
+
 
 cli.add_command(eval_command)
 cli.add_command(convert)

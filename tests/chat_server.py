@@ -18,11 +18,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_chat(service: ChatService) -> Iterator[tuple[str, Any]]:
+def running_chat(service: ChatService, auth: tuple[str, str] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield (url, demo) for the app serving `service`; the server is closed afterwards."""
     import app
 
-    demo = app.launch(service, "127.0.0.1", free_port(), block=False)
+    demo = app.launch(service, "127.0.0.1", free_port(), block=False, auth=auth)
     try:
         yield f"http://127.0.0.1:{demo.server_port}/", demo
     finally:

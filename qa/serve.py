@@ -1,0 +1,68 @@
+"""How the chat is exposed: the address it binds, an optional password, and how many
+requests it answers at once and holds waiting.
+
+Plain Python with no Gradio import: app.py hands these values to Gradio's queue() and
+launch(). How the chat behaves under load with these values is in docs/reliability.md
+("Many users at once"; `benchmarks/load.py`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from .errors import QAError
+
+log = logging.getLogger(__name__)
+
+AUTH_ENV = "QA_AUTH"
+# Answers computed at once per API endpoint. Each answer is mostly one query embedding and
+# a FAISS/BM25 search, CPU-bound, so more workers than cores only lengthens every answer.
+WORKERS = 4
+# Requests held waiting beyond the workers. With answers taking tens of milliseconds this is
+# seconds of work: a burst of users waits its turn, and past it a client is told at once that
+# the queue is full instead of waiting minutes.
+QUEUE_SIZE = 64
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """ "user:password" (from --auth or $QA_AUTH) as Gradio's auth pair; blank or None: no password.
+
+    The password may contain colons (only the first one separates); neither part may be empty.
+    """
+    if value is None or not value.strip():
+        return None
+    user, colon, password = value.partition(":")
+    if not colon or not user.strip() or not password:
+        shown = f"{user}:***" if colon else "a value without a colon"
+        raise QAError(
+            f"the chat password must be USER:PASSWORD with neither part empty; got {shown} "
+            f"(set --auth or ${AUTH_ENV} like alice:correct-horse)"
+        )
+    return user.strip(), password
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[] ")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything, so treat it as exposed
+        return False
+
+
+def warn_if_exposed(host: str, auth: tuple[str, str] | None) -> bool:
+    """Log a warning when the chat binds an address other machines can reach with no password.
+
+    Returns whether it warned. The password itself is never logged.
+    """
+    if is_loopback(host) or auth is not None:
+        return False
+    log.warning(
+        "the chat binds %s with no password: anyone who can reach this machine can read the "
+        "articles and add to the index; set --auth USER:PASSWORD (or $%s), or bind 127.0.0.1",
+        host,
+        AUTH_ENV,
+    )
+    return True

@@ -1,0 +1,109 @@
+"""Exposing the chat: loopback by default, an optional password, a warning when exposed without one."""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+
+import pytest
+
+from qa.chat import ChatService
+from qa.cli import cli
+from qa.errors import QAError
+from qa.serve import is_loopback, parse_auth, warn_if_exposed
+
+from .chat_server import running_chat
+from .conftest import HashEmbedder
+
+LOGIN = ("alice", "s3cret:with-colon")
+
+
+def test_parse_auth():
+    assert parse_auth("alice:s3cret:with-colon") == LOGIN
+    assert parse_auth(None) is None and parse_auth("  ") is None
+
+
+@pytest.mark.parametrize("bad", ["alice", ":s3cret", "alice:"])
+def test_parse_auth_refuses_a_half_login_without_showing_the_password(bad):
+    with pytest.raises(QAError, match="USER:PASSWORD") as info:
+        parse_auth(bad)
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "::", "news.example.org"])
+def test_exposed_hosts(host):
+    assert not is_loopback(host)
+
+
+def test_warns_only_when_exposed_without_a_password(caplog):
+    with caplog.at_level(logging.WARNING, logger="qa.serve"):
+        assert not warn_if_exposed("127.0.0.1", None)
+        assert not warn_if_exposed("0.0.0.0", LOGIN)
+        assert not caplog.records
+        assert warn_if_exposed("0.0.0.0", None)
+    assert "0.0.0.0 with no password" in caplog.text and "--auth" in caplog.text
+
+
+def test_app_refuses_a_bad_login_before_starting(tmp_path):
+    import app
+
+    with pytest.raises(SystemExit, match="USER:PASSWORD") as info:
+        app.main(["--index", str(tmp_path / "none"), "--auth", "alice"])
+    assert not (tmp_path / "none").exists()
+    assert "alice:***" not in str(info.value)
+
+
+def test_serve_passes_the_login_from_qa_auth_to_the_app(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    seen = []
+    monkeypatch.setattr("runpy.run_path", lambda path: {"main": seen.append})
+    result = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path)], env={"QA_AUTH": "alice:pw"})
+    assert result.exit_code == 0, result.output
+    assert seen == [["--index", str(tmp_path), "--host", "127.0.0.1", "--port", "7860", "--auth", "alice:pw"]]
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    from qa.engine import index_paths
+
+    from .conftest import ARTICLES
+
+    ix = tmp_path_factory.mktemp("auth") / "index"
+    index_paths([ARTICLES], ix, embedder=HashEmbedder())
+    with running_chat(ChatService(ix, embedder=HashEmbedder()), auth=LOGIN) as (url, _demo):
+        yield url
+
+
+def post_ask(url: str) -> int:
+    body = json.dumps({"data": ["cranes", 2]}).encode()
+    call = urllib.request.Request(url + "gradio_api/call/ask", body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(call, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as ex:
+        return ex.code
+
+
+def test_api_refuses_a_client_without_the_login(guarded):
+    from gradio_client import Client
+
+    assert post_ask(guarded) == 401
+    with pytest.raises(Exception):  # noqa: B017  (gradio_client raises ValueError or httpx errors)
+        Client(guarded, verbose=False)
+    with pytest.raises(Exception):  # noqa: B017
+        Client(guarded, auth=("alice", "wrong"), verbose=False)
+
+
+def test_api_answers_with_the_login(guarded):
+    from gradio_client import Client
+
+    reply = Client(guarded, auth=LOGIN, verbose=False).predict(
+        "Who supplied the cranes in Tallinn?", 2, api_name="/ask"
+    )
+    assert "Dockline" in reply["answer"]["text"]
