@@ -1,0 +1,389 @@
+"""Many users at once (issue 7): concurrent clients against the chat's API, on loopback only.
+
+    .venv/bin/python benchmarks/load.py                     # 20 clients, 1,000 requests or 60 s
+    .venv/bin/python benchmarks/load.py --index DIR --clients 20 --requests 1000 --seconds 60
+    .venv/bin/python benchmarks/load.py --write-docs        # ... and (re)write our docs section
+
+Starts `python app.py` in its own process on 127.0.0.1 (a free port), on the seed index
+(built into benchmarks/out/load-index, gitignored) or --index. Then:
+
+1. steady load: --clients threads, each with its own gradio_client Client, ask the seed
+   questions back to back (three /ask for every /search) until --requests have been sent or
+   --seconds have passed, whichever comes first. Every reply is checked: an /ask reply must
+   be the answer to the question that was sent. Reported: requests, errors, latency p50/p95/max,
+   throughput, the server's CPU seconds per request (robust on a shared machine), and the
+   server's resident memory (RSS, read from /proc after every reply): first 100 replies vs last 100.
+2. burst: every client submits --burst requests at once, more than the server answers at
+   a time; the longest queue seen (Gradio's /queue/status, polled) shows they waited, and
+   every one must be answered.
+
+Linux only (/proc). Nothing leaves the machine: the server binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from app_startup import free_port  # noqa: E402  (this script's folder is on sys.path)
+
+OUT = ROOT / "benchmarks" / "out"
+DOC = ROOT / "docs" / "reliability.md"
+HEADING = "## Many users at once"
+QUESTIONS = ROOT / "seeds" / "questions.jsonl"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as a client saw it, and the server's memory right after its reply."""
+
+    number: int
+    endpoint: str
+    seconds: float
+    error: str | None
+    rss_mb: float
+
+
+class Server:
+    """`python app.py` in a child process on a free loopback port."""
+
+    def __init__(self, index: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+        argv = [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(self.port)]
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.log = OUT / "load-server.log"  # a file, not a pipe: a full pipe would stall the server
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, limit: float = 120.0) -> None:
+        deadline = time.monotonic() + limit
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url, timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        tail = self.log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"app.py did not serve {self.url} within {limit:.0f}s: {tail}")
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE / 2**20
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+    def queue_size(self) -> int:
+        with urllib.request.urlopen(self.url + "gradio_api/queue/status", timeout=5) as response:
+            return int(json.load(response)["queue_size"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def ensure_index(index: Path | None) -> Path:
+    if index is not None:
+        return index
+    from qa import store
+    from qa.engine import index_paths
+
+    path = OUT / "load-index"
+    if not store.exists(path):
+        index_paths([ROOT / "seeds"], path)
+    return path
+
+
+def request(client: Any, number: int, questions: list[str]) -> tuple[str, Callable[[], None]]:
+    """The endpoint for request `number` and a call that raises unless the reply is right."""
+    question = questions[number % len(questions)]
+    if number % 4 == 3:
+
+        def search() -> None:
+            reply = client.predict(question, 5, api_name="/search")
+            if reply["query"] != question or not reply["passages"]:
+                raise AssertionError(f"/search reply for another query or empty: {str(reply)[:200]}")
+
+        return "/search", search
+
+    def ask() -> None:
+        reply = client.predict(question, 5, api_name="/ask")
+        if reply["question"] != question or "answer" not in reply:
+            raise AssertionError(f"/ask reply is not the answer to {question!r}: {str(reply)[:200]}")
+
+    return "/ask", ask
+
+
+def steady(
+    server: Server, clients: list[Any], limit: int, seconds: float, questions: list[str]
+) -> list[Call]:
+    """Every client asks back to back until `limit` requests are sent or `seconds` pass."""
+    calls: list[Call] = []
+    tickets = iter(range(limit))
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run(client: Any) -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                number = next(tickets, None)
+            if number is None:
+                return
+            endpoint, call = request(client, number, questions)
+            started, error = time.perf_counter(), None
+            try:
+                call()
+            except Exception as ex:  # an error is a result here, counted and shown
+                error = f"{type(ex).__name__}: {ex}"[:300]
+            elapsed = time.perf_counter() - started
+            with lock:
+                calls.append(Call(number, endpoint, elapsed, error, server.rss_mb()))
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return calls
+
+
+class QueueWatch:
+    """Polls Gradio's queue length in the background; `longest` is the most requests seen waiting."""
+
+    def __init__(self, server: Server):
+        self.server, self.longest, self.done = server, 0, threading.Event()
+        self.thread = threading.Thread(target=self.watch)
+
+    def watch(self) -> None:
+        while not self.done.is_set():
+            self.longest = max(self.longest, self.server.queue_size())
+            time.sleep(0.02)
+
+    def __enter__(self) -> QueueWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def burst(clients: list[Any], per_client: int, questions: list[str]) -> dict[str, Any]:
+    """Every client submits `per_client` /ask at once; all must be answered, each to its question."""
+    started = time.perf_counter()
+    jobs = [
+        (q, c.submit(q, 5, api_name="/ask"))
+        for i, c in enumerate(clients)
+        for q in [questions[(i * per_client + j) % len(questions)] for j in range(per_client)]
+    ]
+    errors = []
+    for question, job in jobs:
+        try:
+            if job.result(timeout=300)["question"] != question:
+                errors.append(f"reply to another question than {question!r}")
+        except Exception as ex:  # counted and shown, as in steady()
+            errors.append(f"{type(ex).__name__}: {ex}"[:300])
+    return {"sent": len(jobs), "errors": errors, "seconds": time.perf_counter() - started}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def summarise(calls: list[Call], seconds: float, cpu: float) -> dict[str, Any]:
+    calls = sorted(calls, key=lambda c: c.number)
+    times = [c.seconds for c in calls]
+    first, last = [c.rss_mb for c in calls[:100]], [c.rss_mb for c in calls[-100:]]
+    return {
+        "requests": len(calls),
+        "ask": sum(c.endpoint == "/ask" for c in calls),
+        "errors": [c.error for c in calls if c.error],
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "max": max(times),
+        "seconds": seconds,
+        "throughput": len(calls) / seconds,
+        "cpu_ms": 1000 * cpu / len(calls),
+        "rss_first": statistics.median(first),
+        "rss_last": statistics.median(last),
+        "rss_max": max(c.rss_mb for c in calls),
+        "rss_by_100": [
+            statistics.median(c.rss_mb for c in calls[i : i + 100]) for i in range(0, len(calls), 100)
+        ],
+    }
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    from gradio_client import Client
+
+    from qa import serve
+
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    server = Server(ensure_index(args.index))
+    try:
+        clients = [Client(server.url, verbose=False) for _ in range(args.clients)]
+        clients[0].predict(questions[0], 5, api_name="/ask")  # waits for the model to load
+        rss_start = server.rss_mb()
+        warm = steady(server, clients, args.warmup, args.seconds, questions) if args.warmup else []
+        cpu_start, started = server.cpu_seconds(), time.perf_counter()
+        with QueueWatch(server) as watch:
+            calls = steady(server, clients, args.requests, args.seconds, questions)
+        elapsed = time.perf_counter() - started
+        result = summarise(calls, elapsed, server.cpu_seconds() - cpu_start)
+        stopped_by = "count" if len(calls) >= args.requests else "time"
+        result.update(rss_start=rss_start, stopped_by=stopped_by, longest_queue=watch.longest)
+        result.update(warmup=summarise(warm, 1.0, 0.0) if warm else None, load=os.getloadavg()[:2])
+        with QueueWatch(server) as watch:
+            bursts = burst(clients, args.burst, questions)
+        bursts["longest_queue"] = watch.longest
+    finally:
+        server.stop()
+    setup = {"clients": args.clients, "workers": serve.WORKERS, "queue_size": serve.QUEUE_SIZE}
+    return result, bursts, setup
+
+
+def all_errors(result: dict[str, Any], bursts: dict[str, Any]) -> list[str]:
+    warm = result["warmup"]["errors"] if result["warmup"] else []
+    return [*warm, *result["errors"], *bursts["errors"]]
+
+
+def warmup_rows(warm: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if warm is None:
+        return []
+    by_100 = " ".join(f"{m:.0f}" for m in warm["rss_by_100"])
+    return [
+        (f"Warm-up ({warm['requests']} requests, not measured): errors", str(len(warm["errors"]))),
+        ("Warm-up: server RSS, median of each 100 replies in turn, MB", by_100),
+    ]
+
+
+def table(r: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    rows = [
+        ("Measured run: requests answered (3 `/ask` : 1 `/search`)", f"{r['requests']} ({r['ask']} `/ask`)"),
+        ("Errors", str(len(r["errors"]))),
+        (
+            "Latency p50 / p95 / max, s (client side, queue wait included)",
+            f"{r['p50']:.2f} / {r['p95']:.2f} / {r['max']:.2f}",
+        ),
+        (f"Run time, s (stopped by {r['stopped_by']})", f"{r['seconds']:.1f}"),
+        ("Throughput, requests/s", f"{r['throughput']:.1f}"),
+        ("Longest queue seen (requests waiting for a worker)", str(r["longest_queue"])),
+        ("Server CPU per request, ms (user+system)", f"{r['cpu_ms']:.0f}"),
+        (
+            "Server RSS, median over the first 100 replies / the last 100, MB",
+            f"{r['rss_first']:.0f} / {r['rss_last']:.0f}",
+        ),
+        ("Server RSS, median of each 100 replies in turn, MB", " ".join(f"{m:.0f}" for m in r["rss_by_100"])),
+        ("Server RSS, highest seen, MB", f"{r['rss_max']:.0f}"),
+        ("Before the run: server RSS once the model loaded, MB", f"{r['rss_start']:.0f}"),
+        *warmup_rows(r["warmup"]),
+        (
+            f"Burst: {b['sent']} `/ask` submitted at once, answered / errors",
+            f"{b['sent'] - len(b['errors'])} / {len(b['errors'])}",
+        ),
+        ("Burst: longest queue seen (requests waiting)", str(b["longest_queue"])),
+        ("Burst: all answered after, s", f"{b['seconds']:.1f}"),
+    ]
+    return ["| measure | value |", "|---|---:|", *[f"| {label} | {value} |" for label, value in rows]]
+
+
+def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any], note: str) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"`benchmarks/load.py` on {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; {note} (load average "
+        f"{result['load'][0]:.1f} / {result['load'][1]:.1f} over 1 / 5 minutes at the end of the run). "
+        f"Run as `benchmarks/load.py {' '.join(sys.argv[1:])}`. The chat (`python app.py`, its own "
+        f"process, 127.0.0.1) served the seed index with the packaged all-MiniLM-L6-v2; "
+        f"{setup['clients']} client threads in the benchmark's process, each with its own gradio_client "
+        "`Client`, asked the 16 seed questions back to back. Every reply was checked to answer "
+        "the question its client sent.",
+        "",
+        *table(result, bursts),
+        "",
+        f"The queue (`qa/serve.py`, passed to Gradio's `queue()` by app.py): {setup['workers']} requests "
+        f"per endpoint are answered at once and up to {setup['queue_size']} more wait their turn in "
+        "order, which is why latency is several times the CPU time of one answer. Past the queue's "
+        "size a client is told at once that the queue is full (Gradio's message) rather than "
+        "waiting minutes. Latencies and throughput depend on what else the machine ran; CPU per "
+        "request and memory much less so.",
+        "",
+        "Memory: the server's RSS rises over its first few hundred requests under load and then "
+        "levels off (Gradio's worker threads and the C allocator's per-thread arenas being created: "
+        "with `MALLOC_ARENA_MAX=2` in the server's environment the rise was much smaller). "
+        "So a warm-up is sent first, unmeasured, and the measured run's first and last 100 "
+        "replies compare the steady state.",
+        "",
+        "Test: `tests/test_load.py` (real model, marked `model`) starts the app on the seed index, "
+        "has 20 clients submit 40 `/ask` at once, and checks every reply equals the chat's "
+        "answer to that question asked alone.",
+    ]
+    errors = all_errors(result, bursts)
+    if errors:
+        lines += ["", "Errors seen (first 5):", *[f"- `{e}`" for e in errors[:5]]]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(doc: Path, text: str) -> None:
+    """Replace our section of docs/reliability.md (or add it at the end), leaving the others alone."""
+    current = doc.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    body = text.rstrip("\n") + "\n\n"
+    if pattern.search(current):
+        current = pattern.sub(lambda _: body, current, count=1)
+    else:
+        current = current.rstrip("\n") + "\n\n" + body
+    doc.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--index", type=Path, help="an existing index (default: the seed index)")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
+    parser.add_argument("--requests", type=int, default=1000, help="stop after this many requests")
+    parser.add_argument("--seconds", type=float, default=60, help="... or after this many seconds")
+    parser.add_argument("--warmup", type=int, default=500, help="requests sent first, not measured")
+    parser.add_argument("--burst", type=int, default=3, help="requests each client submits at once")
+    parser.add_argument(
+        "--note", default="shared machine: other jobs ran on the same cores", help="for the docs"
+    )
+    parser.add_argument("--write-docs", action="store_true", help=f"write '{HEADING}' into {DOC}")
+    args = parser.parse_args()
+    result, bursts, setup = run(args)
+    text = section(result, bursts, setup, args.note)
+    print(text)
+    if args.write_docs:
+        write_section(DOC, text)
+        print(f"wrote {HEADING!r} into {DOC}")
+    if all_errors(result, bursts):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
