@@ -328,8 +328,9 @@ def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any
         f"The queue (`qa/serve.py`, passed to Gradio's `queue()` by app.py): {setup['workers']} requests "
         f"per endpoint are answered at once and up to {setup['queue_size']} more wait their turn in "
         "order, which is why latency is several times the CPU time of one answer. Past the queue's "
-        "size a client is told at once that the queue is full (Gradio's message) rather than "
-        "waiting minutes. Latencies and throughput depend on what else the machine ran; CPU per "
+        'size a client is told at once that the queue is full ("Queue is full! Please try again.", '
+        "`tests/test_serve.py`) "
+        "rather than waiting minutes. Latencies and throughput depend on what else the machine ran; CPU per "
         "request and memory much less so.",
         "",
         "Memory: the server's RSS rises over its first few hundred requests under load and then "

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 
@@ -107,3 +108,38 @@ def test_api_answers_with_the_login(guarded):
         "Who supplied the cranes in Tallinn?", 2, api_name="/ask"
     )
     assert "Dockline" in reply["answer"]["text"]
+
+
+class SlowService(ChatService):
+    """Answers take a second, so a burst of requests outlasts the workers and fills the queue."""
+
+    def api_ask(self, question: str, k: int = 5) -> dict:  # type: ignore[override]
+        time.sleep(1.0)
+        return {"question": question}
+
+
+def test_requests_past_the_queue_are_refused_with_a_message_the_rest_answered(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from qa import serve
+    from qa.engine import index_paths
+
+    from .conftest import ARTICLES
+
+    monkeypatch.setattr(serve, "QUEUE_SIZE", 5)
+    index_paths([ARTICLES], tmp_path / "index", embedder=HashEmbedder())
+    with running_chat(SlowService(tmp_path / "index", embedder=HashEmbedder())) as (url, _demo):
+        with ThreadPoolExecutor(8) as pool:
+            clients = list(pool.map(lambda _: Client(url, verbose=False), range(4)))
+        jobs = [clients[n % 4].submit(f"q{n}", 2, api_name="/ask") for n in range(20)]
+        answered, refused = [], []
+        for n, job in enumerate(jobs):
+            try:
+                answered.append((n, job.result(timeout=60)))
+            except Exception as ex:  # gradio_client raises the server's refusal as an exception
+                refused.append(str(ex))
+    assert refused and all("queue" in r.lower() for r in refused), refused[:3]
+    assert len(answered) >= serve.WORKERS + 5
+    assert all(reply == {"question": f"q{n}"} for n, reply in answered)
