@@ -32,6 +32,15 @@ def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def vector_store_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--vector-store",
+        envvar="QA_VECTOR_STORE",
+        help="Dense search: faiss (default), milvus:FILE.db (Milvus Lite) or milvus:http://HOST:19530 "
+        "(token in $QA_MILVUS_TOKEN) (or set $QA_VECTOR_STORE)",
+    )(fn)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Library errors become one clean line on stderr and exit code 1."""
@@ -61,7 +70,17 @@ def cli() -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 @click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
-def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool, verify: bool) -> None:
+@click.option("--ray", "use_ray", is_flag=True, help="Embed on Ray: a local one, or $RAY_ADDRESS's cluster")
+@click.option("--ray-address", metavar="ADDRESS", help="Embed on the Ray cluster at ADDRESS (ray://head:10001)")
+def index(
+    paths: tuple[Path, ...],
+    index_dir: Path,
+    rebuild: bool,
+    as_json: bool,
+    verify: bool,
+    use_ray: bool,
+    ray_address: str | None,
+) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
     Only new or changed articles are embedded; articles whose files are gone are dropped.
@@ -69,15 +88,17 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool
     \b
         qa index seeds/ ~/news/2024
         qa index --verify
+        qa index ~/news --ray-address ray://head:10001   # bulk embedding on a Ray cluster
     """
     from .engine import index_paths
 
     if verify:
         verify_index_files(index_dir, paths, rebuild)
         return
+    ray = ray_address or ("local" if use_ray else None)
     with user_errors():
         result = run_with_progress(
-            lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress),
+            lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress, ray=ray),
             quiet=as_json,
         )
     for problem in result.problems:
@@ -161,6 +182,7 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
 @filter_options
 @index_option
+@vector_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 def ask(
     question: str,
@@ -170,6 +192,7 @@ def ask(
     sections: tuple[str, ...],
     sources: tuple[str, ...],
     index_dir: Path,
+    vector_store: str | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION with sentences quoted from the articles, with citations.
@@ -191,7 +214,8 @@ def ask(
             click.echo(f"No index at {index_dir} yet; building one from seeds/ ...", err=True)
             run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
         filters = Filters(since, until, tuple(sections), tuple(sources))
-        answer = Engine.from_index(index_dir).ask(question, SearchOptions(k=k), filters)
+        engine = Engine.from_index(index_dir, vector_store=vector_store)
+        answer = engine.ask(question, SearchOptions(k=k), filters)
     click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else format_answer(answer))
 
 
@@ -240,6 +264,7 @@ FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; liter
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="An earlier --results file",
 )
+@vector_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 def eval_command(
     questions: Path,
@@ -250,6 +275,7 @@ def eval_command(
     results: Path | None,
     plot: Path | None,
     compare: Path | None,
+    vector_store: str | None,
     as_json: bool,
 ) -> None:
     """Score the answers to a question set (QUESTIONS, JSONL).
@@ -271,7 +297,7 @@ def eval_command(
     with user_errors():
         asked = ev.load_questions(questions, limit)
         old = ev.read_rows(compare) if compare else None
-        engine = Engine.from_index(index_dir)
+        engine = Engine.from_index(index_dir, vector_store=vector_store)
         options = SearchOptions(k=k, fusion=fusion)
         run = run_with_progress(
             lambda p: ev.evaluate(engine, asked, options, progress=p), quiet=as_json, label="Asking questions"
