@@ -140,6 +140,12 @@ class MilvusStore:
         self.client.close()
 
 
+def _lite_noise(record: logging.LogRecord) -> bool:
+    # pymilvus asks for a timestamp Milvus Lite's in-process server does not serve, logs the
+    # refusal as an ERROR, and carries on without it: nothing for a user to act on.
+    return "Method not implemented" not in record.getMessage()
+
+
 def connect(target: str, token: str = "") -> Any:
     """A MilvusClient for a Milvus Lite file (path) or a server (http://, https://, tcp://)."""
     try:
@@ -151,6 +157,8 @@ def connect(target: str, token: str = "") -> Any:
         ) from None
     remote = target.startswith(("http://", "https://", "tcp://", "grpc://"))
     uri = target if remote else str(Path(target).resolve())
+    if not remote:
+        logging.getLogger("grpc._server").addFilter(_lite_noise)
     try:
         return MilvusClient(uri=uri, token=token) if remote else MilvusClient(uri)
     except Exception as ex:  # pymilvus raises its own MilvusException, and OSError for Lite files

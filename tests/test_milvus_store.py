@@ -104,3 +104,8 @@ def test_seed_corpus_real_model_top10_equals_faiss(tmp_path):
     queries = embedder.embed(QUESTIONS)
     assert_same_top(FaissStore(index.dense).search(queries, 10), milvus.search(queries, 10))
     milvus.close()
+
+
+def test_an_unreachable_cluster_is_named_with_the_fix(built):
+    with pytest.raises(VectorStoreError, match=r"http://127\.0\.0\.1:9 .*QA_MILVUS_TOKEN"):
+        open_store("milvus:http://127.0.0.1:9", PassageIndex.load(built))
