@@ -35,12 +35,24 @@ def index_paths(
     rebuild: bool = False,
     settings: IndexSettings | None = None,
     progress: Progress | None = None,
+    ray: str | None = None,
 ) -> BuildResult:
     """Read articles from files/folders and bring the index up to date with them.
 
     With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
+
+    Args:
+        ray: embed the passages on Ray: "local" (a Ray on this machine) or a cluster's
+            address ("ray://head:10001", "auto"); None embeds in this process.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
+    embedder = embedder or embed.default_embedder()
+    if ray:
+        from .ray_embed import RayEmbedder
+
+        if not isinstance(embedder, embed.SentenceTransformerEmbedder):
+            raise QAError(f"--ray embeds with the packaged model only, not {embedder.name}")
+        embedder = RayEmbedder(embedder, ray)
     with store.writer_lock(root):  # one writer at a time; readers keep reading the live generation
         if not paths:
             paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
@@ -58,7 +70,7 @@ def index_paths(
         report = update_index(
             root,
             loaded.articles,
-            embedder or embed.default_embedder(),
+            embedder,
             settings=settings,
             keep_others=keep_others,
             rebuild=rebuild,

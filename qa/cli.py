@@ -13,7 +13,14 @@ from pathlib import Path
 import click
 
 from .cli_eval import FUSION_CHOICES, convert, eval_command
-from .cli_options import CONTEXT, filter_options, index_option, run_with_progress, user_errors
+from .cli_options import (
+    CONTEXT,
+    filter_options,
+    index_option,
+    run_with_progress,
+    user_errors,
+    vector_store_option,
+)
 
 __all__ = ["FUSION_CHOICES", "cli"]
 
@@ -38,7 +45,17 @@ def cli() -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 @click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
-def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool, verify: bool) -> None:
+@click.option("--ray", "use_ray", is_flag=True, help="Embed on Ray: a local one, or $RAY_ADDRESS's cluster")
+@click.option("--ray-address", metavar="ADDRESS", help="Embed on the Ray cluster at ADDRESS (ray://head:10001)")
+def index(
+    paths: tuple[Path, ...],
+    index_dir: Path,
+    rebuild: bool,
+    as_json: bool,
+    verify: bool,
+    use_ray: bool,
+    ray_address: str | None,
+) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
     Only new or changed articles are embedded; articles whose files are gone are dropped.
@@ -46,15 +63,17 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, as_json: bool
     \b
         qa index seeds/ ~/news/2024
         qa index --verify
+        qa index ~/news --ray-address ray://head:10001   # bulk embedding on a Ray cluster
     """
     from .engine import index_paths
 
     if verify:
         verify_index_files(index_dir, paths, rebuild)
         return
+    ray = ray_address or ("local" if use_ray else None)
     with user_errors():
         result = run_with_progress(
-            lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress),
+            lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress, ray=ray),
             quiet=as_json,
         )
     for problem in result.problems:
@@ -92,6 +111,7 @@ def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) 
 @click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
 @filter_options
 @index_option
+@vector_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 def ask(
     question: str,
@@ -101,6 +121,7 @@ def ask(
     sections: tuple[str, ...],
     sources: tuple[str, ...],
     index_dir: Path,
+    vector_store: str | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION with sentences quoted from the articles, with citations.
@@ -122,7 +143,8 @@ def ask(
             click.echo(f"No index at {index_dir} yet; building one from seeds/ ...", err=True)
             run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
         filters = Filters(since, until, tuple(sections), tuple(sources))
-        answer = Engine.from_index(index_dir).ask(question, SearchOptions(k=k), filters)
+        engine = Engine.from_index(index_dir, vector_store=vector_store)
+        answer = engine.ask(question, SearchOptions(k=k), filters)
     click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else format_answer(answer))
 
 

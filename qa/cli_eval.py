@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .cli_options import index_option, run_with_progress, user_errors
+from .cli_options import index_option, run_with_progress, user_errors, vector_store_option
 
 FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
 
@@ -38,6 +38,7 @@ FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; liter
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="An earlier --results file",
 )
+@vector_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 def eval_command(
     questions: Path,
@@ -48,6 +49,7 @@ def eval_command(
     results: Path | None,
     plot: Path | None,
     compare: Path | None,
+    vector_store: str | None,
     as_json: bool,
 ) -> None:
     """Score the answers to a question set (QUESTIONS, JSONL).
@@ -69,7 +71,7 @@ def eval_command(
     with user_errors():
         asked = ev.load_questions(questions, limit)
         old = ev.read_rows(compare) if compare else None
-        engine = Engine.from_index(index_dir)
+        engine = Engine.from_index(index_dir, vector_store=vector_store)
         options = SearchOptions(k=k, fusion=fusion)
         run = run_with_progress(
             lambda p: ev.evaluate(engine, asked, options, progress=p), quiet=as_json, label="Asking questions"

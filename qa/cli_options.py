@@ -31,6 +31,15 @@ def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def vector_store_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--vector-store",
+        envvar="QA_VECTOR_STORE",
+        help="Dense search: faiss (default), milvus:FILE.db (Milvus Lite) or milvus:http://HOST:19530 "
+        "(token in $QA_MILVUS_TOKEN) (or set $QA_VECTOR_STORE)",
+    )(fn)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Library errors become one clean line on stderr and exit code 1."""

@@ -26,8 +26,9 @@ from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import SentenceEvidence, query_terms, sentence_evidence
 from .index import PassageIndex, check_model
+from .milvus_store import open_store
 from .rank import favour, prefer_recent, rerank, select
-from .retrieve import FUSIONS, Filters, Hit, search
+from .retrieve import FUSIONS, DenseStore, FaissStore, Filters, Hit, search
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -66,20 +67,30 @@ class Retrieval:
 
 
 class Engine:
-    """A loaded index plus the model that encodes questions."""
+    """A loaded index plus the model that encodes questions (and where dense search runs)."""
 
-    def __init__(self, index: PassageIndex, embedder: Embedder):
+    def __init__(self, index: PassageIndex, embedder: Embedder, store: DenseStore | None = None):
         check_model(index.manifest, embedder, index.root)
         self.index = index
         self.embedder = embedder
+        self.store = store or FaissStore(index.dense)
         dates = (index.manifest.get("date_range") or [None, None])[1]
         self.as_of = date.fromisoformat(dates) if dates else date.today()
 
     @classmethod
-    def from_index(cls, path: Path | str | None = None, embedder: Embedder | None = None) -> Engine:
-        """Open the index at `path` (default: $QA_INDEX or ./index). Embeds nothing."""
+    def from_index(
+        cls, path: Path | str | None = None, embedder: Embedder | None = None, vector_store: str | None = None
+    ) -> Engine:
+        """Open the index at `path` (default: $QA_INDEX or ./index). Embeds nothing.
+
+        Args:
+            vector_store: where dense search runs: "faiss" or "milvus:./milvus.db" or
+                "milvus:http://host:19530" (default: $QA_VECTOR_STORE, else FAISS).
+        """
         index = PassageIndex.load(Path(path) if path else default_index_dir())
-        return cls(index, embedder or embed.default_embedder())
+        embedder = embedder or embed.default_embedder()
+        check_model(index.manifest, embedder, index.root)  # before copying vectors anywhere
+        return cls(index, embedder, open_store(vector_store, index))
 
     def search(
         self,
@@ -140,6 +151,7 @@ class Engine:
                 fusion=options.fusion,
                 weight=options.weight,
                 filters=f,
+                store=self.store,
             )
 
         if intent.date_from or intent.date_to:

