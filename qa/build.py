@@ -11,11 +11,12 @@ from pathlib import Path
 
 from . import embed, store
 from .articles import Problem
-from .config import DEFAULT_SOURCES, IndexSettings, default_index_dir
+from .config import DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
 from .embed import Embedder
 from .errors import NoArticlesError, QAError
-from .index import IndexReport, Progress, read_manifest, update_index
+from .index import IndexReport, Progress, update_index
 from .ingest import SUPPORTED, load_articles
+from .load import read_manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ def index_paths(
     settings: IndexSettings | None = None,
     progress: Progress | None = None,
     ray: str | None = None,
+    dense: DenseSettings | None = None,
 ) -> BuildResult:
     """Read articles from files/folders and bring the index up to date with them.
 
@@ -76,6 +78,7 @@ def index_paths(
             rebuild=rebuild,
             sources=sources,
             progress=progress,
+            dense=dense,
         )
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         store.remove_stale(root, keep=store.live_generation(root).name)

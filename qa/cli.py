@@ -21,6 +21,7 @@ from .cli_options import (
     user_errors,
     vector_store_option,
 )
+from .config import DENSE_KINDS
 
 __all__ = ["FUSION_CHOICES", "cli"]
 
@@ -46,7 +47,16 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 @click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
 @click.option("--ray", "use_ray", is_flag=True, help="Embed on Ray: a local one, or $RAY_ADDRESS's cluster")
-@click.option("--ray-address", metavar="ADDRESS", help="Embed on the Ray cluster at ADDRESS (ray://head:10001)")
+@click.option(
+    "--ray-address", metavar="ADDRESS", help="Embed on the Ray cluster at ADDRESS (ray://head:10001)"
+)
+@click.option(
+    "--dense-index",
+    type=click.Choice(DENSE_KINDS),
+    default="auto",
+    show_default=True,
+    help="FAISS index: exact (flat), HNSW graph, or auto (exact up to 200k passages)",
+)
 def index(
     paths: tuple[Path, ...],
     index_dir: Path,
@@ -55,6 +65,7 @@ def index(
     verify: bool,
     use_ray: bool,
     ray_address: str | None,
+    dense_index: str,
 ) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
@@ -65,6 +76,7 @@ def index(
         qa index --verify
         qa index ~/news --ray-address ray://head:10001   # bulk embedding on a Ray cluster
     """
+    from .config import DenseSettings
     from .engine import index_paths
 
     if verify:
@@ -73,7 +85,14 @@ def index(
     ray = ray_address or ("local" if use_ray else None)
     with user_errors():
         result = run_with_progress(
-            lambda progress: index_paths(list(paths), index_dir, rebuild=rebuild, progress=progress, ray=ray),
+            lambda progress: index_paths(
+                list(paths),
+                index_dir,
+                rebuild=rebuild,
+                progress=progress,
+                ray=ray,
+                dense=DenseSettings(dense_index),
+            ),
             quiet=as_json,
         )
     for problem in result.problems:
@@ -93,7 +112,7 @@ def index(
 
 def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) -> None:
     """`qa index --verify`: OK, or the damaged files and the repair command (exit code 1)."""
-    from .index import verify_index
+    from .load import verify_index
 
     if paths or rebuild:
         raise click.UsageError("--verify checks the index as it is; give it no PATHS and no --rebuild")
@@ -153,7 +172,7 @@ def ask(
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON")
 def info(index_dir: Path, as_json: bool) -> None:
     """Say what the index holds: articles, passages, dates, model, settings."""
-    from .index import PassageIndex, describe
+    from .load import PassageIndex, describe
 
     with user_errors():
         loaded = PassageIndex.load(index_dir)

@@ -43,6 +43,25 @@ class IndexSettings:
         return cls(**known)
 
 
+DENSE_KINDS = ("auto", "flat", "hnsw")
+
+
+@dataclass(frozen=True, slots=True)
+class DenseSettings:
+    """Which FAISS index holds the passage vectors (the manifest records the choice).
+
+    Not part of IndexSettings: changing it rebuilds the FAISS file but re-embeds nothing.
+    "auto" searches exactly up to `exact_limit` passages and by HNSW graph above it,
+    where an exact scan would take tens of milliseconds (docs/benchmarks.md, issue 6).
+    """
+
+    kind: str = "auto"  # one of DENSE_KINDS
+    exact_limit: int = 200_000
+    hnsw_m: int = 32  # graph links per vector: more is better recall, more memory
+    ef_construction: int = 80
+    ef_search: int = 128  # candidates kept while searching; raised to the search depth if lower
+
+
 def default_index_dir() -> Path:
     """The index folder: $QA_INDEX if set, else ./index."""
     return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX_DIR)

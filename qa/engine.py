@@ -25,7 +25,7 @@ from .dates import DateIntent, date_intent
 from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import SentenceEvidence, query_terms, sentence_evidence
-from .index import PassageIndex, check_model
+from .load import PassageIndex, check_model
 from .milvus_store import open_store
 from .rank import favour, prefer_recent, rerank, select
 from .retrieve import FUSIONS, DenseStore, FaissStore, Filters, Hit, search

@@ -46,3 +46,7 @@ class MissingDependencyError(QAError):
 
 class VectorStoreError(QAError):
     "The vector store (Milvus) named by --vector-store or $QA_VECTOR_STORE cannot be used"
+
+
+class SettingError(QAError):
+    "A setting has a value qa does not accept"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import PassageIndex
 from .lexical import tokenize
+from .load import PassageIndex
 from .retrieve import Hit
 
 CARRIED_WEIGHT = 0.35  # terms carried from earlier turns count less than the question's own

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MissingDependencyError, VectorStoreError
-from .index import PassageIndex
+from .load import PassageIndex
 from .retrieve import DenseStore, FaissStore
 
 log = logging.getLogger(__name__)

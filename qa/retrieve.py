@@ -13,7 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .articles import Article
-from .index import PassageIndex
+from .dense import search as dense_search
+from .load import PassageIndex
 from .passages import Passage
 
 FUSIONS = ("convex", "rrf", "dense", "bm25")
@@ -101,7 +102,7 @@ class DenseStore(Protocol):
 
 
 class FaissStore:
-    """The default store: the index's own FAISS IndexFlatIP, in this process."""
+    """The default store: the index's own FAISS index (exact or HNSW, see dense.py), in this process."""
 
     def __init__(self, dense: Any):
         self.dense = dense
@@ -109,14 +110,10 @@ class FaissStore:
     def search(
         self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
-
-        params: Any = None
-        if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))  # type: ignore[call-arg]
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        scores, ids = self.dense.search(queries, k, params=params)
-        return scores, ids
+        found = [dense_search(self.dense, q, k, rows) for q in np.asarray(queries, dtype=np.float32)]
+        if not found:
+            return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
+        return np.concatenate([s for s, _ in found]), np.concatenate([i for _, i in found])
 
 
 def dense_candidates(
@@ -126,7 +123,7 @@ def dense_candidates(
     rows: np.ndarray | None,
     store: DenseStore | None = None,
 ) -> dict[int, float]:
-    """Top `depth` rows by cosine similarity (exact search), within `rows` if given."""
+    """Top `depth` rows by cosine similarity, within `rows` if given (dense.py: exact or HNSW)."""
     depth = min(depth, index.dense.ntotal if rows is None else len(rows))
     if depth <= 0:
         return {}

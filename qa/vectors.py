@@ -2,10 +2,13 @@
 
 Each passage gets one vector, and each of its sentences one more, pooled from the
 same forward pass when the embedder can (see SentenceTransformerEmbedder.embed_passages).
+A passage's vectors depend only on its embedding input and its sentence spans in it,
+so embedding_key() of those two finds reusable rows whatever article they came from.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -21,6 +24,17 @@ def sentence_spans_in_input(p: Passage) -> list[tuple[int, int]]:
     """Sentence spans relative to p.embedding_input() (heading + newline + text)."""
     shift = len(p.heading) + 1 if p.heading else 0
     return [(a - p.start + shift, b - p.start + shift) for a, b in p.sentences]
+
+
+def embedding_key(p: Passage) -> str:
+    """Hash of everything the passage and sentence vectors are computed from."""
+    spans = ",".join(f"{a}-{b}" for a, b in sentence_spans_in_input(p))
+    return hashlib.sha256(f"{spans}\x1f{p.embedding_input()}".encode()).hexdigest()
+
+
+def rows_by_key(passages: Sequence[Passage]) -> dict[str, int]:
+    """embedding_key -> a row of `passages` with that key."""
+    return {embedding_key(p): row for row, p in enumerate(passages)}
 
 
 def embed_fresh(

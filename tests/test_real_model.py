@@ -133,3 +133,24 @@ def test_asking_on_a_built_index_never_imports_torch(real_engine):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["True", "False", "False"], out.stdout + out.stderr
+
+
+def test_reused_vectors_equal_freshly_computed_ones(tmp_path):
+    from qa.config import IndexSettings
+    from qa.index import PassageIndex
+
+    embedder, settings = SentenceTransformerEmbedder(), IndexSettings(passage_tokens=40)
+    paragraphs = [f"Report {n}. The {w} council met on Monday. It voted on the {w} plan." for n, w in
+                  enumerate(["harbour", "river", "school", "tram", "museum"])]
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Council Week\n\n" + "\n\n".join(paragraphs))
+    index_paths([folder], tmp_path / "ix", embedder=embedder, settings=settings)
+    (folder / "a.txt").write_text("Council Week\n\n" + "\n\n".join(paragraphs).replace("tram", "bus"))
+    report = index_paths([folder], tmp_path / "ix", embedder=embedder, settings=settings).report
+    index_paths([folder], tmp_path / "fresh", embedder=embedder, settings=settings)
+    reused, fresh = PassageIndex.load(tmp_path / "ix"), PassageIndex.load(tmp_path / "fresh")
+    assert 0 < report.embedded < report.passages == len(fresh.passages)
+    assert [p.text for p in reused.passages] == [p.text for p in fresh.passages]
+    assert np.allclose(reused.vectors(), fresh.vectors(), atol=1e-5)
+    assert np.allclose(reused.sentence_vectors, fresh.sentence_vectors, atol=2e-3)

@@ -1,0 +1,110 @@
+"""The FAISS index type follows the corpus size; an HNSW index finds what the exact one finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import dense
+from qa.config import DenseSettings
+from qa.engine import Engine, SearchOptions, index_paths
+from qa.errors import SettingError
+from qa.index import PassageIndex
+from qa.retrieve import Filters
+
+from .conftest import HashEmbedder
+
+QUESTIONS = [
+    "container terminal Tallinn cranes",
+    "frost apple orchards Styria blossoms",
+    "library opening hours",
+    "election results council",
+]
+
+
+def test_auto_picks_exact_up_to_the_limit_then_hnsw():
+    settings = DenseSettings(exact_limit=1000)
+    assert dense.choose(1000, settings)["type"] == "flat"
+    above = dense.choose(1001, settings)
+    assert above["type"] == "hnsw" and above["M"] == settings.hnsw_m and above["ef_search"] == 128
+    assert dense.choose(5, DenseSettings(kind="hnsw"))["type"] == "hnsw"
+    assert dense.choose(10**7, DenseSettings(kind="flat"))["type"] == "flat"
+    with pytest.raises(SettingError, match="'ivf'.*auto, flat, hnsw"):
+        dense.choose(5, DenseSettings(kind="ivf"))
+
+
+@pytest.fixture
+def hnsw_built(tmp_path, articles_dir, settings):
+    ix = tmp_path / "hnsw"
+    forced = DenseSettings(exact_limit=2)  # auto, with a limit the tiny corpus exceeds
+    index_paths([articles_dir], ix, embedder=HashEmbedder(), settings=settings, dense=forced)
+    return ix
+
+
+def test_an_hnsw_index_finds_what_the_exact_one_finds(hnsw_built, built, embedder):
+    approx, exact = (
+        Engine.from_index(hnsw_built, embedder=embedder),
+        Engine.from_index(built, embedder=embedder),
+    )
+    assert approx.index.manifest["dense"]["type"] == "hnsw" and "HNSW" in type(approx.index.dense).__name__
+    assert exact.index.manifest["dense"]["type"] == "flat"
+    for q in QUESTIONS:
+        for fusion in ("dense", "convex"):
+            options = SearchOptions(k=3, fusion=fusion)
+            assert [h.passage.id for h in approx.search(q, options)] == [
+                h.passage.id for h in exact.search(q, options)
+            ]
+
+
+@pytest.mark.parametrize("exact_filter_rows", [dense.EXACT_FILTER_ROWS, 0])
+def test_filtered_hnsw_search_keeps_to_the_allowed_rows(hnsw_built, embedder, monkeypatch, exact_filter_rows):
+    monkeypatch.setattr(dense, "EXACT_FILTER_ROWS", exact_filter_rows)  # 0: the graph walk with a selector
+    engine = Engine.from_index(hnsw_built, embedder=embedder)
+    hits = engine.search("terminal", SearchOptions(k=5, fusion="dense"), Filters(sections=("business",)))
+    assert hits and hits[0].article.id == "harbour" and {h.article.section for h in hits} == {"Business"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_the_dense_file_is_memory_mapped(hnsw_built, built):
+    maps = Path("/proc/self/maps").read_text()
+    for root in (built, hnsw_built):
+        index = PassageIndex.load(root)
+        assert str(index.folder / "dense.faiss") in Path("/proc/self/maps").read_text()
+        assert str(index.folder / "dense.faiss") not in maps
+
+
+def test_changing_the_kind_rewrites_without_embedding(built, articles_dir, settings):
+    again = HashEmbedder()
+    report = index_paths(
+        [articles_dir], built, embedder=again, settings=settings, dense=DenseSettings(kind="hnsw")
+    ).report
+    assert report.embedded == again.texts_embedded == 0
+    assert PassageIndex.load(built).manifest["dense"]["type"] == "hnsw"
+
+
+def test_hnsw_recall_on_random_unit_vectors():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = dense.build(vectors, dense.choose(3000, DenseSettings(kind="hnsw")))
+    index.hnsw.efSearch = 128
+    queries = vectors[:200] + 0.1 * rng.standard_normal((200, 32)).astype(np.float32)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = [dense.search(index, q, 10, None)[1][0] for q in queries]
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)])
+    assert recall >= 0.95
+
+
+def test_an_hnsw_index_gives_back_its_vectors_for_reuse(hnsw_built, built, articles_dir, settings):
+    (articles_dir / "new.txt").write_text("Brand New\n\nA fresh article about bridges.")
+    forced = DenseSettings(exact_limit=2)
+    for root in (hnsw_built, built):
+        report = index_paths(
+            [articles_dir], root, embedder=HashEmbedder(), settings=settings, dense=forced
+        ).report
+        assert report.embedded == 1
+    a, b = PassageIndex.load(hnsw_built), PassageIndex.load(built)
+    assert [p.id for p in a.passages] == [p.id for p in b.passages]
+    assert (a.vectors() == b.vectors()).all()
