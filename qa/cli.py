@@ -55,7 +55,7 @@ def cli() -> None:
     type=click.Choice(DENSE_KINDS),
     default="auto",
     show_default=True,
-    help="FAISS index: exact (flat), HNSW graph, or auto (exact up to 200k passages)",
+    help="FAISS index: exact (flat), HNSW graph, or auto (exact up to 100k passages)",
 )
 def index(
     paths: tuple[Path, ...],

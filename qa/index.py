@@ -76,7 +76,7 @@ def update_index(
         keep_others: keep indexed articles that are not in `articles` (an upload adds;
             a `qa index` of a folder replaces).
         rebuild: ignore the previous vectors and embed everything.
-        dense: which FAISS index to write (default: exact up to 200k passages, then HNSW).
+        dense: which FAISS index to write (default: exact up to 100k passages, then HNSW).
     Raises:
         NoArticlesError: the index would hold no article at all.
     """
