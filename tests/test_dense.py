@@ -28,7 +28,7 @@ def test_auto_picks_exact_up_to_the_limit_then_hnsw():
     settings = DenseSettings(exact_limit=1000)
     assert dense.choose(1000, settings)["type"] == "flat"
     above = dense.choose(1001, settings)
-    assert above["type"] == "hnsw" and above["M"] == settings.hnsw_m and above["ef_search"] == settings.ef_search == 256
+    assert above["type"] == "hnsw" and above["M"] == settings.hnsw_m and above["ef_search"] == settings.ef_search == 512
     assert dense.choose(5, DenseSettings(kind="hnsw"))["type"] == "hnsw"
     assert dense.choose(10**7, DenseSettings(kind="flat"))["type"] == "flat"
     with pytest.raises(SettingError, match="'ivf'.*auto, flat, hnsw"):
