@@ -11,12 +11,12 @@ from pathlib import Path
 
 from . import embed, store
 from .articles import Problem
-from .config import DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
+from .config import DEFAULT_BACKEND, DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
 from .embed import Embedder
 from .errors import NoArticlesError, QAError
 from .index import IndexReport, Progress, update_index
 from .ingest import SUPPORTED, load_articles
-from .load import read_manifest
+from .load import manifest_backend, read_manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ def index_paths(
     keep_others: bool = False,
     rebuild: bool = False,
     settings: IndexSettings | None = None,
+    backend: str | None = None,
     progress: Progress | None = None,
     ray: str | None = None,
     dense: DenseSettings | None = None,
@@ -44,11 +45,14 @@ def index_paths(
     With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
 
     Args:
+        backend: without an embedder, the packaged model runs on this backend (see
+            config.BACKENDS; default: the one the index was built with, else torch); a
+            different backend re-embeds everything.
         ray: embed the passages on Ray: "local" (a Ray on this machine) or a cluster's
             address ("ray://head:10001", "auto"); None embeds in this process.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
-    embedder = embedder or embed.default_embedder()
+    embedder = embedder or embed.default_embedder(backend or recorded_backend(root))
     if ray:
         from .ray_embed import RayEmbedder
 
@@ -83,6 +87,16 @@ def index_paths(
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         store.remove_stale(root, keep=store.live_generation(root).name)
         return BuildResult(report, loaded.problems)
+
+
+def recorded_backend(root: Path) -> str:
+    """The backend the index at `root` was built with; torch when there is none."""
+    if not store.exists(root):
+        return DEFAULT_BACKEND
+    try:
+        return manifest_backend(read_manifest(store.live_generation(root), root))
+    except QAError:
+        return DEFAULT_BACKEND
 
 
 def recorded_sources(root: Path) -> list[str]:

@@ -22,7 +22,7 @@ from .answer import Answer, answer_json, hit_json
 from .articles import normalise_date
 from .config import DEFAULT_SOURCES
 from .conversation import Turn
-from .embed import Embedder, default_embedder
+from .embed import Embedder
 from .engine import Engine, SearchOptions, index_paths
 from .errors import QAError
 from .index import Progress
@@ -117,10 +117,10 @@ class ChatService:
         upload_dir: Path | str | None = None,
     ):
         self.index_dir = Path(index_dir)
-        self.embedder = embedder or default_embedder()
         self.feedback_path = Path(feedback_path or self.index_dir / "feedback" / "feedback.jsonl")
         self.upload_dir = Path(upload_dir or self.index_dir / "uploads")
-        self.engine = Engine.from_index(self.index_dir, embedder=self.embedder)
+        self.engine = Engine.from_index(self.index_dir, embedder=embedder)  # None: the index's backend
+        self.embedder = self.engine.embedder
         self._indexing, self._feedback = threading.Lock(), threading.Lock()
         self.warmed = threading.Event()  # set once the model has answered its first query
 

@@ -16,6 +16,11 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX_DIR = Path("index")
 DEFAULT_SOURCES = (Path("seeds"),)
+CACHE_ENV = "QA_CACHE_DIR"
+# How passages and questions are encoded. Vectors of two backends differ slightly, so an
+# index records its backend and is searched only with questions encoded the same way.
+BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
+DEFAULT_BACKEND = "torch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +70,10 @@ class DenseSettings:
 def default_index_dir() -> Path:
     """The index folder: $QA_INDEX if set, else ./index."""
     return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX_DIR)
+
+
+def default_cache_dir() -> Path:
+    """Where exported models are kept: $QA_CACHE_DIR, else $XDG_CACHE_HOME/qa, else ~/.cache/qa."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"

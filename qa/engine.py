@@ -25,7 +25,7 @@ from .dates import DateIntent, date_intent
 from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import SentenceEvidence, query_terms, sentence_evidence
-from .load import PassageIndex, check_model
+from .load import PassageIndex, check_model, manifest_backend
 from .milvus_store import open_store
 from .rank import favour, prefer_recent, rerank, select
 from .retrieve import FUSIONS, DenseStore, FaissStore, Filters, Hit, search
@@ -83,12 +83,14 @@ class Engine:
     ) -> Engine:
         """Open the index at `path` (default: $QA_INDEX or ./index). Embeds nothing.
 
+        Without an embedder, questions are encoded by the backend the index was built with.
+
         Args:
             vector_store: where dense search runs: "faiss" or "milvus:./milvus.db" or
                 "milvus:http://host:19530" (default: $QA_VECTOR_STORE, else FAISS).
         """
         index = PassageIndex.load(Path(path) if path else default_index_dir())
-        embedder = embedder or embed.default_embedder()
+        embedder = embedder or embed.default_embedder(manifest_backend(index.manifest))
         check_model(index.manifest, embedder, index.root)  # before copying vectors anywhere
         return cls(index, embedder, open_store(vector_store, index))
 

@@ -20,7 +20,7 @@ from . import dense as dense_index
 from . import store
 from .articles import Article
 from .config import DenseSettings, IndexSettings
-from .embed import Embedder
+from .embed import Embedder, backend_of
 from .errors import IndexCorruptError, IndexMismatchError, NoArticlesError
 from .lexical import Bm25Index
 from .load import PassageIndex, check_model, describe, read_manifest, verify_index
@@ -101,6 +101,7 @@ def update_index(
     passages = [p for p, _ in plan]
     manifest = build_manifest(target, passages, model, settings, sources, started)
     manifest["dense"] = dense_index.choose(len(passages), dense)
+    manifest["backend"] = backend_of(embedder)
     write_generation(root, target, passages, vectors, sentences, manifest)
     return _report(root, target, old, embedded, len(plan), started)
 

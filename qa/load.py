@@ -14,8 +14,8 @@ import numpy as np
 from . import dense as dense_index
 from . import store
 from .articles import Article
-from .config import FORMAT_VERSION, IndexSettings
-from .embed import Embedder
+from .config import DEFAULT_BACKEND, FORMAT_VERSION, IndexSettings
+from .embed import Embedder, backend_of
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import Bm25Index
 from .passages import Passage
@@ -141,6 +141,18 @@ def check_model(manifest: dict[str, Any], embedder: Embedder, root: Path) -> Non
             f"but the model here is {wanted[0]} (weights {wanted[1]}, dim {wanted[2]}); "
             f"rebuild it with `qa index --rebuild --index {root}`"
         )
+    built_with, here = manifest_backend(manifest), backend_of(embedder)
+    if built_with != here:
+        raise IndexMismatchError(
+            f"index at {root} was built with backend {built_with}, but questions here are encoded "
+            f"with {here}; their vectors differ slightly and must not be mixed. Search it with "
+            f"backend {built_with}, or rebuild it with `qa index --rebuild --backend {here} --index {root}`"
+        )
+
+
+def manifest_backend(manifest: dict[str, Any]) -> str:
+    """The backend an index was built with (indexes from before backends existed: torch)."""
+    return str(manifest.get("backend") or DEFAULT_BACKEND)
 
 
 def describe(index: PassageIndex) -> str:
@@ -154,7 +166,8 @@ def describe(index: PassageIndex) -> str:
             f"  {m['counts']['articles']} articles, {m['counts']['passages']} passages, "
             f"dated {dates[0]} to {dates[1]}",
             f"  sections: {', '.join(sections) or 'none'}",
-            f"  model {m['model']} (weights {m['model_fingerprint']}, {m['dim']} dimensions)",
+            f"  model {m['model']} (weights {m['model_fingerprint']}, {m['dim']} dimensions, "
+            f"backend {manifest_backend(m)})",
             f"  passages of whole sentences, about {s['passage_tokens']} word pieces "
             f"(window {s['max_tokens']}), {s['overlap_sentences']} sentence(s) of overlap",
             f"  dense index: {_dense_words(m.get('dense') or dense_index.FLAT)}",

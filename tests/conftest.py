@@ -29,7 +29,7 @@ class HashEmbedder:
     dim = 64
     fingerprint = "hash-v1"
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str = "torch") -> None:  # also stands in for default_embedder(backend)
         self.calls = 0
         self.texts_embedded = 0
 
@@ -93,3 +93,4 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads or writes the developer's ./index."""
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "default-index"))
     monkeypatch.delenv("QA_VECTOR_STORE", raising=False)
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # exported models too

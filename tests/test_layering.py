@@ -12,7 +12,7 @@ STAGES = [
     {"ingest"},
     {"passages"},
     {"minilm"},
-    {"embed", "lexical", "store", "records", "dense"},
+    {"embed", "onnx_embed", "lexical", "store", "records", "dense"},
     {"vectors", "ray_embed", "load"},
     {"index"},
     {"retrieve", "build", "milvus_store"},

@@ -1,0 +1,283 @@
+"""Embedding backends (issue 6): torch fp32 against ONNX Runtime fp32 and int8. A script.
+
+    .venv/bin/python benchmarks/backends.py speed                 # passages/s, 512 passages, ~5 min
+    .venv/bin/python benchmarks/backends.py speed --experiments   # also the variants tried on the way
+    .venv/bin/python benchmarks/backends.py quality               # nDCG@10, SciFact train, all 809 queries
+    .venv/bin/python benchmarks/backends.py docs                  # write the section of docs/benchmarks.md
+
+speed: the same SciFact passages (a fixed random sample of the built index) are embedded
+with every variant's `embed_passages`, the call indexing makes (passage and sentence
+vectors from one forward pass, tokenising included), on 2 threads. The passages are cut
+into chunks and the variants take turns chunk by chunk, in a rotating order, so load from
+other processes on the shared cores hits every variant alike. Wall time and CPU time
+(time.process_time, all threads of this process) are summed per variant.
+
+quality: the SciFact index under benchmarks/out/scifact/ (public_sets.py builds it; copy
+it from another checkout to save the torch embedding) is brought up to date with torch,
+the same articles are indexed again with each ONNX backend beside it, and all train
+queries are evaluated on each, with the default fusion and dense only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's qa, not an installed one
+
+from public_sets import machine  # noqa: E402
+
+from qa import Engine, SearchOptions, index_paths  # noqa: E402
+from qa.embed import SentenceTransformerEmbedder  # noqa: E402
+from qa.evaluate import evaluate, load_questions  # noqa: E402
+from qa.index import PassageIndex  # noqa: E402
+from qa.vectors import sentence_spans_in_input  # noqa: E402
+
+SCIFACT = ROOT / "benchmarks" / "out" / "scifact"
+OUT = ROOT / "benchmarks" / "out" / "backends"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Embedding backends (issue 6)"
+THREADS = 2
+log = logging.getLogger("backends")
+
+
+def onnx_variants(experiments: bool) -> dict[str, Callable[[], Any]]:
+    """label -> a function making the embedder: the shipped backends, then the variants tried."""
+    from qa.onnx_embed import OnnxEmbedder, export_fp32, model_file, new_session, quantize_int8
+    from qa.tokens import packaged_model_dir
+
+    model_dir = packaged_model_dir()
+    fp32, int8 = (model_file(b, model_dir, OUT / "cache") for b in ("onnx-fp32", "onnx-int8"))
+
+    def onnx(path: Path, threads: int = THREADS, full: bool = True, spin: bool = False) -> Callable[[], Any]:
+        return lambda: OnnxEmbedder(session=new_session(path, threads, full, spin))
+
+    made = {"onnx fp32": onnx(fp32), "onnx int8": onnx(int8)}
+    if not experiments:
+        return made
+    tried = OUT / "variants"
+    tried.mkdir(parents=True, exist_ok=True)
+    if not (tried / "int8-per-tensor.onnx").is_file():
+        export_fp32(model_dir, tried / "fp32-unfused.onnx", fuse=False)
+        quantize_int8(tried / "fp32-unfused.onnx", tried / "int8-unfused.onnx")
+        quantize_int8(fp32, tried / "int8-per-tensor.onnx", per_channel=False)
+    return {
+        **made,
+        "onnx fp32, attention not fused": onnx(tried / "fp32-unfused.onnx"),
+        "onnx int8, attention not fused": onnx(tried / "int8-unfused.onnx"),
+        "onnx int8, one scale per tensor": onnx(tried / "int8-per-tensor.onnx"),
+        "onnx int8, spinning threads": onnx(int8, spin=True),
+        "onnx int8, basic graph optimisations": onnx(int8, full=False),
+        "onnx int8, 1 thread": onnx(int8, threads=1),
+    }
+
+
+def torch_variant() -> Any:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    return SentenceTransformerEmbedder()
+
+
+def sample_passages(count: int) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    index = PassageIndex.load(SCIFACT / "index")
+    rows = sorted(random.Random(0).sample(range(len(index.passages)), count))
+    passages = [index.passages[r] for r in rows]
+    return [p.embedding_input() for p in passages], [sentence_spans_in_input(p) for p in passages]
+
+
+def bench_speed(count: int, chunk: int, experiments: bool) -> dict[str, Any]:
+    """Passages/s and CPU s per passage of every variant, chunks interleaved."""
+    texts, spans = sample_passages(count)
+    makers = {"torch fp32": torch_variant, **onnx_variants(experiments)}
+    embedders = {label: make() for label, make in makers.items()}
+    for embedder in embedders.values():  # load models and sessions outside the timing
+        embedder.embed_passages(texts[:8], spans[:8])
+    wall = dict.fromkeys(embedders, 0.0)
+    cpu = dict.fromkeys(embedders, 0.0)
+    vectors: dict[str, list[np.ndarray]] = {label: [] for label in embedders}
+    sentences: dict[str, list[np.ndarray]] = {label: [] for label in embedders}
+    labels = list(embedders)
+    for n, begin in enumerate(range(0, count, chunk)):
+        for label in labels[n % len(labels) :] + labels[: n % len(labels)]:
+            w, c = time.perf_counter(), time.process_time()
+            passage_vectors, sentence_vectors = embedders[label].embed_passages(
+                texts[begin : begin + chunk], spans[begin : begin + chunk]
+            )
+            wall[label] += time.perf_counter() - w
+            cpu[label] += time.process_time() - c
+            vectors[label].append(passage_vectors)
+            sentences[label].append(sentence_vectors)
+        log.info("chunk %d of %d", n + 1, -(-count // chunk))
+    reference = np.concatenate(vectors["torch fp32"]), np.concatenate(sentences["torch fp32"])
+    rows = {}
+    for label in labels:
+        passage_cos = (np.concatenate(vectors[label]) * reference[0]).sum(1)
+        sentence_cos = (np.concatenate(sentences[label]) * reference[1]).sum(1)
+        rows[label] = {
+            "passages_per_s": count / wall[label],
+            "cpu_ms_per_passage": 1000 * cpu[label] / count,
+            "speed_up": wall["torch fp32"] / wall[label],
+            "cpu_speed_up": cpu["torch fp32"] / cpu[label],
+            "cosine_passages_mean": float(passage_cos.mean()),
+            "cosine_passages_min": float(passage_cos.min()),
+            "cosine_sentences_min": float(sentence_cos.min()),
+        }
+        log.info("%s: %s", label, {k: round(v, 4) for k, v in rows[label].items()})
+    from qa.tokens import model_token_counter
+
+    tokens = sum(min(n + 2, 256) for n in model_token_counter()(texts))  # [CLS] and [SEP], the window
+    return {"passages": count, "chunk": chunk, "mean_tokens": tokens / count, "variants": rows}
+
+
+def bench_quality(backends: list[str]) -> dict[str, Any]:
+    """nDCG@10 and friends of every backend's SciFact index, on all train queries."""
+    questions = load_questions(SCIFACT / "questions.jsonl")
+    articles = SCIFACT / "articles.jsonl"
+    found: dict[str, Any] = {}
+    for backend in backends:
+        folder = SCIFACT / ("index" if backend == "torch" else f"index-{backend}")
+        started = time.perf_counter()
+        built = index_paths([articles], folder, backend=backend).report
+        log.info(
+            "%s: %d passages, %d embedded in %.0f s",
+            backend,
+            built.passages,
+            built.embedded,
+            time.perf_counter() - started,
+        )
+        engine = Engine.from_index(folder)
+        found[backend] = {
+            "passages": built.passages,
+            "embedded": built.embedded,
+            "build_seconds": built.seconds,
+            "questions": len(questions),
+        }
+        for fusion in ("convex", "dense"):
+            report = evaluate(engine, questions, SearchOptions(k=10, fusion=fusion)).report
+            found[backend][fusion] = {
+                k: report.metrics.get(k) for k in ("ndcg@10", "mrr@10", "hit@1", "hit@10")
+            }
+            log.info("%s %s: %s", backend, fusion, found[backend][fusion])
+    return {"backends": found}
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def section(speed: dict[str, Any], quality: dict[str, Any]) -> str:
+    lines = [
+        HEADING,
+        "",
+        "Written by `benchmarks/backends.py docs` from `benchmarks/out/backends/*.json`. "
+        "`qa index --backend onnx-int8` runs the same all-MiniLM-L6-v2 weights on ONNX Runtime: "
+        "exported once from the packaged model folder (torch.onnx, attention fused by "
+        "onnxruntime's BERT optimizer), weights quantised to int8 (dynamic quantisation), "
+        "cached under `~/.cache/qa/onnx/<weights hash>/`. The manifest records the backend and "
+        "questions are encoded by the same one.",
+        "",
+        f"> {speed['machine']}",
+        f"> {speed['note']}",
+        "",
+        f"### Speed: `embed_passages` on {speed['passages']:,} SciFact passages "
+        f"(mean {speed['mean_tokens']:.0f} word pieces), {THREADS} threads",
+        "",
+        f"Chunks of {speed['chunk']} passages, variants taking turns in a rotating order; "
+        "CPU time counts every thread of the process. Cosines are against torch fp32 "
+        "(passage vectors; sentence vectors pooled from the same pass).",
+        "",
+        "| variant | passages/s | x torch (wall) | CPU ms/passage | x torch (CPU) | cos mean | cos min | "
+        "sentence cos min |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in speed["variants"].items():
+        lines.append(
+            f"| {label} | {r['passages_per_s']:.1f} | {r['speed_up']:.2f} | {r['cpu_ms_per_passage']:.1f} | "
+            f"{r['cpu_speed_up']:.2f} | {r['cosine_passages_mean']:.4f} | {r['cosine_passages_min']:.4f} | "
+            f"{r['cosine_sentences_min']:.4f} |"
+        )
+    lines += ["", *quality_lines(quality), ""]
+    return "\n".join(lines)
+
+
+def quality_lines(quality: dict[str, Any]) -> list[str]:
+    if not quality:
+        return []
+    first = next(iter(quality["backends"].values()))
+    lines = [
+        f"### Quality: SciFact train, all {first['questions']} queries, {first['passages']:,} passages",
+        "",
+        "| backend | nDCG@10 (default fusion) | MRR@10 | Hit@10 | nDCG@10 (dense only) | index build s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for backend, r in quality["backends"].items():
+        c, d = r["convex"], r["dense"]
+        build = f"{r['build_seconds']:.0f}" if r["embedded"] else "(reused)"
+        values = [c["ndcg@10"], c["mrr@10"], c["hit@10"], d["ndcg@10"]]
+        lines.append(f"| {backend} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {build} |")
+    return lines
+
+
+def write_section(text: str) -> None:
+    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
+    import re
+
+    doc = DOC.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    body = text.rstrip("\n") + "\n\n"
+    doc = (
+        pattern.sub(lambda _: body, doc, count=1) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + body
+    )
+    DOC.write_text(doc.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("step", choices=["speed", "quality", "docs"])
+    parser.add_argument("--passages", type=int, default=512)
+    parser.add_argument("--chunk", type=int, default=32)
+    parser.add_argument("--experiments", action="store_true", help="also the variants tried on the way")
+    parser.add_argument("--backends", nargs="+", default=["torch", "onnx-int8", "onnx-fp32"])
+    parser.add_argument("--note", default="", help="what else ran on the machine")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("QA_CACHE_DIR", str(OUT / "cache"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.step == "docs":
+        speed = json.loads((OUT / "speed.json").read_text(encoding="utf-8"))
+        quality_file = OUT / "quality.json"
+        quality = json.loads(quality_file.read_text(encoding="utf-8")) if quality_file.is_file() else {}
+        write_section(section(speed, quality))
+        print(section(speed, quality))
+        return
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    if args.step == "speed":
+        result = bench_speed(args.passages, args.chunk, args.experiments)
+    else:
+        result = bench_quality(args.backends)
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    result.update(
+        machine=machine(),
+        note=f"{args.note} ({load}, {time.perf_counter() - started:.0f} s)".strip(),
+        date=time.strftime("%Y-%m-%d %H:%M"),
+    )
+    (OUT / f"{args.step}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The ONNX Runtime backends: exported from the packaged weights, recorded in the manifest."""
+
+import importlib.util
+import json
+import re
+import string
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import cli
+from qa.embed import SentenceTransformerEmbedder, backend_of
+from qa.engine import Engine, SearchOptions, index_paths
+from qa.errors import IndexMismatchError, MissingDependencyError
+from qa.index import PassageIndex
+
+from .conftest import ROOT, HashEmbedder
+
+SENTENCES = [
+    "Who leads the North Korean delegation to Russia?",
+    "North Korean troops were sent to the Kursk region.",
+    "The central bank raised interest rates by a quarter point.",
+    "x",
+    'U.S. Gen. Tamm said: "No." ' * 80,  # longer than the window: cut at 256 word pieces
+    "Café 🏗 Ωmega 北朝鮮",
+]
+
+
+class OnnxFake(HashEmbedder):
+    """The fake model, claiming another backend: plumbing tests need no onnxruntime."""
+
+    def __init__(self, backend: str = "onnx-int8") -> None:
+        super().__init__()
+        self.backend = backend
+
+
+def test_manifest_records_the_backend_and_the_other_backend_is_refused(tmp_path, articles_dir, settings):
+    index_paths([articles_dir], tmp_path / "ix", embedder=OnnxFake(), settings=settings)
+    index = PassageIndex.load(tmp_path / "ix")
+    assert index.manifest["backend"] == "onnx-int8"
+    with pytest.raises(IndexMismatchError, match=r"backend onnx-int8.*qa index --rebuild --backend torch"):
+        Engine(index, HashEmbedder())
+
+
+def test_an_index_from_before_backends_is_torch(built, embedder):
+    index = PassageIndex.load(built)
+    del index.manifest["backend"]
+    Engine(index, embedder)  # accepted: vectors of old indexes came from torch
+    with pytest.raises(IndexMismatchError, match="built with backend torch"):
+        Engine(index, OnnxFake())
+
+
+def test_engine_and_reindexing_use_the_backend_the_index_was_built_with(
+    monkeypatch, tmp_path, articles_dir, settings
+):
+    asked = []
+
+    def fake_default(backend="torch"):
+        asked.append(backend)
+        return OnnxFake(backend)
+
+    monkeypatch.setattr("qa.embed.default_embedder", fake_default)
+    index_paths([articles_dir], tmp_path / "ix", settings=settings, backend="onnx-int8")
+    assert Engine.from_index(tmp_path / "ix").embedder.backend == "onnx-int8"
+    again = index_paths([articles_dir], tmp_path / "ix", settings=settings)
+    assert asked == ["onnx-int8", "onnx-int8", "onnx-int8"] and again.report.embedded == 0
+    switched = index_paths([articles_dir], tmp_path / "ix", settings=settings, backend="onnx-fp32")
+    assert switched.report.embedded == switched.report.passages  # another backend: nothing reused
+    assert PassageIndex.load(tmp_path / "ix").manifest["backend"] == "onnx-fp32"
+
+
+def test_cli_index_backend_option(monkeypatch, tmp_path, articles_dir):
+    monkeypatch.setattr("qa.embed.default_embedder", OnnxFake)
+    ix = tmp_path / "ix"
+    result = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(ix), "--backend", "onnx-int8"])
+    assert result.exit_code == 0, result.output
+    assert PassageIndex.load(ix).manifest["backend"] == "onnx-int8"
+    assert "backend onnx-int8" in CliRunner().invoke(cli, ["info", "--index", str(ix)]).output
+    bad = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(ix), "--backend", "tf"])
+    assert bad.exit_code == 2 and "onnx-int8" in bad.output
+
+
+def test_missing_onnxruntime_says_how_to_install(monkeypatch, tmp_path):
+    from qa.onnx_embed import OnnxEmbedder
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    with pytest.raises(MissingDependencyError, match=r"pip install -e '\.\[onnx\]'"):
+        OnnxEmbedder("onnx-int8", cache_dir=tmp_path).embed(["a question"])
+
+
+# --------------------------------------------------------------------------- the real model
+
+onnx = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="pip install -e '.[onnx]'")
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory):
+    """One export and quantisation per test session (about 15 s), shared by the tests below."""
+    from qa.onnx_embed import model_file
+    from qa.tokens import packaged_model_dir
+
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    model_file("onnx-int8", packaged_model_dir(), cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def int8(onnx_cache):
+    from qa.onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder("onnx-int8", cache_dir=onnx_cache)
+
+
+@onnx
+@pytest.mark.model
+def test_export_is_cached_once_and_leaves_no_temporary_files(onnx_cache):
+    from qa.embed import weights_hash
+    from qa.onnx_embed import model_file
+    from qa.tokens import packaged_model_dir
+
+    folder = onnx_cache / "onnx" / weights_hash(str(packaged_model_dir()))
+    assert sorted(p.name for p in folder.iterdir()) == ["model-fp32.onnx", "model-int8.onnx"]
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert model_file("onnx-int8", packaged_model_dir(), onnx_cache) == folder / "model-int8.onnx"
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    # int8 weights, except the fp32 word-piece table (47 MB of the 90)
+    assert (folder / "model-int8.onnx").stat().st_size < (folder / "model-fp32.onnx").stat().st_size * 0.7
+
+
+@onnx
+@pytest.mark.model
+def test_int8_and_fp32_vectors_are_close_to_torch(int8, onnx_cache):
+    from qa.onnx_embed import OnnxEmbedder
+
+    torch_vectors = SentenceTransformerEmbedder()._load().encode(SENTENCES, normalize_embeddings=True)
+    fp32 = OnnxEmbedder("onnx-fp32", cache_dir=onnx_cache).embed(SENTENCES)
+    quantised = int8.embed(SENTENCES)
+    assert quantised.shape == (len(SENTENCES), 384) and quantised.dtype == np.float32
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-5)
+    assert np.all((fp32 * torch_vectors).sum(axis=1) > 0.9999)
+    cosines = (quantised * torch_vectors).sum(axis=1)
+    assert np.all(cosines[[0, 1, 2, 4, 5]] > 0.98), cosines
+    assert cosines[3] > 0.95  # "x": one word piece, where rounding weighs most (0.976 measured)
+    assert (quantised[0] @ quantised[1]) > (quantised[0] @ quantised[2])  # still means something
+
+
+@onnx
+@pytest.mark.model
+def test_sentence_vectors_are_pooled_like_torch(int8):
+    text = "Title\nNorth Korea sent troops. Russia welcomed them. The talks ended."
+    spans = [[(6, 32), (33, 54), (55, len(text))]]
+    torch_passage, torch_sentences = SentenceTransformerEmbedder().embed_passages([text], spans)
+    passage, sentences = int8.embed_passages([text], spans)
+    assert sentences.shape == (3, 384)
+    assert float(passage[0] @ torch_passage[0]) > 0.98
+    assert np.all((sentences * torch_sentences).sum(axis=1) > 0.98)
+
+
+def normalise(text: str) -> str:
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+@onnx
+@pytest.mark.model
+def test_int8_index_answers_the_seed_questions(tmp_path, int8):
+    index_paths([ROOT / "seeds"], tmp_path / "ix", embedder=int8)
+    engine = Engine(PassageIndex.load(tmp_path / "ix"), int8)
+    assert backend_of(engine.embedder) == engine.index.manifest["backend"] == "onnx-int8"
+    questions = [json.loads(line) for line in (ROOT / "seeds" / "questions.jsonl").read_text().splitlines()]
+    found = 0
+    for q in questions:
+        answer = engine.ask(q["question"], SearchOptions(k=3))
+        if q.get("unanswerable"):
+            assert answer.abstained, q["question"]
+            continue
+        passages = " ".join(normalise(h.passage.text) for h in answer.hits)
+        found += any(normalise(gold) in passages for gold in q["answers"])
+    answerable = sum(1 for q in questions if not q.get("unanswerable"))
+    assert found == answerable  # as with torch (tests/test_real_model.py)
+    with pytest.raises(IndexMismatchError, match="backend onnx-int8"):
+        Engine(engine.index, SentenceTransformerEmbedder())
+
+
+@onnx
+@pytest.mark.model
+def test_asking_an_int8_index_uses_onnx_and_never_imports_torch(tmp_path, int8, onnx_cache):
+    import os
+    import subprocess
+
+    index_paths([ROOT / "seeds"], tmp_path / "ix", embedder=int8)
+    code = (
+        "import sys; from qa import Engine\n"
+        f"e = Engine.from_index({str(tmp_path / 'ix')!r})\n"
+        "a = e.ask('Who leads the North Korean delegation to Russia?')\n"
+        "print(e.embedder.backend, 'Choe Son Hui' in a.text, 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "QA_CACHE_DIR": str(onnx_cache)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert out.stdout.split() == ["onnx-int8", "True", "False"], out.stdout + out.stderr
