@@ -3,7 +3,7 @@
 `pip install -e '.[onnx]'` adds onnxruntime. The first use exports the packaged weights
 with torch.onnx (the TorchScript exporter, which needs nothing else), fuses attention
 with onnxruntime's BERT optimizer and, for int8, quantises the weights dynamically. The
-files are cached under default_cache_dir()/onnx/<weights hash>/ and written atomically,
+files are cached under default_cache_dir()/onnx/<weights hash>-r<recipe>/, written atomically,
 so later processes only load them and never import torch. Nothing is downloaded.
 
 Tokenizer, mean pooling and sentence pooling (pool_spans) are those of the torch
@@ -17,7 +17,9 @@ import logging
 import os
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -27,12 +29,13 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, default_cache_dir
 from .embed import Progress, pool_spans, unit_rows, weights_hash
-from .errors import MissingDependencyError
+from .errors import MissingDependencyError, QAError
 from .tokens import packaged_model_dir
 
 log = logging.getLogger(__name__)
 FILES = {"onnx-fp32": "model-fp32.onnx", "onnx-int8": "model-int8.onnx"}
 MAX_TOKENS = 256  # the window sentence-transformers uses for this model
+RECIPE = 1  # bump when export or quantisation changes, so old cached files are not reused
 
 
 class OnnxEmbedder:
@@ -46,17 +49,20 @@ class OnnxEmbedder:
         model_dir: Path | None = None,
         cache_dir: Path | None = None,
         batch_size: int = 32,
-        threads: int = 0,
+        threads: int = 1,
+        workers: int = 0,
         session: Any = None,
     ):
-        """threads: ONNX Runtime's intra-op threads (0: one per core). session: an open
-        onnxruntime session to use instead of the cached file (benchmarks compare variants)."""
+        """threads: ONNX Runtime's threads per batch; workers: batches run at once (0: one
+        per core). One thread per batch and a batch per core embedded 16% more passages/s
+        than one batch at a time on 2 threads (benchmarks/backends.py). session: an open
+        onnxruntime session instead of the cached file (benchmarks compare variants)."""
         if backend not in FILES:
-            raise ValueError(f"unknown ONNX backend {backend!r}; choose one of {', '.join(FILES)}")
+            raise QAError(f"unknown ONNX backend {backend!r}; choose one of {', '.join(FILES)}")
         self.backend, self.name, self.batch_size, self.threads = backend, DEFAULT_MODEL, batch_size, threads
         self.model_dir = Path(model_dir or packaged_model_dir())
         self.cache_dir = Path(cache_dir or default_cache_dir())
-        self._session = session
+        self._session, self.workers = session, workers or os.cpu_count() or 1
         self._lock = threading.Lock()
 
     @property
@@ -74,17 +80,31 @@ class OnnxEmbedder:
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list[Any], np.ndarray, np.ndarray]]:
         """(rows, encodings, token vectors, mask) per batch, shortest texts first.
 
-        Sorting by length keeps padding small inside each batch.
+        Sorting by length keeps padding small inside each batch. With workers > 1, that
+        many batches run at once (ONNX Runtime releases the GIL), at most 2 per worker ahead.
         """
         session, tokenizer = self._load(), padded_tokenizer(str(self.model_dir))
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for begin in range(0, len(order), self.batch_size):
-            rows = order[begin : begin + self.batch_size]
+
+        def run(rows: list[int]) -> tuple[list[int], list[Any], np.ndarray, np.ndarray]:
             encodings = tokenizer.encode_batch([texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
-            yield rows, encodings, hidden, mask
+            return rows, encodings, hidden, mask
+
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        if self.workers <= 1 or len(batches) == 1:
+            yield from map(run, batches)
+            return
+        with ThreadPoolExecutor(self.workers) as pool:
+            ahead: deque[Future[tuple[list[int], list[Any], np.ndarray, np.ndarray]]] = deque()
+            for rows in batches:
+                ahead.append(pool.submit(run, rows))
+                if len(ahead) > 2 * self.workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """float32 (len(texts), dim), rows L2-normalised."""
@@ -136,9 +156,9 @@ def padded_tokenizer(model_dir: str):  # type: ignore[no-untyped-def]
     return tokenizer
 
 
-def new_session(path: Path, threads: int = 0, all_optimisations: bool = True, spin: bool = False) -> Any:
-    """An ONNX Runtime CPU session (threads 0: one per core), by default with every graph
-    optimisation (else only the basic ones).
+def new_session(path: Path, threads: int = 1, all_optimisations: bool = True, spin: bool = False) -> Any:
+    """An ONNX Runtime CPU session running each call on `threads` threads (0: one per core),
+    by default with every graph optimisation (else only the basic ones).
 
     spin: idle worker threads busy-wait for work. On cores shared with other processes
     that burns the time the other thread needs: without it, int8 took 19% less CPU.
@@ -154,7 +174,7 @@ def new_session(path: Path, threads: int = 0, all_optimisations: bool = True, sp
 
 def model_file(backend: str, model_dir: Path, cache_dir: Path) -> Path:
     """The cached ONNX file of `backend`, exported (and quantised) on first use."""
-    folder = cache_dir / "onnx" / weights_hash(str(model_dir))
+    folder = cache_folder(model_dir, cache_dir)
     target = folder / FILES[backend]
     if target.is_file():
         return target
@@ -167,6 +187,10 @@ def model_file(backend: str, model_dir: Path, cache_dir: Path) -> Path:
     if backend == "onnx-int8":
         _write_atomically(target, lambda tmp: quantize_int8(fp32, tmp))
     return target
+
+
+def cache_folder(model_dir: Path, cache_dir: Path) -> Path:
+    return cache_dir / "onnx" / f"{weights_hash(str(model_dir))}-r{RECIPE}"
 
 
 def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:

@@ -117,10 +117,11 @@ def int8(onnx_cache):
 @pytest.mark.model
 def test_export_is_cached_once_and_leaves_no_temporary_files(onnx_cache):
     from qa.embed import weights_hash
-    from qa.onnx_embed import model_file
+    from qa.onnx_embed import cache_folder, model_file
     from qa.tokens import packaged_model_dir
 
-    folder = onnx_cache / "onnx" / weights_hash(str(packaged_model_dir()))
+    folder = cache_folder(packaged_model_dir(), onnx_cache)
+    assert folder.name.startswith(weights_hash(str(packaged_model_dir())))
     assert sorted(p.name for p in folder.iterdir()) == ["model-fp32.onnx", "model-int8.onnx"]
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     assert model_file("onnx-int8", packaged_model_dir(), onnx_cache) == folder / "model-int8.onnx"
