@@ -1,6 +1,6 @@
 """Embedding backends (issue 6): torch fp32 against ONNX Runtime fp32 and int8. A script.
 
-    .venv/bin/python benchmarks/backends.py speed                 # passages/s, 512 passages, ~5 min
+    .venv/bin/python benchmarks/backends.py speed                 # passages/s, 768 passages, ~5 min
     .venv/bin/python benchmarks/backends.py speed --experiments   # also the variants tried on the way
     .venv/bin/python benchmarks/backends.py quality               # nDCG@10, SciFact train, all 809 queries
     .venv/bin/python benchmarks/backends.py docs                  # write the section of docs/benchmarks.md
@@ -194,14 +194,15 @@ same backend, and an index is never searched with vectors of another.
 """
 
 WHY = """\
-What each choice gave (the variants table): fusing attention is what makes ONNX fp32
-faster than torch; int8 with one scale per tensor is smaller and a little faster but its
-vectors drift (cosine to torch 0.945 on average, 0.90 at worst), so the shipped int8 uses
-one scale per output channel (0.995); spinning worker threads, which wait for work by
-busy-looping, cost CPU that the other core's thread needed on this shared machine; one
-thread gives the best CPU time per passage but not the best wall time. The wall-time
-ratios were measured while other sessions loaded the 2 cores (load average in the note);
-the CPU-time ratios are the steadier figure.
+What each choice gave, against the shipped int8 (first rows of this table; same run):
+fusing attention (onnxruntime's BERT optimizer) is what makes ONNX faster than torch in
+fp32 and adds to int8; one scale per weight tensor instead of per output channel is no
+faster but its vectors drift (cosine to torch 0.945 on average, 0.90 at worst, against
+0.995), which is why the shipped int8 is per channel; basic instead of all graph
+optimisations is slower; spinning worker threads (busy-waiting for work) burn CPU that the
+other core's work needed on this shared machine; one batch per core on one thread each
+beats one batch at a time on 2 threads in CPU time. Wall-time ratios move with the load
+of the shared cores (in the note); the CPU-time ratios are the steadier figure.
 """
 
 
@@ -225,7 +226,7 @@ def speed_table(speed: dict[str, Any]) -> list[str]:
 
 
 def section(speed: dict[str, Any], tried: dict[str, Any], quality: dict[str, Any]) -> str:
-    lines = [HEADING, "", INTRO, f"> {speed['machine']}", "", "### Speed, 2 threads", ""]
+    lines = [HEADING, "", INTRO, f"> {speed['machine']}", "", "### Speed on 2 cores", ""]
     lines += speed_table(speed)
     lines += [
         "Cosines are against torch fp32: passage vectors, and the sentence vectors pooled from",
@@ -244,8 +245,9 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
     lines = [
         f"### Quality: SciFact train, all {first['questions']} queries, {first['passages']:,} passages",
         "",
-        "The same articles indexed with each backend; `qa eval`'s code path (k=10), questions "
-        "encoded by the index's backend. Goal: int8 within 0.01 nDCG@10 of fp32.",
+        "The same articles indexed with each backend (the torch index was built before, the int8 one "
+        "by this script); `qa eval`'s code path (k=10), questions encoded by the index's backend. "
+        "Goal: int8 within 0.01 nDCG@10 of fp32.",
         "",
         "| backend | nDCG@10 (default fusion) | MRR@10 | Hit@10 | nDCG@10 (dense only) | index build s |",
         "|---|---|---|---|---|---|",
@@ -277,8 +279,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("step", choices=["speed", "quality", "docs"])
-    parser.add_argument("--passages", type=int, default=512)
-    parser.add_argument("--chunk", type=int, default=32)
+    parser.add_argument("--passages", type=int, default=768)
+    # A chunk must hold several batches of 32, or the ONNX backends' batches-per-core never run at once.
+    parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--experiments", action="store_true", help="also the variants tried on the way")
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx-int8"])
     parser.add_argument("--fusions", nargs="+", default=["convex", "dense"])
