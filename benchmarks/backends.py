@@ -194,15 +194,17 @@ same backend, and an index is never searched with vectors of another.
 """
 
 WHY = """\
-What each choice gave, against the shipped int8 (first rows of this table; same run):
-fusing attention (onnxruntime's BERT optimizer) is what makes ONNX faster than torch in
-fp32 and adds to int8; one scale per weight tensor instead of per output channel is no
-faster but its vectors drift (cosine to torch 0.945 on average, 0.90 at worst, against
-0.995), which is why the shipped int8 is per channel; basic instead of all graph
-optimisations is slower; spinning worker threads (busy-waiting for work) burn CPU that the
-other core's work needed on this shared machine; one batch per core on one thread each
-beats one batch at a time on 2 threads in CPU time. Wall-time ratios move with the load
-of the shared cores (in the note); the CPU-time ratios are the steadier figure.
+What each choice gave (one run, 4 chunks of 128 passages taking turns among 10 variants,
+so wall times carry the shared machine's noise; CPU times are steadier): every int8
+variant costs 25-28 ms of CPU per passage against about 60 for torch, so the int8
+arithmetic is the gain. Fusing attention gave fp32 12% more passages/s at the same CPU;
+for int8, fusing, the graph optimisation level, and a batch per core against one batch on
+2 threads are within this run's noise (a separate 384-passage run gave a batch per core
+2.44x torch's passages/s against 2.11x for one batch on 2 threads, hence the default).
+One scale per weight tensor instead of per output channel is no cheaper but its vectors
+drift (cosine to torch 0.945 on average, 0.90 at worst, against 0.995): the shipped int8
+is per channel. Spinning threads (busy-waiting for work) cost 20-25% more CPU per passage
+on the shared cores, so ONNX Runtime's spinning is off.
 """
 
 
