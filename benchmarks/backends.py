@@ -251,7 +251,8 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
         "by this script); `qa eval`'s code path (k=10), questions encoded by the index's backend. "
         "Goal: int8 within 0.01 nDCG@10 of fp32.",
         "",
-        "| backend | nDCG@10 (default fusion) | MRR@10 | Hit@10 | nDCG@10 (dense only) | index build s |",
+        "| backend | nDCG@10 (default fusion) | MRR@10 | Hit@10 | nDCG@10 (dense only) "
+        "| index build s (shared cores) |",
         "|---|---|---|---|---|---|",
     ]
     for backend, r in quality["backends"].items():
