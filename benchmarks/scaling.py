@@ -1,0 +1,336 @@
+"""How query cost, memory, disk and cold start grow with the corpus: 1k to 1M passages (issue 6).
+
+    python benchmarks/scaling.py [--sizes 1000,10000,100000,1000000] [--write-docs]
+
+Real corpora on hand stop at about 16k passages (SciFact), so bigger indexes are tiled from a
+real built index (default: the SciFact index left by benchmarks/public_sets.py): copy c of
+passage i has the same text under a new article id, and its passage and sentence vectors are
+the real ones plus Gaussian noise (sigma 0.02 per dimension, cosine about 0.93 to the
+original), renormalised. Texts are therefore repeated (BM25 sees each word c times more
+often) and vectors are near-duplicates in clusters; dense search cost does not depend on
+the values for exact search, and depends on them only mildly for graph/IVF search. The index
+is written by the library's own `write_generation`, so file formats, FAISS type choice and
+BM25 are exactly what `qa index` would produce for that many passages.
+
+Each size is then opened in a fresh process (`--probe`), as `qa ask` would: load time, first
+answer, peak RSS (getrusage), then warm questions (real SciFact claims) with each stage timed
+by wrapping the library's stage functions: query encoding, dense search, BM25, fusion,
+sentence evidence, total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out" / "scaling"
+BASE = ROOT / "benchmarks" / "out" / "scifact"
+DOC = ROOT / "docs" / "scaling.md"
+HEADING = "## How cost grows with the corpus"
+SIGMA = 0.02
+
+sys.path.insert(0, str(ROOT))
+
+
+def noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = vectors.astype(np.float32) + rng.normal(0, SIGMA, vectors.shape).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
+    """Write an index of `size` passages tiled from the index at `base`; returns timings."""
+    from qa import index as qindex
+    from qa.records import build_manifest
+
+    started = time.perf_counter()
+    src = qindex.PassageIndex.load(base)
+    vectors, sentences = src.vectors(), np.asarray(src.sentence_vectors, dtype=np.float32)
+    rng = np.random.default_rng(size)
+    articles: dict[str, Any] = {}
+    passages, vec_blocks, sent_blocks = [], [], []
+    n = len(src.passages)
+    for copy in range(-(-size // n)):
+        take = min(n, size - copy * n)
+        suffix = "" if copy == 0 else f"~{copy}"
+        for p in src.passages[:take]:
+            aid = p.article_id + suffix
+            if aid not in articles:
+                articles[aid] = replace(src.articles[p.article_id], id=aid)
+            passages.append(replace(p, id=f"{aid}#{p.ordinal}", article_id=aid))
+        last = int(src.sentence_rows[take - 1]) + len(src.passages[take - 1].sentences)
+        vec_blocks.append(vectors[:take] if copy == 0 else noisy(vectors[:take], rng))
+        block = sentences[:last] if copy == 0 else noisy(sentences[:last], rng)
+        sent_blocks.append(block.astype(np.float16))  # float16 as stored: halves the peak
+    prepared = time.perf_counter()
+    model = (src.manifest["model"], src.manifest["model_fingerprint"], src.manifest["dim"])
+    manifest = build_manifest(articles, passages, model, src.settings, ["synthetic"], prepared)
+    manifest["dense"] = dense_choice(len(passages))
+    shutil.rmtree(target, ignore_errors=True)
+    write_generation = getattr(qindex, "write_generation", None) or _find_writer()
+    write_generation(
+        target, articles, passages, np.concatenate(vec_blocks), np.concatenate(sent_blocks), manifest
+    )
+    return {"prepare_s": prepared - started, "write_s": time.perf_counter() - prepared}
+
+
+def dense_choice(passages: int) -> dict[str, Any]:
+    """The FAISS index type `qa index` would choose for this many passages."""
+    from qa import dense
+    from qa.config import DenseSettings
+
+    return dense.choose(passages, DenseSettings())
+
+
+def _find_writer() -> Callable[..., Any]:
+    """write_generation's home if qa/index.py was split."""
+    import importlib
+    import pkgutil
+
+    import qa
+
+    for mod in pkgutil.iter_modules(qa.__path__):
+        module = importlib.import_module(f"qa.{mod.name}")
+        if hasattr(module, "write_generation"):
+            return module.write_generation  # type: ignore[no-any-return]
+    raise SystemExit("write_generation not found in qa")
+
+
+def disk_bytes(folder: Path) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for f in folder.rglob("*"):
+        if f.is_file():
+            key = f.name if f.parent.name.startswith("gen-") else f.parent.name + "/"
+            sizes[key] = sizes.get(key, 0) + f.stat().st_size
+    return sizes
+
+
+class StageClock:
+    """Wraps the library's stage functions and adds up their time per question."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, owner: Any, attr: str, stage: str) -> None:
+        original = getattr(owner, attr)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.spent[stage] = self.spent.get(stage, 0.0) + time.perf_counter() - t
+
+        setattr(owner, attr, timed)
+
+    def install(self, engine: Any) -> None:
+        import qa.engine
+        import qa.lexical
+        import qa.retrieve
+
+        self.wrap(engine.embedder, "embed", "query encoding")
+        self.wrap(qa.retrieve, "dense_candidates", "dense search")
+        self.wrap(qa.lexical.Bm25Index, "scores", "BM25")
+        self.wrap(qa.retrieve, "lexical_candidates", "BM25")
+        self.wrap(qa.retrieve, "fuse", "fusion")
+        self.wrap(qa.retrieve, "cosine_of", "fusion")
+        self.wrap(qa.engine, "sentence_evidence", "sentence evidence")
+
+
+def probe(index_dir: str, questions: list[str]) -> None:
+    """In a fresh process: cold start, peak memory, warm stage latencies; one JSON line out."""
+    t0 = time.perf_counter()
+    from qa import Engine
+
+    engine = Engine.from_index(index_dir)
+    loaded = time.perf_counter()
+    rss_loaded = rss_now()
+    engine.ask(questions[0])
+    first = time.perf_counter()
+    clock = StageClock()
+    clock.install(engine)
+    rows: list[dict[str, float]] = []
+    for q in questions[1:]:
+        clock.spent = {}
+        t = time.perf_counter()
+        engine.ask(q)
+        rows.append({**clock.spent, "total": time.perf_counter() - t})
+    dense = engine.index.manifest.get("dense") or {"type": type(engine.index.dense).__name__}
+    print(
+        json.dumps(
+            {
+                "load_s": loaded - t0,
+                "first_answer_s": first - t0,
+                "rss_loaded_mb": rss_loaded,
+                # VmHWM, not getrusage: ru_maxrss survives exec and would count the parent's
+                # synthetic arrays (13.7 GB "peak" at 1M that this process never held).
+                "peak_rss_mb": status_mb("VmHWM"),
+                "anon_mb": status_mb("RssAnon"),
+                "file_mb": status_mb("RssFile"),
+                "stages_ms": {k: [r.get(k, 0.0) * 1000 for r in rows] for k in STAGES},
+                "dense": dense,
+            }
+        )
+    )
+
+
+STAGES = ["query encoding", "dense search", "BM25", "fusion", "sentence evidence", "total"]
+
+
+def status_mb(field: str) -> float:
+    """One memory figure of this process from /proc/self/status, in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rss_now() -> float:
+    return status_mb("VmRSS")
+
+
+def questions(base: Path, count: int) -> list[str]:
+    rows = [json.loads(line) for line in (base / "questions.jsonl").open()]
+    step = max(1, len(rows) // count)
+    return [r["question"] for r in rows[::step][:count]]
+
+
+def measure(size: int, base: Path, count: int, keep: bool) -> dict[str, Any]:
+    target = OUT / str(size) / "index"
+    built = synthesize(size, base / "index", target)
+    print(f"{size:,}: written in {built['write_s']:.1f} s", flush=True)
+    disk = disk_bytes(target)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--probe", str(target), "--base", str(base)]
+    cmd += ["--queries", str(count)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode:
+        raise SystemExit(f"probe failed for {size}:\n{proc.stderr[-3000:]}")
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not keep:
+        shutil.rmtree(OUT / str(size), ignore_errors=True)
+    return {"size": size, "build": built, "disk": disk, **found}
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"Measured {machine['date']} by `benchmarks/scaling.py` on {machine['cpu']}, "
+        f"{machine['nproc']} cores, "
+        f"{machine['ram_gib']} GiB, Python {machine['python']} ({machine['note']}). Indexes above the real "
+        "SciFact size (15,887 passages) are tiled from it: real texts repeated, real vectors plus noise "
+        "(see the script's docstring). Questions: real SciFact claims; warm latencies are per question, "
+        "after one question has been answered.",
+        "",
+        "| passages | dense index | p50 total | p95 total | encode p50 | dense p50 | BM25 p50 | fusion p50 "
+        "| evidence p50 | load | first answer | peak RSS (heap / mapped index files at the end) | on disk |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["stages_ms"]
+        lines.append(
+            f"| {r['size']:,} | {r['dense'].get('type', '?')} | {pct(s['total'], 50):.0f} ms | "
+            f"{pct(s['total'], 95):.0f} ms | {pct(s['query encoding'], 50):.1f} ms | "
+            f"{pct(s['dense search'], 50):.1f} ms | {pct(s['BM25'], 50):.1f} ms | "
+            f"{pct(s['fusion'], 50):.1f} ms | "
+            f"{pct(s['sentence evidence'], 50):.1f} ms | {r['load_s']:.1f} s | {r['first_answer_s']:.1f} s | "
+            f"{r['peak_rss_mb']:,.0f} MB ({r['anon_mb']:,.0f} / {r['file_mb']:,.0f}) | "
+            f"{sum(r['disk'].values()) / 1e6:,.0f} MB |"
+        )
+    lines += [
+        "",
+        "Per 100k passages, marginal (growth over the smallest size, so the interpreter, libraries "
+        "and model weights are not counted):",
+        "",
+        "| passages | RSS per 100k | disk per 100k | largest files |",
+        "|---|---|---|---|",
+    ]
+    small = results[0]
+    for r in results[1:]:
+        per = 100_000 / (r["size"] - small["size"])
+        grown_disk = sum(r["disk"].values()) - sum(small["disk"].values())
+        top = sorted(r["disk"].items(), key=lambda kv: -kv[1])[:3]
+        files = ", ".join(f"{k} {v / 1e6:,.0f} MB" for k, v in top)
+        lines.append(
+            f"| {r['size']:,} | {(r['peak_rss_mb'] - small['peak_rss_mb']) * per:,.0f} MB | "
+            f"{grown_disk * per / 1e6:,.0f} MB | {files} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(section: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Scaling\n\n"
+    if HEADING in text:
+        head, rest = text.split(HEADING, 1)
+        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section
+    DOC.write_text(text)
+
+
+def machine_facts(note: str) -> dict[str, Any]:
+    with open("/proc/cpuinfo") as fh:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "ram_gib": round(ram, 1),
+        "python": platform.python_version(),
+        "note": note or f"load average {os.getloadavg()[0]:.1f} at the end",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--base", type=Path, default=BASE, help="folder with index/ and questions.jsonl")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--keep", action="store_true", help="keep the synthetic indexes")
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--note", default="")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe:
+        probe(args.probe, questions(args.base, args.queries + 1))
+        return
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        results.append(measure(size, args.base, args.queries, args.keep))
+        r = results[-1]
+        print(
+            f"{size:,}: p50 {statistics.median(r['stages_ms']['total']):.0f} ms, load {r['load_s']:.1f} s, "
+            f"peak {r['peak_rss_mb']:,.0f} MB",
+            flush=True,
+        )
+    OUT.mkdir(parents=True, exist_ok=True)
+    machine = machine_facts(args.note)
+    (OUT / "scaling.json").write_text(json.dumps({"machine": machine, "results": results}, indent=1))
+    section = report(results, machine)
+    print(section)
+    if args.write_docs:
+        write_docs(section)
+
+
+if __name__ == "__main__":
+    main()
