@@ -149,7 +149,7 @@ def versions() -> dict[str, str]:
 # so the breakdown follows the code wherever a stage function is imported. Missing ones are skipped.
 STAGES = [
     ("reading", "qa.ingest", "load_articles"),
-    ("splitting", "qa.passages", "split_article"),
+    ("splitting", "qa.passages", "split_articles"),  # wall: with much text it runs in worker processes
     ("embedding", "qa.vectors", "embed_fresh"),
     ("faiss", "faiss", "write_index"),
     ("bm25", "qa.lexical", "Bm25Index.build"),

@@ -24,9 +24,9 @@ from .embed import Embedder, backend_of
 from .errors import IndexCorruptError, IndexMismatchError, NoArticlesError
 from .lexical import Bm25Index
 from .load import PassageIndex, check_model, describe, read_manifest, verify_index
-from .passages import Passage, split_article
+from .passages import Passage, split_articles
 from .records import article_row, build_manifest, passage_row
-from .tokens import TokenCounter, model_token_counter
+from .tokens import TokenCounter
 from .vectors import Progress, assemble, embedding_key, rows_by_key
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def update_index(
     dense = dense or DenseSettings()
     if not rebuild and previous is not None and _same_contents(previous, target, sources, dense):
         return _report(root, target, old, 0, len(previous.passages), started)
-    plan = plan_rows(target, None if rebuild else previous, settings, counter or model_token_counter())
+    plan = plan_rows(target, None if rebuild else previous, settings, counter)
     old_vectors = None
     if previous is not None and not rebuild:
         old_vectors = (previous.vectors(), previous.sentence_vectors, previous.sentence_rows)
@@ -135,7 +135,10 @@ def reusable(root: Path, embedder: Embedder, settings: IndexSettings) -> Passage
 
 
 def plan_rows(
-    target: dict[str, Article], previous: PassageIndex | None, settings: IndexSettings, counter: TokenCounter
+    target: dict[str, Article],
+    previous: PassageIndex | None,
+    settings: IndexSettings,
+    counter: TokenCounter | None = None,
 ) -> list[tuple[Passage, int | None]]:
     """Every passage of the new index with a row of the previous one to reuse (None: embed it).
 
@@ -144,16 +147,20 @@ def plan_rows(
     the passages it touched, a renamed or moved file nothing.
     """
     old_rows = previous.rows_by_article() if previous else {}
-    by_key: dict[str, int] | None = None
+
+    def unchanged(article: Article) -> bool:
+        before = previous.articles.get(article.id) if previous else None
+        return before is not None and before.content_hash == article.content_hash
+
+    fresh = [a for a in target.values() if not unchanged(a)]
+    split = dict(zip([a.id for a in fresh], split_articles(fresh, settings, counter), strict=True))
+    by_key = rows_by_key(previous.passages) if previous and fresh else {}
     plan: list[tuple[Passage, int | None]] = []
     for article in target.values():
-        before = previous.articles.get(article.id) if previous else None
-        if previous is not None and before is not None and before.content_hash == article.content_hash:
-            plan.extend((previous.passages[r], r) for r in old_rows.get(article.id, []))
-            continue
-        if by_key is None:  # hashed once, and only when something did change
-            by_key = rows_by_key(previous.passages) if previous else {}
-        plan.extend((p, by_key.get(embedding_key(p))) for p in split_article(article, settings, counter))
+        if article.id in split:
+            plan.extend((p, by_key.get(embedding_key(p))) for p in split[article.id])
+        else:
+            plan.extend((previous.passages[r], r) for r in old_rows.get(article.id, []))  # type: ignore[union-attr]
     return plan
 
 

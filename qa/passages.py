@@ -7,16 +7,19 @@ so that heading + passage fit the model window; neighbours share one sentence.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .articles import Article
 from .config import IndexSettings
-from .tokens import TokenCounter
+from .tokens import TokenCounter, model_token_counter
 
 Span = tuple[int, int]
 MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see segment_blocks)
+PARALLEL_CHARS = 500_000  # split in worker processes above this much new text (see split_articles)
 MAX_HEADING_TOKENS = 48  # a title longer than this is cut for embedding, not the passage
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _WORD = re.compile(r"\S+")
@@ -213,3 +216,32 @@ def _trim(text: str, start: int, end: int) -> Span:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def split_articles(
+    articles: Sequence[Article],
+    settings: IndexSettings,
+    count: TokenCounter | None = None,
+    parallel_chars: int = PARALLEL_CHARS,
+) -> list[list[Passage]]:
+    """split_article for many articles, in input order.
+
+    Splitting (pysbd, pure Python) runs before the model and leaves the other cores idle,
+    so with much text it goes to one worker process per core: on 2 cores that halves the
+    largest cost of a build outside the model. A caller's own counter keeps it in-process.
+    """
+    workers = min(os.cpu_count() or 1, 4)
+    if count is not None or workers < 2 or sum(len(a.text) for a in articles) < parallel_chars:
+        counter = count or model_token_counter()
+        return [split_article(a, settings, counter) for a in articles]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        chunk = max(1, len(articles) // (workers * 4))
+        return list(pool.map(_split_in_worker, articles, [settings] * len(articles), chunksize=chunk))
+
+
+def _split_in_worker(article: Article, settings: IndexSettings) -> list[Passage]:
+    return split_article(article, settings, model_token_counter())

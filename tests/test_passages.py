@@ -5,7 +5,7 @@ import pytest
 from qa.articles import Article
 from qa.config import IndexSettings
 from qa.ingest import load_articles
-from qa.passages import pack, sentence_spans, split_article
+from qa.passages import pack, sentence_spans, split_article, split_articles
 from qa.tokens import model_token_counter, whitespace_token_counter
 
 from .conftest import ARTICLES, ROOT
@@ -101,3 +101,12 @@ def test_pack(sizes, budget, runs):
 
 def test_empty_and_whitespace_text_gives_no_passages():
     assert split_article(Article("e", "T", "   \n\n  "), IndexSettings(), COUNT) == []
+
+
+def test_splitting_in_worker_processes_gives_the_same_passages_in_order():
+    many = FIXTURES * 3  # more articles than workers, so chunks and their order matter
+    serial = [split_article(a, IndexSettings(), COUNT) for a in many]
+    assert split_articles(many, IndexSettings(), parallel_chars=0) == serial
+    # a caller's own counter cannot cross to another process: it stays in-process
+    words = split_articles(FIXTURES, IndexSettings(), whitespace_token_counter, parallel_chars=0)
+    assert words == [split_article(a, IndexSettings(), whitespace_token_counter) for a in FIXTURES]
