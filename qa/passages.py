@@ -19,7 +19,7 @@ from .tokens import TokenCounter, model_token_counter
 
 Span = tuple[int, int]
 MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see segment_blocks)
-PARALLEL_CHARS = 500_000  # split in worker processes above this much new text (see split_articles)
+PARALLEL_CHARS = 1_000_000  # new text above which splitting goes to workers: starting them costs ~1 s
 MAX_HEADING_TOKENS = 48  # a title longer than this is cut for embedding, not the passage
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _WORD = re.compile(r"\S+")
