@@ -38,7 +38,7 @@ def build(source: list[Path], embedder: Any, times: dict[str, float]) -> None:
 
     shutil.rmtree(OUT / "index", ignore_errors=True)
     t = time.perf_counter()
-    index_paths(source, OUT / "index", embedder=embedder, rebuild=True)
+    index_paths(source, OUT / "index", embedder=embedder, rebuild=True, split_workers=2)  # as `qa index`
     times["build"] = time.perf_counter() - t
 
 

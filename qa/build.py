@@ -39,6 +39,7 @@ def index_paths(
     progress: Progress | None = None,
     ray: str | None = None,
     dense: DenseSettings | None = None,
+    split_workers: int = 1,
 ) -> BuildResult:
     """Read articles from files/folders and bring the index up to date with them.
 
@@ -50,6 +51,8 @@ def index_paths(
             different backend re-embeds everything.
         ray: embed the passages on Ray: "local" (a Ray on this machine) or a cluster's
             address ("ray://head:10001", "auto"); None embeds in this process.
+        split_workers: processes that split new articles (more than 1 re-runs the calling
+            script in each; only for scripts with a `__main__` guard, like `qa index`).
     """
     root = Path(index_dir) if index_dir else default_index_dir()
     embedder = embedder or embed.default_embedder(backend or recorded_backend(root))
@@ -83,6 +86,7 @@ def index_paths(
             sources=sources,
             progress=progress,
             dense=dense,
+            split_workers=split_workers,
         )
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         store.remove_stale(root, keep=store.live_generation(root).name)

@@ -7,6 +7,7 @@ and `qa convert` live in cli_eval.py, the shared options in cli_options.py.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def index(
                 progress=progress,
                 ray=ray,
                 dense=DenseSettings(dense_index),
+                split_workers=os.cpu_count() or 1,
                 backend=backend,
             ),
             quiet=as_json,

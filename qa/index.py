@@ -69,6 +69,7 @@ def update_index(
     counter: TokenCounter | None = None,
     progress: Progress | None = None,
     dense: DenseSettings | None = None,
+    split_workers: int = 1,
 ) -> IndexReport:
     """Make the index at `root` hold `articles`, embedding only what is new or changed.
 
@@ -77,6 +78,7 @@ def update_index(
             a `qa index` of a folder replaces).
         rebuild: ignore the previous vectors and embed everything.
         dense: which FAISS index to write (default: exact up to 100k passages, then HNSW).
+        split_workers: processes that split new articles into passages (see split_articles).
     Raises:
         NoArticlesError: the index would hold no article at all.
     """
@@ -92,7 +94,7 @@ def update_index(
     dense = dense or DenseSettings()
     if not rebuild and previous is not None and _same_contents(previous, target, sources, dense):
         return _report(root, target, old, 0, len(previous.passages), started)
-    plan = plan_rows(target, None if rebuild else previous, settings, counter)
+    plan = plan_rows(target, None if rebuild else previous, settings, counter, split_workers)
     old_vectors = None
     if previous is not None and not rebuild:
         old_vectors = (previous.vectors(), previous.sentence_vectors, previous.sentence_rows)
@@ -139,6 +141,7 @@ def plan_rows(
     previous: PassageIndex | None,
     settings: IndexSettings,
     counter: TokenCounter | None = None,
+    workers: int = 1,
 ) -> list[tuple[Passage, int | None]]:
     """Every passage of the new index with a row of the previous one to reuse (None: embed it).
 
@@ -153,7 +156,7 @@ def plan_rows(
         return before is not None and before.content_hash == article.content_hash
 
     fresh = [a for a in target.values() if not unchanged(a)]
-    split = dict(zip([a.id for a in fresh], split_articles(fresh, settings, counter), strict=True))
+    split = dict(zip([a.id for a in fresh], split_articles(fresh, settings, counter, workers), strict=True))
     by_key = rows_by_key(previous.passages) if previous and fresh else {}
     plan: list[tuple[Passage, int | None]] = []
     for article in target.values():

@@ -70,9 +70,16 @@ class MilvusStore:
     def for_index(cls, index: PassageIndex, target: str, token: str = "") -> MilvusStore:
         """Connect to `target` (a .db file or a URI) and make sure it holds `index`'s vectors."""
         store = cls(connect(target, token), collection_name(index))
-        if store.count() != index.dense.ntotal:
-            store.load(index.vectors())
-            store.drop_stale(folder_prefix(index))
+        # Copies of earlier generations are left alone: a chat or another process may still
+        # be searching one (drop_stale removes them once none is).
+        try:
+            if store.count() != index.dense.ntotal:
+                store.load(index.vectors())
+        except Exception as ex:  # pymilvus raises its own types; users get one clear line
+            raise VectorStoreError(
+                f"Milvus at {target} could not hold the index's vectors ({type(ex).__name__}: "
+                f"{str(ex)[:200]}); check the server and its permissions, or drop --vector-store"
+            ) from None
         return store
 
     def count(self) -> int:
@@ -120,14 +127,20 @@ class MilvusStore:
         if rows is not None:
             # A literal list: Milvus Lite does not take filter templates (filter_params).
             extra = {"filter": f"row in [{','.join(str(int(r)) for r in rows)}]"}
-        found = self.client.search(
-            self.collection,
-            data=np.asarray(queries, dtype=np.float32).tolist(),
-            limit=k,
-            output_fields=["row"],
-            search_params={"metric_type": "IP"},
-            **extra,
-        )
+        try:
+            found = self.client.search(
+                self.collection,
+                data=np.asarray(queries, dtype=np.float32).tolist(),
+                limit=k,
+                output_fields=["row"],
+                search_params={"metric_type": "IP"},
+                **extra,
+            )
+        except Exception as ex:  # pymilvus raises its own types; users get one clear line
+            raise VectorStoreError(
+                f"Milvus search in {self.collection} failed ({type(ex).__name__}: {str(ex)[:200]}); "
+                "check the server, or drop --vector-store to search with FAISS"
+            ) from None
         # Padded as FAISS pads a short result, so callers need not know which store answered.
         scores = np.full((len(queries), k), -np.finfo(np.float32).max, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)

@@ -7,9 +7,11 @@ so that heading + passage fit the model window; neighbours share one sentence.
 
 from __future__ import annotations
 
-import os
+import logging
 import re
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,6 +19,7 @@ from .articles import Article
 from .config import IndexSettings
 from .tokens import TokenCounter, model_token_counter
 
+log = logging.getLogger(__name__)
 Span = tuple[int, int]
 MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see segment_blocks)
 PARALLEL_CHARS = 1_000_000  # new text above which splitting goes to workers: starting them costs ~1 s
@@ -222,23 +225,34 @@ def split_articles(
     articles: Sequence[Article],
     settings: IndexSettings,
     count: TokenCounter | None = None,
+    workers: int = 1,
     parallel_chars: int = PARALLEL_CHARS,
 ) -> list[list[Passage]]:
     """split_article for many articles, in input order.
 
     Splitting (pysbd, pure Python) runs before the model and leaves the other cores idle,
-    so with much text it goes to one worker process per core: on 2 cores that halves the
-    largest cost of a build outside the model. A caller's own counter keeps it in-process.
+    so with workers > 1 and much text it goes to worker processes: on 2 cores that halves
+    the largest cost of a build outside the model. Opt-in, because "spawn" re-runs the
+    calling script in each worker (the `qa` command is safe; a bare script may not be).
+    A caller's own counter keeps it in-process.
     """
-    workers = min(os.cpu_count() or 1, 4)
-    if count is not None or workers < 2 or sum(len(a.text) for a in articles) < parallel_chars:
-        counter = count or model_token_counter()
-        return [split_article(a, settings, counter) for a in articles]
+    if count is None and workers > 1 and sum(len(a.text) for a in articles) >= parallel_chars:
+        try:
+            return _split_in_workers(articles, settings, workers)
+        except BrokenProcessPool as ex:  # a worker died (memory, a script without a main guard)
+            log.warning("splitting in worker processes failed (%s); splitting here instead", ex)
+    counter = count or model_token_counter()
+    return [split_article(a, settings, counter) for a in articles]
+
+
+def _split_in_workers(
+    articles: Sequence[Article], settings: IndexSettings, workers: int
+) -> list[list[Passage]]:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(articles)), mp_context=context) as pool:
         chunk = max(1, len(articles) // (workers * 4))
         return list(pool.map(_split_in_worker, articles, [settings] * len(articles), chunksize=chunk))
 

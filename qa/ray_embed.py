@@ -108,11 +108,17 @@ class RayEmbedder:
             num_cpus=1,
         )
         found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for batch in out.iter_batches(batch_format="numpy", batch_size=None):
-            for row, vector, blob in zip(batch["row"], batch["vector"], batch["sentences"], strict=True):
-                found[int(row)] = (vector, np.frombuffer(blob, np.float32).reshape(-1, self.dim))
-            if progress:
-                progress(len(batch["row"]))
+        try:
+            for batch in out.iter_batches(batch_format="numpy", batch_size=None):
+                for row, vector, blob in zip(batch["row"], batch["vector"], batch["sentences"], strict=True):
+                    found[int(row)] = (vector, np.frombuffer(blob, np.float32).reshape(-1, self.dim))
+                if progress:
+                    progress(len(batch["row"]))
+        except Exception as ex:  # a task's error arrives wrapped in Ray's own types
+            raise QAError(
+                f"embedding on Ray failed ({type(ex).__name__}: {str(ex)[-300:]}); "
+                "check that every node has the same qa install and model, or index without --ray"
+            ) from None
         log.info("embedded %d passages on Ray with %d actors", len(found), pool)
         return found
 

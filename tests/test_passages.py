@@ -106,7 +106,8 @@ def test_empty_and_whitespace_text_gives_no_passages():
 def test_splitting_in_worker_processes_gives_the_same_passages_in_order():
     many = FIXTURES * 3  # more articles than workers, so chunks and their order matter
     serial = [split_article(a, IndexSettings(), COUNT) for a in many]
-    assert split_articles(many, IndexSettings(), parallel_chars=0) == serial
+    assert split_articles(many, IndexSettings(), workers=2, parallel_chars=0) == serial
+    assert split_articles(many, IndexSettings()) == serial  # one worker: in-process
     # a caller's own counter cannot cross to another process: it stays in-process
-    words = split_articles(FIXTURES, IndexSettings(), whitespace_token_counter, parallel_chars=0)
+    words = split_articles(FIXTURES, IndexSettings(), whitespace_token_counter, workers=2, parallel_chars=0)
     assert words == [split_article(a, IndexSettings(), whitespace_token_counter) for a in FIXTURES]
