@@ -54,9 +54,8 @@ def cli() -> None:
 @click.option(
     "--dense-index",
     type=click.Choice(DENSE_KINDS),
-    default="auto",
-    show_default=True,
-    help="FAISS index: exact (flat), HNSW graph, or auto (exact up to 100k passages)",
+    help="FAISS index: exact (flat), HNSW graph, or auto (exact up to 100k passages); "
+    "default: what the index was given before, else auto",
 )
 @click.option(
     "--backend",
@@ -72,7 +71,7 @@ def index(
     verify: bool,
     use_ray: bool,
     ray_address: str | None,
-    dense_index: str,
+    dense_index: str | None,
     backend: str | None,
 ) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
@@ -100,7 +99,7 @@ def index(
                 rebuild=rebuild,
                 progress=progress,
                 ray=ray,
-                dense=DenseSettings(dense_index),
+                dense=DenseSettings(dense_index) if dense_index else None,
                 split_workers=os.cpu_count() or 1,
                 backend=backend,
             ),

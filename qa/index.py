@@ -77,7 +77,8 @@ def update_index(
         keep_others: keep indexed articles that are not in `articles` (an upload adds;
             a `qa index` of a folder replaces).
         rebuild: ignore the previous vectors and embed everything.
-        dense: which FAISS index to write (default: exact up to 100k passages, then HNSW).
+        dense: which FAISS index to write (default: the kind the index was given before,
+            else exact up to 100k passages, then HNSW).
         split_workers: processes that split new articles into passages (see split_articles).
     Raises:
         NoArticlesError: the index would hold no article at all.
@@ -91,7 +92,9 @@ def update_index(
         raise NoArticlesError(
             f"no articles to index at {root}; supported files: .txt .md .json .jsonl .html .htm"
         )
-    dense = dense or DenseSettings()
+    if dense is None:  # keep what the index was told before (an upload must not undo --dense-index)
+        chosen = previous.manifest.get("dense", {}).get("chosen_by", "auto") if previous else "auto"
+        dense = DenseSettings(kind=chosen)
     if not rebuild and previous is not None and _same_contents(previous, target, sources, dense):
         return _report(root, target, old, 0, len(previous.passages), started)
     plan = plan_rows(target, None if rebuild else previous, settings, counter, split_workers)

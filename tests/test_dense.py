@@ -108,3 +108,11 @@ def test_an_hnsw_index_gives_back_its_vectors_for_reuse(hnsw_built, built, artic
     a, b = PassageIndex.load(hnsw_built), PassageIndex.load(built)
     assert [p.id for p in a.passages] == [p.id for p in b.passages]
     assert (a.vectors() == b.vectors()).all()
+
+
+def test_a_chosen_kind_is_kept_by_later_runs_that_name_none(built, articles_dir, settings):
+    index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings, dense=DenseSettings(kind="hnsw"))
+    (articles_dir / "upload.txt").write_text("Title: Ferry strike\n\nA ferry strike closed the harbour on Monday.")
+    index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)  # e.g. a chat upload
+    manifest = PassageIndex.load(built).manifest
+    assert manifest["dense"]["type"] == "hnsw" and manifest["dense"]["chosen_by"] == "hnsw"
