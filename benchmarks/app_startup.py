@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -198,17 +197,6 @@ def section(starts: list[float], stages: dict[str, Any], unchanged: bool) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_section(doc: Path, text: str) -> None:
-    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
-    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n\n"
-    if pattern.search(current):
-        current = pattern.sub(lambda _: body, current, count=1)
-    else:
-        current = current.rstrip("\n") + "\n\n" + body
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -234,7 +222,8 @@ def main() -> None:
     text = section(starts, stages, live_generation() == before)
     print(text)
     if args.write_docs:
-        write_section(DOC, text)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
 
 

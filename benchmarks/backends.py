@@ -264,17 +264,6 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
     return [*lines, "", quality.get("note", "")]
 
 
-def write_section(text: str) -> None:
-    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
-    import re
-
-    doc = DOC.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n\n"
-    doc = (
-        pattern.sub(lambda _: body, doc, count=1) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + body
-    )
-    DOC.write_text(doc.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -302,7 +291,8 @@ def main() -> None:
             for name in ("speed", "speed-experiments", "quality")
         }
         text = section(found["speed"], found["speed-experiments"], found["quality"])
-        write_section(text)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, text)
         print(text)
         return
     load_before = os.getloadavg()[0]

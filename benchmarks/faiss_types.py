@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -303,19 +302,10 @@ def report(results: list[dict[str, Any]], env: dict[str, Any], write_docs: bool)
     text = section(results, env, DenseSettings().exact_limit)
     print(text)
     if write_docs:
-        write_section(DOC, text)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, text)
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
-    text = doc.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = section.rstrip("\n") + "\n\n"
-    if pattern.search(text):
-        text = pattern.sub(lambda _: body, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -349,16 +348,6 @@ def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any
     return "\n".join(lines) + "\n"
 
 
-def write_section(doc: Path, text: str) -> None:
-    """Replace our section of docs/reliability.md (or add it at the end), leaving the others alone."""
-    current = doc.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n\n"
-    if pattern.search(current):
-        current = pattern.sub(lambda _: body, current, count=1)
-    else:
-        current = current.rstrip("\n") + "\n\n" + body
-    doc.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -380,7 +369,8 @@ def main() -> None:
     text = section(result, bursts, setup, args.note)
     print(text)
     if args.write_docs:
-        write_section(DOC, text)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
     if all_errors(result, bursts):
         raise SystemExit(1)

@@ -24,7 +24,6 @@ import logging
 import os
 import platform
 import random
-import re
 import subprocess
 import sys
 import time
@@ -425,18 +424,6 @@ def section() -> str:
     return "\n".join(lines) + "\n" + REFERENCES
 
 
-def write_section(doc: Path, text: str) -> None:
-    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
-    current = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n\n"
-    current = (
-        pattern.sub(lambda _: body, current, count=1)
-        if pattern.search(current)
-        else current.rstrip("\n") + "\n\n" + body
-    )
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(current.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def summary_table() -> str:
@@ -478,7 +465,8 @@ def main() -> None:
                 run_off_corpus(min(args.off_corpus, args.limit or args.off_corpus), model)
             else:
                 run_set(name, args.limit, model)
-    write_section(DOC, section())
+    from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+    write_section(DOC, HEADING, section())
     log.info("wrote %r into %s; README table:\n%s", HEADING, DOC, summary_table())
 
 

@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -80,8 +79,7 @@ def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
     manifest = build_manifest(articles, passages, model, src.settings, ["synthetic"], prepared)
     manifest["dense"] = dense_choice(len(passages))
     shutil.rmtree(target, ignore_errors=True)
-    write_generation = getattr(qindex, "write_generation", None) or _find_writer()
-    write_generation(
+    qindex.write_generation(
         target, articles, passages, np.concatenate(vec_blocks), np.concatenate(sent_blocks), manifest
     )
     return {"prepare_s": prepared - started, "write_s": time.perf_counter() - prepared}
@@ -95,18 +93,6 @@ def dense_choice(passages: int) -> dict[str, Any]:
     return dense.choose(passages, DenseSettings())
 
 
-def _find_writer() -> Callable[..., Any]:
-    """write_generation's home if qa/index.py was split."""
-    import importlib
-    import pkgutil
-
-    import qa
-
-    for mod in pkgutil.iter_modules(qa.__path__):
-        module = importlib.import_module(f"qa.{mod.name}")
-        if hasattr(module, "write_generation"):
-            return module.write_generation  # type: ignore[no-any-return]
-    raise SystemExit("write_generation not found in qa")
 
 
 def disk_bytes(folder: Path) -> dict[str, int]:
@@ -276,15 +262,6 @@ def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Scaling\n\n"
-    if HEADING in text:
-        head, rest = text.split(HEADING, 1)
-        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOC.write_text(text)
 
 
 def machine_facts(note: str) -> dict[str, Any]:
@@ -329,7 +306,8 @@ def main() -> None:
     section = report(results, machine)
     print(section)
     if args.write_docs:
-        write_docs(section)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, section, title="# Scaling")
 
 
 if __name__ == "__main__":

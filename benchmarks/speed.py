@@ -626,17 +626,6 @@ def fmt_probe(stages: dict[str, float]) -> str:
     return "; ".join(f"{k} {v:.2f}" for k, v in stages.items())
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Add or replace our section of docs/benchmarks.md, leaving the others alone."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = section.rstrip("\n") + "\n\n"
-    if pattern.search(text):
-        text = pattern.sub(lambda _: body, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -725,7 +714,8 @@ def publish(res: dict[str, Any], write_docs: bool) -> None:
     section = report(res)
     print("\n" + section)
     if write_docs:
-        write_section(DOC, section)
+        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        write_section(DOC, HEADING, section)
         print(f"wrote {HEADING!r} into {DOC}")
 
 
