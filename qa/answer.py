@@ -30,6 +30,18 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerSpan:
+    """The phrase inside a quoted sentence that states the fact asked for (a name, a number,
+    a date, a place): article.text[start:end] == text, exact like every citation."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    kind: str  # what the question asked for: "person", "number", "date", "place", ...
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The reply to one question: quoted sentences plus the numbered passages."""
 
@@ -41,6 +53,8 @@ class Answer:
     reason: str = ""
     confidence: float = 0.0  # support of the best sentence found (see evidence.py)
     notes: tuple[str, ...] = ()  # how the question was read (dates, filters)
+    low_confidence: bool = False  # answered, but the evidence is weak: say so beside the answer
+    span: AnswerSpan | None = None  # the answer phrase inside the first quoted sentence, if one stands out
 
     def turn(self) -> Turn:
         """This exchange as history for the next question."""
@@ -138,6 +152,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 }
                 for c in answer.citations
             ],
+            "span": span_json(answer.span),
+            "low_confidence": answer.low_confidence,
         }
     return {
         "question": answer.question,
@@ -149,6 +165,13 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "notes": list(answer.notes),
         "passages": [hit_json(h, n) for n, h in enumerate(answer.hits, start=1)],
     }
+
+
+def span_json(span: AnswerSpan | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    keys = ("text", "article_id", "start", "end", "kind")
+    return {key: getattr(span, key) for key in keys}
 
 
 def format_answer(answer: Answer) -> str:
