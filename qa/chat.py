@@ -152,10 +152,17 @@ class ChatService:
         return views.header_html(self.facets())
 
     def respond(
-        self, question: str, turns: Sequence[Turn], reply_no: int, k: int = 5, filters: Filters | None = None
+        self,
+        question: str,
+        turns: Sequence[Turn],
+        reply_no: int,
+        k: int = 5,
+        filters: Filters | None = None,
+        as_of: str | None = None,
     ) -> Reply:
         """Answer a chat message; `reply_no` numbers this reply for its citation links."""
-        answer = self.engine.ask(question, SearchOptions(k=int(k)), filters, history=turns)
+        options = SearchOptions(k=int(k), as_of=(as_of or "").strip() or None)
+        answer = self.engine.ask(question, options, filters, history=turns)
         data = answer_json(answer)
         html = views.reply_html(reply_no, data, self.bodies(answer))
         messages = (
@@ -219,10 +226,16 @@ class ChatService:
         date_to: str = "",
         sections: list[str] | None = None,
         sources: list[str] | None = None,
+        as_of: str = "",
     ) -> dict[str, Any]:
-        """Answer a question with sentences quoted from the articles: the JSON of `qa ask --json`."""
+        """Answer a question with sentences quoted from the articles: the JSON of `qa ask --json`.
+
+        `as_of` (YYYY-MM-DD) is the day "this week" or "latest" count back from; by default
+        the newest article's date. date_from/date_to remove articles; time words never do.
+        """
         filters = make_filters(date_from, date_to, sections, sources)
-        return answer_json(self.engine.ask(question, SearchOptions(k=int(k)), filters))
+        options = SearchOptions(k=int(k), as_of=as_of.strip() or None)
+        return answer_json(self.engine.ask(question, options, filters))
 
     def api_search(
         self,
@@ -232,8 +245,9 @@ class ChatService:
         date_to: str = "",
         sections: list[str] | None = None,
         sources: list[str] | None = None,
+        as_of: str = "",
     ) -> dict[str, Any]:
         """The top passages for a query, each as in the "passages" of `qa ask --json`."""
         filters = make_filters(date_from, date_to, sections, sources)
-        hits = self.engine.search(query, SearchOptions(k=int(k)), filters)
+        hits = self.engine.search(query, SearchOptions(k=int(k), as_of=as_of.strip() or None), filters)
         return {"query": query, "passages": [hit_json(h, n) for n, h in enumerate(hits, start=1)]}

@@ -139,12 +139,18 @@ def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) 
 @click.argument("question")
 @click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
 @filter_options
+@click.option(
+    "--as-of",
+    metavar="DATE",
+    help="Read 'this week', 'latest' as of this day (YYYY-MM-DD) [default: the newest article's date]",
+)
 @index_option
 @vector_store_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 def ask(
     question: str,
     k: int,
+    as_of: str | None,
     since: str | None,
     until: str | None,
     sections: tuple[str, ...],
@@ -155,8 +161,9 @@ def ask(
 ) -> None:
     """Answer QUESTION with sentences quoted from the articles, with citations.
 
-    With no index yet, one is built from seeds/ first. Dates in the question
-    ("in October 2024", "since March", "latest") narrow or order the search.
+    With no index yet, one is built from seeds/ first. Time words in the question
+    ("this week", "in October 2024", "latest") prefer articles of that time; only
+    --since/--until leave articles out.
 
     \b
         qa ask "How many North Korean troops are in Russia?" -k 3 --json
@@ -173,7 +180,7 @@ def ask(
             run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
         filters = Filters(since, until, tuple(sections), tuple(sources))
         engine = Engine.from_index(index_dir, vector_store=vector_store)
-        answer = engine.ask(question, SearchOptions(k=k), filters)
+        answer = engine.ask(question, SearchOptions(k=k, as_of=as_of), filters)
     click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else format_answer(answer))
 
 

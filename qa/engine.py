@@ -12,26 +12,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from . import embed
-from .answer import DONT_SAY, Answer, abstain_reason, choose_sentences
+from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .articles import Article
 from .build import BuildResult, index_paths
 from .config import default_index_dir
 from .conversation import Turn, cited_articles, contextual_query
-from .dates import DateIntent, date_intent
+from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
 from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import SentenceEvidence, query_terms, sentence_evidence
 from .load import PassageIndex, check_model, manifest_backend
 from .milvus_store import open_store
-from .rank import favour, prefer_recent, rerank, select
+from .rank import favour, prefer_time, rerank, select
 from .retrieve import FUSIONS, DenseStore, FaissStore, Filters, Hit, search
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
+MAX_AS_OF_DISTANCE = timedelta(days=100 * 365)  # an as-of date further from every article is a typo
 __all__ = ["BuildResult", "Engine", "SearchOptions", "index_paths", "check_question"]
 
 
@@ -47,13 +48,17 @@ class SearchOptions:
     evidence_weight: float = 0.5  # share of the best sentence's evidence in the final passage score
     per_article: int = 2  # passages of one article in the top k (0: no limit)
     min_support: float = 0.43  # abstain below: <= 5% of answerable dev questions, >= 90% off-corpus
-    dates: bool = True  # read dates in the question as a filter or a recency preference
+    dates: bool = True  # read time words in the question as a preference for articles of that time
+    time_weight: float = 0.1  # lift of a perfect date fit; passage scores are in [0, 1]
+    as_of: str | None = None  # "this week" counts back from this day (default: the newest article's)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise QAError(f"unknown fusion {self.fusion!r}; choose one of {', '.join(FUSIONS)}")
         if not 1 <= self.k <= 100:
             raise QAError(f"k={self.k} is out of range; choose 1 to 100 passages")
+        if self.as_of is not None:
+            check_as_of(self.as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class Retrieval:
     hits: list[Hit]
     evidence: list[SentenceEvidence]
     notes: tuple[str, ...] = ()
+    intent: DateIntent = DateIntent()  # the question's time words, read as a window of days
 
 
 class Engine:
@@ -114,57 +120,55 @@ class Engine:
         """Run the ranking pipeline (see the module docstring) for one question."""
         options = options or SearchOptions()
         question = check_question(question)
-        query = contextual_query(question, history)
-        intent = date_intent(question, self.as_of) if options.dates else DateIntent()
+        intent = date_intent(question, self.as_of_date(options)) if options.dates else DateIntent()
+        topic = without_phrase(question, intent)  # time words steer by date, not by words
+        query = contextual_query(topic, history)
         qvec = self.embedder.embed([query])[0]
-        hits, notes = self._candidates(qvec, query, options, filters, intent)
-        if intent.prefer_recent:
-            hits = prefer_recent(hits)
-            notes += (f"Newer articles preferred ('{intent.phrase}').",)
+        window = Filters(intent.date_from, intent.date_to) if intent else None
+        hits = search(
+            self.index,
+            qvec,
+            query,
+            depth=max(options.depth, options.k),
+            fusion=options.fusion,
+            weight=options.weight,
+            filters=filters,
+            store=self.store,
+            prefer=window,
+        )
+        fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
+        lift = 1.0 if intent and only_time(query) else options.time_weight  # "What happened this week?"
         if history:
             hits = favour(hits, cited_articles(history))
-        pool = hits[: options.rerank_depth]
-        carried = query[len(question) :]
-        terms = query_terms(question, carried, self.index)
+        # Articles of the question's time enter the scored pool on a lift; it counts once, below.
+        pool = sorted(hits, key=lambda h: -(h.score + lift * fits.get(h.row, 0.0)))
+        pool = pool[: options.rerank_depth]
+        terms = query_terms(topic, query[len(topic) :], self.index)
         # The one-retriever baselines stay pure: their own signal picks sentences, no re-rank.
         pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
         cosine_weight = 0.5 if pure is None else pure
         evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=cosine_weight)
         ranked = rerank(pool, evidence, options.evidence_weight if pure is None else 0.0)
+        if intent:
+            ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
-        return Retrieval(query, top, remap(evidence, pool, top), notes)
+        notes = (describe(intent),) if intent else ()
+        return Retrieval(query, top, remap(evidence, pool, top), notes, intent)
 
-    def _candidates(
-        self,
-        qvec,
-        query: str,
-        options: SearchOptions,
-        filters: Filters | None,  # type: ignore[no-untyped-def]
-        intent: DateIntent,
-    ) -> tuple[list[Hit], tuple[str, ...]]:
-        """Fused candidates; a date read from the question filters them when it leaves any."""
-
-        def run(f: Filters | None) -> list[Hit]:
-            return search(
-                self.index,
-                qvec,
-                query,
-                depth=max(options.depth, options.k),
-                fusion=options.fusion,
-                weight=options.weight,
-                filters=f,
-                store=self.store,
-            )
-
-        if intent.date_from or intent.date_to:
-            dated = replace(
-                filters or Filters(), date_from=intent.date_from, date_to=intent.date_to, keep_undated=True
-            )
-            hits = run(dated)
-            if any(h.article.date for h in hits):
-                span = f"{intent.date_from or '...'} to {intent.date_to or '...'}"
-                return hits, (f"Searched articles dated {span} ('{intent.phrase}').",)
-        return run(filters), ()
+    def as_of_date(self, options: SearchOptions) -> date:
+        """The day "this week" counts back from: the option, else the newest article's date."""
+        if options.as_of is None:
+            return self.as_of
+        day = date.fromisoformat(options.as_of)
+        span = self.index.manifest.get("date_range")
+        if span:
+            first, last = (date.fromisoformat(d) for d in span)
+            if not first - MAX_AS_OF_DISTANCE <= day <= last + MAX_AS_OF_DISTANCE:
+                raise QuestionError(
+                    f"as-of date {options.as_of} is far outside the articles' dates ({first} to {last}); "
+                    f"give a date within {MAX_AS_OF_DISTANCE.days // 365} years of them"
+                )
+        return day
 
     def ask(
         self,
@@ -192,7 +196,8 @@ class Engine:
         reason = abstain_reason(best, options.min_support)
         if reason:
             return Answer(question, found.query, (), tuple(found.hits), True, reason, best, found.notes)
-        return Answer(question, found.query, citations, tuple(found.hits), False, "", best, found.notes)
+        notes = found.notes + evidence_note(found.intent, citations, self.index)
+        return Answer(question, found.query, citations, tuple(found.hits), False, "", best, notes)
 
     def article(self, article_id: str) -> Article:
         try:
@@ -219,6 +224,24 @@ def remap(evidence: list[SentenceEvidence], pool: list[Hit], top: list[Hit]) -> 
     """Evidence of the hits kept in `top`, re-pointed at their positions in `top`."""
     where = {hit.row: i for i, hit in enumerate(top)}
     return [replace(e, hit=where[pool[e.hit].row]) for e in evidence if pool[e.hit].row in where]
+
+
+def check_as_of(value: str) -> date:
+    """An as-of date must be a real YYYY-MM-DD day."""
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise QuestionError(f"as-of date {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def evidence_note(intent: DateIntent, citations: Sequence[Citation], index: PassageIndex) -> tuple[str, ...]:
+    """Say so when the answer's evidence lies outside the time the question asked about."""
+    if not intent or not citations:
+        return ()
+    day = index.articles[citations[0].article_id].date
+    if day and time_fit(day, intent) >= 1.0:
+        return ()
+    return (f"Closest evidence is dated {day}." if day else "Closest evidence is undated.",)
 
 
 def check_question(question: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import metrics, store
 from .answer import Answer, answer_json
-from .engine import Engine, SearchOptions
+from .engine import Engine, SearchOptions, check_as_of
 from .errors import QAError, QuestionError, QuestionSetError
 from .retrieve import Hit
 
@@ -41,6 +41,7 @@ class Question:
     article_ids: tuple[str, ...] = ()
     unanswerable: bool = False
     qrels: dict[str, int] = field(default_factory=dict)  # article id -> relevance grade
+    as_of: str | None = None  # the day it was asked: "this week" means that week (YYYY-MM-DD)
 
     def grades(self) -> dict[str, int]:
         """Graded relevance: the qrels when given, else grade 1 for every gold article."""
@@ -114,8 +115,29 @@ def parse_question(line: str, where: str) -> Question:
     if unanswerable and answers:
         raise QuestionSetError(f"{where}: question is unanswerable but lists answers; drop one of them")
     return Question(
-        str(qid), text, answers, strings(record, "article_ids", where), unanswerable, grades(record, where)
+        str(qid),
+        text,
+        answers,
+        strings(record, "article_ids", where),
+        unanswerable,
+        grades(record, where),
+        as_of_field(record, where),
     )
+
+
+def as_of_field(record: dict[str, Any], where: str) -> str | None:
+    """The optional day a question was asked, checked: a quiz's "this week" means that week."""
+    value = record.get("as_of")
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise QuestionError("not a string")
+        return check_as_of(value).isoformat()
+    except QuestionError:
+        raise QuestionSetError(
+            f"{where}: as_of is {value!r}; write the day it was asked as YYYY-MM-DD"
+        ) from None
 
 
 def strings(record: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -161,6 +183,8 @@ def evaluate(
 
 def run_question(engine: Engine, question: Question, options: SearchOptions) -> Row:
     """One question through Engine.ask (timed), then a deeper search for the ranking metrics."""
+    if question.as_of:
+        options = replace(options, as_of=question.as_of)
     started = time.perf_counter()
     try:
         answer = engine.ask(question.question, options)

@@ -6,6 +6,8 @@ Loading never embeds anything; index.py builds and updates what this module open
 from __future__ import annotations
 
 import json
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,13 @@ class PassageIndex:
                 f"passages; repair it with `qa index --rebuild --index {root}`"
             )
         return cls(root, folder, manifest, articles, passages, dense, sentences, bm25)
+
+    @cached_property
+    def row_days(self) -> np.ndarray:
+        """The date of each row's article as a day number (date.toordinal), 0 when undated:
+        a date window becomes one vectorised comparison instead of a loop over passages."""
+        days = {i: date.fromisoformat(a.date).toordinal() if a.date else 0 for i, a in self.articles.items()}
+        return np.array([days[p.article_id] for p in self.passages], dtype=np.int64)
 
     def vectors(self) -> np.ndarray:
         """All passage vectors, float32 (n, dim)."""

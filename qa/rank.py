@@ -74,13 +74,8 @@ def favour(hits: Sequence[Hit], articles: set[str], bonus: float = 0.1) -> list[
     return sorted(lifted, key=lambda h: -h.score)
 
 
-def prefer_recent(hits: Sequence[Hit], bonus: float = 0.15) -> list[Hit]:
-    """Lift newer articles by up to `bonus`, linearly in their date order among the hits."""
-    dates = sorted({h.article.date for h in hits if h.article.date})
-    if len(dates) < 2:
-        return list(hits)
-    position = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
-    lifted = [
-        replace(h, score=h.score + bonus * position[h.article.date]) if h.article.date else h for h in hits
-    ]
+def prefer_time(hits: Sequence[Hit], fits: Sequence[float], weight: float) -> list[Hit]:
+    """Lift each hit by `weight` times how well its date fits the question's time words
+    (dates.time_fit, in [0, 1]), and re-sort: a preference that strong evidence outweighs."""
+    lifted = [replace(h, score=h.score + weight * f) if f else h for h, f in zip(hits, fits, strict=True)]
     return sorted(lifted, key=lambda h: -h.score)

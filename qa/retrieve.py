@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
@@ -91,6 +92,17 @@ def allowed_rows(index: PassageIndex, filters: Filters | None) -> np.ndarray | N
     return np.array([i for i, p in enumerate(index.passages) if p.article_id in ok], dtype=np.int64)
 
 
+def preferred_rows(index: PassageIndex, rows: np.ndarray | None, prefer: Filters | None) -> np.ndarray | None:
+    """Rows of dated articles inside the preferred window (and the user's filters), or None."""
+    if prefer is None or not (prefer.date_from or prefer.date_to):
+        return None
+    days = index.row_days
+    first = date.fromisoformat(prefer.date_from).toordinal() if prefer.date_from else 1
+    last = date.fromisoformat(prefer.date_to).toordinal() if prefer.date_to else days.max(initial=1)
+    inside = np.flatnonzero((days >= max(first, 1)) & (days <= last))
+    return inside if rows is None else np.intersect1d(inside, rows)
+
+
 class DenseStore(Protocol):
     """Exact inner-product search over the index's passage vectors (FAISS here, or Milvus)."""
 
@@ -166,15 +178,22 @@ def search(
     weight: float = 0.5,
     filters: Filters | None = None,
     store: DenseStore | None = None,
+    prefer: Filters | None = None,
 ) -> list[Hit]:
     """All fused candidates for a question, best first (no cut to k yet).
 
-    `store` does the dense search (default: the index's FAISS vectors).
+    `store` does the dense search (default: the index's FAISS vectors). `prefer` (a date
+    window read from the question) adds each retriever's best candidates from inside it, so
+    that articles of that time can be lifted even when they were not in the overall top.
     """
     rows = allowed_rows(index, filters)
     all_lex = index.bm25.scores(query) if fusion != "dense" else np.zeros(len(index.passages), np.float32)
     dense = dense_candidates(index, qvec, depth, rows, store) if fusion != "bm25" else {}
     lexical = lexical_candidates(all_lex, depth, rows) if fusion != "dense" else {}
+    inside = preferred_rows(index, rows, prefer)
+    if inside is not None and len(inside):
+        dense |= dense_candidates(index, qvec, depth, inside, store) if fusion != "bm25" else {}
+        lexical |= lexical_candidates(all_lex, depth, inside) if fusion != "dense" else {}
     fused = fuse(dense, lexical, fusion, weight)
     cosines = cosine_of(index, qvec, [r for r in fused if r not in dense])
     hits = []

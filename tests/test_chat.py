@@ -113,3 +113,12 @@ def test_start_builds_the_index_from_seeds_when_missing(embedder, tmp_path):
     calls = embedder.calls
     ChatService.start(tmp_path / "fresh", seeds=[ROOT / "seeds"], embedder=embedder)
     assert embedder.calls == calls  # an existing index is opened, not embedded again
+
+
+def test_api_as_of_and_date_filters(service):
+    march = service.api_ask("What happened this week?", 2, as_of="2024-03-13")
+    assert {p["article_id"] for p in march["passages"]} == {"harbour", "orchard"}
+    found = service.api_search("What happened this week?", 2, as_of="2024-03-13")
+    assert {p["article_id"] for p in found["passages"]} == {"harbour", "orchard"}
+    with pytest.raises(QAError, match="not a date"):
+        service.api_ask("What happened this week?", 2, as_of="next Tuesday")

@@ -98,3 +98,19 @@ def test_ask_filters(runner, articles_dir, tmp_path):
     assert {p["article_id"] for p in json.loads(result.output)["passages"]} == {"harbour", "orchard"}
     bad = runner.invoke(cli, ["ask", "news", "--index", ix, "--since", "someday"])
     assert bad.exit_code == 2 and "'someday' is not a date" in bad.output
+
+
+def test_ask_as_of(runner, articles_dir, tmp_path):
+    ix = str(tmp_path / "ix")
+    runner.invoke(cli, ["index", str(articles_dir), "--index", ix])
+    asked = ["ask", "What happened this week?", "--index", ix, "--json", "-k", "2"]
+    march = runner.invoke(cli, [*asked, "--as-of", "2024-03-13"])
+    assert march.exit_code == 0, march.output
+    reply = json.loads(march.output)
+    assert {p["article_id"] for p in reply["passages"]} == {"harbour", "orchard"}
+    assert any("2024-03-07 to 2024-03-13" in note for note in reply["notes"])
+    bad = runner.invoke(cli, [*asked, "--as-of", "yesterday"])
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1
+    assert "as-of date 'yesterday' is not a date; write it as YYYY-MM-DD" in bad.output
+    far = runner.invoke(cli, [*asked, "--as-of", "9999-01-01"])
+    assert far.exit_code == 1 and "far outside the articles' dates" in far.output and "Traceback" not in far.output

@@ -2,8 +2,10 @@ from datetime import date
 
 import pytest
 
-from qa.dates import date_intent
+from qa.dates import date_intent, shift, time_fit, without_phrase
 from qa.engine import SearchOptions
+from qa.errors import QuestionError
+from qa.retrieve import Filters
 
 AS_OF = date(2024, 10, 29)
 
@@ -26,10 +28,11 @@ def test_dates_in_questions_become_ranges(question, start, end):
     assert (intent.date_from, intent.date_to) == (start, end) and not intent.prefer_recent
 
 
-@pytest.mark.parametrize("question", ["What is the latest on NATO?", "Most recent troop numbers", "current situation"])
-def test_recency_words_prefer_newer_articles(question):
+@pytest.mark.parametrize("question", ["What is the latest on NATO?", "Most recent troop numbers", "current situation",
+                                      "What happened recently?", "upcoming elections"])
+def test_recency_words_prefer_the_last_month(question):
     intent = date_intent(question, AS_OF)
-    assert intent.prefer_recent and intent.date_from is None
+    assert intent.prefer_recent and (intent.date_from, intent.date_to) == ("2024-09-29", "2024-10-29")
 
 
 @pytest.mark.parametrize("question", ["Who leads the delegation?", "How many troops? 10,000?", "February 30, 2024 plans", "May I ask who?"])
@@ -37,15 +40,74 @@ def test_questions_without_dates_say_nothing(question):
     assert not date_intent(question, AS_OF)
 
 
-def test_engine_filters_by_a_date_in_the_question(engine):
+def test_a_date_in_the_question_is_preferred_not_required(engine):
     answer = engine.ask("What happened in March 2024?", SearchOptions(k=5))
+    assert {h.article.id for h in answer.hits[:2]} == {"harbour", "orchard"}
+    assert len({h.article.id for h in answer.hits}) > 2  # the rest of the archive is still there
+    assert any("'in March 2024' as 2024-03-01 to 2024-03-31" in note for note in answer.notes)
+
+
+def test_strong_evidence_from_another_time_wins_and_is_named(engine):
+    answer = engine.ask("Heavy snow closed the Brenner pass: how long did trucks wait in March 2024?", SearchOptions(k=3))
+    assert not answer.abstained and answer.citations[0].article_id == "wire-1"
+    assert "Closest evidence is dated 2024-01-16." in answer.notes
+
+
+def test_time_words_do_not_count_as_words_of_the_question(engine):
+    plain = engine.ask("How long did trucks wait at the Brenner pass?", SearchOptions(k=3))
+    timed = engine.ask("How long did trucks wait at the Brenner pass this week?", SearchOptions(k=3))
+    assert timed.confidence == plain.confidence and timed.citations == plain.citations
+
+
+def test_as_of_moves_this_week(engine):
+    newest = engine.search("What happened this week?", SearchOptions(k=2))
+    march = engine.search("What happened this week?", SearchOptions(k=2, as_of="2024-03-13"))
+    assert newest[0].article.id == "election" and {h.article.id for h in march} == {"harbour", "orchard"}
+
+
+def test_user_filters_still_remove_articles(engine):
+    march = Filters(date_from="2024-03-01", date_to="2024-03-31")
+    answer = engine.ask("How long did trucks wait at the Brenner pass?", SearchOptions(k=5), march)
     assert {h.article.id for h in answer.hits} <= {"harbour", "orchard"}
-    assert any("2024-03-01 to 2024-03-31" in note for note in answer.notes)
 
 
-def test_a_date_matching_nothing_is_ignored(engine):
-    answer = engine.ask("What happened to the harbour in 1990?", SearchOptions(k=3))
-    assert answer.hits and answer.notes == ()
+@pytest.mark.parametrize("as_of", ["last week", "2024-13-01", "", "29/10/2024"])
+def test_an_as_of_that_is_not_a_date_is_refused(as_of):
+    with pytest.raises(QuestionError, match="not a date; write it as YYYY-MM-DD"):
+        SearchOptions(as_of=as_of)
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_an_as_of_far_outside_the_archive_is_refused(engine, as_of):
+    with pytest.raises(QuestionError, match=f"as-of date {as_of} is far outside the articles' dates"):
+        engine.ask("What happened last week?", SearchOptions(as_of=as_of))
+
+
+@pytest.mark.parametrize("question", ["What happened last year?", "news from the past few weeks", "the latest"])
+def test_time_words_at_the_ends_of_the_calendar_do_not_overflow(question):
+    early, late = date_intent(question, date(1, 1, 3)), date_intent(question, date(9999, 12, 30))
+    assert early.date_from == "0001-01-01" and late.date_to is not None
+    assert shift(date(9999, 12, 30), 5) == date.max and shift(date(1, 1, 3), -5) == date.min
+
+
+@pytest.mark.parametrize("question,topic", [
+    ("Which automaker recalled cars this week?", "Which automaker recalled cars?"),
+    ("What did NATO say in October 2024 about troops?", "What did NATO say about troops?"),
+    ("What is the latest on NATO?", "What is on NATO?"),
+    ("What happened this week?", "What happened?"),
+    ("this week", "this week"),  # nothing left but time words
+    ("Who won?", "Who won?"),
+])
+def test_time_words_are_taken_out_of_the_searched_text(question, topic):
+    assert without_phrase(question, date_intent(question, AS_OF)) == topic
+
+
+def test_time_fit_is_one_inside_and_decays_outside():
+    week = date_intent("this week", AS_OF)
+    assert time_fit("2024-10-25", week) == 1.0
+    assert time_fit("2024-10-16", week) == pytest.approx(0.5)
+    assert time_fit("2023-10-25", week) < 0.01 and time_fit(None, week) == 0.0
+    assert time_fit("2024-10-25", date_intent("Who won?", AS_OF)) == 0.0
 
 
 def test_latest_prefers_the_newest_article(engine):
@@ -57,7 +119,7 @@ def test_latest_prefers_the_newest_article(engine):
 
 def test_dates_can_be_switched_off(engine):
     answer = engine.ask("What happened in March 2024?", SearchOptions(k=6, dates=False))
-    assert answer.notes == () and len({h.article.id for h in answer.hits}) > 2
+    assert answer.notes == () and answer.query == "What happened in March 2024?"
 
 
 @pytest.mark.parametrize("question", ["What happened in Mar-a-Lago?", "What did we hear from May about Brexit?",

@@ -41,6 +41,8 @@ def test_load_questions_reads_every_field():
         ('{"id": "a", "question": "q", "qrels": {"d1": "high"}}', "integer grade"),
         ('{"id": "a", "question": "q", "unanswerable": "yes"}', "use true or false"),
         ('{"id": "a", "question": "q", "unanswerable": true, "answers": ["x"]}', "lists answers"),
+        ('{"id": "a", "question": "q", "as_of": "last week"}', "as_of is 'last week'; write the day"),
+        ('{"id": "a", "question": "q", "as_of": 20241029}', "as_of is 20241029; write the day"),
     ],
 )
 def test_bad_question_lines_name_the_line_and_the_value(tmp_path, line, message):
@@ -211,3 +213,17 @@ def test_cli_eval_errors_are_one_line(runner, built, tmp_path):
 
 def test_cli_fusion_choices_match_the_library():
     assert tuple(FUSION_CHOICES) == tuple(FUSIONS)
+
+
+def test_as_of_of_a_question_is_the_day_this_week_counts_from(engine, tmp_path):
+    """A news quiz question was asked on a day: its "this week" means that week."""
+    lines = [
+        {"id": "now", "question": "What happened this week?", "article_ids": ["election"]},
+        {"id": "march", "question": "What happened this week?", "article_ids": ["orchard"], "as_of": "2024-03-13"},
+    ]
+    path = _write(tmp_path / "q.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    questions = load_questions(path)
+    assert [q.as_of for q in questions] == [None, "2024-03-13"]
+    rows = evaluate(engine, questions, SearchOptions(k=3)).rows
+    assert rows[0]["articles"][0] == "election"
+    assert set(rows[1]["articles"][:2]) == {"harbour", "orchard"}

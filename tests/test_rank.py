@@ -2,7 +2,7 @@ from dataclasses import replace
 
 from qa.articles import Article
 from qa.passages import Passage
-from qa.rank import prefer_recent, select
+from qa.rank import prefer_time, select
 from qa.retrieve import Hit
 
 
@@ -26,8 +26,9 @@ def test_select_shows_duplicate_text_once_and_says_where_else():
     assert [h.article.id for h in chosen] == ["a", "c"] and chosen[0].also_in == ("b",)
 
 
-def test_prefer_recent_lifts_newer_articles():
-    old, new = hit("old", "x", 0.5, "2020-01-01"), hit("new", "y", 0.45, "2024-01-01")
-    assert [h.article.id for h in prefer_recent([old, new])] == ["new", "old"]
-    undated = replace(new, article=replace(new.article, date=None))
-    assert prefer_recent([old, undated]) == [old, undated]
+def test_prefer_time_lifts_by_date_fit_and_strong_evidence_still_wins():
+    near, far = hit("near", "x", 0.5, "2024-01-01"), hit("far", "y", 0.55, "2020-01-01")
+    assert [h.article.id for h in prefer_time([far, near], [0.0, 1.0], 0.1)] == ["near", "far"]
+    strong = replace(far, score=0.7)
+    assert [h.article.id for h in prefer_time([strong, near], [0.0, 1.0], 0.1)] == ["far", "near"]
+    assert prefer_time([far, near], [0.0, 0.0], 0.1) == [far, near]
