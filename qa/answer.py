@@ -51,7 +51,7 @@ class Answer:
     hits: tuple[Hit, ...]  # passage [n] is hits[n - 1]
     abstained: bool = False
     reason: str = ""
-    confidence: float = 0.0  # support of the best sentence found (see evidence.py)
+    confidence: float = 0.0  # probability that the articles answer it (qa/confidence.py)
     notes: tuple[str, ...] = ()  # how the question was read (dates, filters)
     low_confidence: bool = False  # answered, but the evidence is weak: say so beside the answer
     span: AnswerSpan | None = None  # the answer phrase inside the first quoted sentence, if one stands out
@@ -102,14 +102,15 @@ def choose_sentences(
 DONT_SAY = "The articles don't say."
 
 
-def abstain_reason(best_support: float, threshold: float) -> str:
+def abstain_reason(confidence: float, threshold: float) -> str:
     """Why no answer is given, or "" to answer.
 
-    The threshold (SearchOptions.min_support) was chosen on dev sets so that at most 5%
-    of answerable questions are refused; see docs/benchmarks.md for the measured rates.
+    `confidence` is the probability from qa/confidence.py's model that the articles hold an
+    answer; the threshold was set on dev sets so that at most 5% of answerable questions are
+    refused (docs/benchmarks.md has the measured rates).
     """
-    if best_support < threshold:
-        return f"{DONT_SAY} No sentence matches the question well enough; the closest passages are below."
+    if confidence < threshold:
+        return f"{DONT_SAY} Nothing in them matches the question well enough; the closest passages are below."
     return ""
 
 
@@ -179,6 +180,8 @@ def format_answer(answer: Answer) -> str:
     import click
 
     lines = [click.style(answer.text, bold=True)]
+    if answer.low_confidence:
+        lines.append(f"(Low confidence ({answer.confidence:.2f}): the evidence is weak; read the passages below.)")
     if answer.query != answer.question:
         lines.append(f"(searched: {answer.query})")
     lines.extend(f"({note})" for note in answer.notes)

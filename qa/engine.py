@@ -19,12 +19,13 @@ from . import embed
 from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .articles import Article
 from .build import BuildResult, index_paths
+from .confidence import load_model, signals
 from .config import default_index_dir
 from .conversation import Turn, cited_articles, contextual_query
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
 from .embed import Embedder
 from .errors import QAError, QuestionError
-from .evidence import SentenceEvidence, query_terms, sentence_evidence
+from .evidence import QueryTerms, SentenceEvidence, query_terms, sentence_evidence
 from .load import PassageIndex, check_model, manifest_backend
 from .milvus_store import open_store
 from .rank import favour, prefer_time, rerank, select
@@ -47,7 +48,7 @@ class SearchOptions:
     rerank_depth: int = 30  # fused candidates whose sentences are scored
     evidence_weight: float = 0.5  # share of the best sentence's evidence in the final passage score
     per_article: int = 2  # passages of one article in the top k (0: no limit)
-    min_support: float = 0.43  # abstain below: <= 5% of answerable dev questions, >= 90% off-corpus
+    min_confidence: float | None = None  # refuse below (default: the confidence model's threshold)
     dates: bool = True  # read time words in the question as a preference for articles of that time
     time_weight: float = 0.1  # lift of a perfect date fit; passage scores are in [0, 1]
     as_of: str | None = None  # "this week" counts back from this day (default: the newest article's)
@@ -70,6 +71,7 @@ class Retrieval:
     evidence: list[SentenceEvidence]
     notes: tuple[str, ...] = ()
     intent: DateIntent = DateIntent()  # the question's time words, read as a window of days
+    terms: QueryTerms | None = None  # the question's stemmed terms, for the confidence signals
 
 
 class Engine:
@@ -80,6 +82,7 @@ class Engine:
         self.index = index
         self.embedder = embedder
         self.store = store or FaissStore(index.dense)
+        self.confidence = load_model()
         dates = (index.manifest.get("date_range") or [None, None])[1]
         self.as_of = date.fromisoformat(dates) if dates else date.today()
 
@@ -153,7 +156,7 @@ class Engine:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
         notes = (describe(intent),) if intent else ()
-        return Retrieval(query, top, remap(evidence, pool, top), notes, intent)
+        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms)
 
     def as_of_date(self, options: SearchOptions) -> date:
         """The day "this week" counts back from: the option, else the newest article's date."""
@@ -192,12 +195,15 @@ class Engine:
             why = "No article matches the filters." if filters and filters.active() else DONT_SAY
             return Answer(question, found.query, (), (), True, why, notes=found.notes)
         citations = tuple(choose_sentences(found.evidence, found.hits))
-        best = max((e.support for e in found.evidence), default=0.0)
-        reason = abstain_reason(best, options.min_support)
+        measured = signals(found.terms or QueryTerms({}, {}), found.evidence, found.hits)
+        sure = self.confidence.probability(measured)
+        floor = self.confidence.refuse_below if options.min_confidence is None else options.min_confidence
+        reason = abstain_reason(sure, floor)
         if reason:
-            return Answer(question, found.query, (), tuple(found.hits), True, reason, best, found.notes)
+            return Answer(question, found.query, (), tuple(found.hits), True, reason, sure, found.notes)
         notes = found.notes + evidence_note(found.intent, citations, self.index)
-        return Answer(question, found.query, citations, tuple(found.hits), False, "", best, notes)
+        low = sure < self.confidence.low_below
+        return Answer(question, found.query, citations, tuple(found.hits), False, "", sure, notes, low)
 
     def article(self, article_id: str) -> Article:
         try:

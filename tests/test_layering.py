@@ -19,7 +19,7 @@ STAGES = [
     {"conversation", "dates"},
     {"evidence"},
     {"rank"},
-    {"answer"},
+    {"answer", "confidence"},
     {"engine"},
     {
         "evaluate",

@@ -1,0 +1,212 @@
+"""Checks that dev sets hide: dated archives with time words, and paraphrased questions (issue 11).
+
+    .venv/bin/python benchmarks/news_checks.py                   # both checks, all sets
+    .venv/bin/python benchmarks/news_checks.py --sets covid --limit 100
+
+Date robustness: none of the dev sets has dates, so each set's articles get dates spread
+over 2020-2025 (fixed by a hash of the id), and its questions are asked again with time
+words ("this week", "recently", "in 2023", "latest") and an as-of date that does NOT fit
+the gold article (the quiz's week is rarely the article's week) and one that does. Targets:
+nDCG@10 and AnswerRecall@5 with time words within 0.01 of the same questions without them;
+with a matching as-of date the gold article ranks at least as high as without time words.
+
+Paraphrase: questions written by hand in other words than the article's
+(benchmarks/checks/paraphrase-*.jsonl) and SciFact's claims; target: at most 5% wrongly refused.
+
+The dated index starts as a copy of the set's own index (benchmarks/public_sets.py), so its
+vectors are reused and nothing is embedded again; results go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import random
+import shutil
+import statistics
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import public_sets as ps
+from doc_sections import write_section
+
+from qa import Engine, SearchOptions, index_paths
+from qa.evaluate import Question, evaluate, load_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKS = ROOT / "benchmarks" / "checks"
+HEADING = "## News checks: time words and paraphrase (issue 11)"
+FIRST, DAYS = date(2020, 1, 1), 6 * 365  # articles are dated 2020-01-01 .. 2025-12-29
+PHRASES = ("this week", "recently", "in YEAR", "latest")
+SETS = ("squad1", "squad2", "covid", "scifact")
+log = logging.getLogger("news_checks")
+
+
+def article_date(article_id: str) -> date:
+    digest = hashlib.sha256(article_id.encode()).digest()
+    return FIRST + timedelta(days=int.from_bytes(digest[:4], "big") % DAYS)
+
+
+def dated_index(name: str) -> tuple[Path, Path, dict[str, date]]:
+    """The set's articles with dates, indexed from a copy of its undated index (no embedding)."""
+    index, questions = ps.prepare(name)
+    folder = ps.OUT / f"dated-{name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    dates, lines = {}, []
+    for line in (ps.OUT / name / "articles.jsonl").read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            record = json.loads(line)
+            dates[record["id"]] = article_date(record["id"])
+            lines.append(json.dumps({**record, "date": dates[record["id"]].isoformat()}, ensure_ascii=False))
+    (folder / "articles.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not (folder / "index").exists():
+        shutil.copytree(index, folder / "index")
+    built = index_paths([folder / "articles.jsonl"], folder / "index")
+    log.info("%s: dated index, %d passages, %d embedded", name, built.report.passages, built.report.embedded)
+    return folder / "index", questions, dates
+
+
+def with_phrase(text: str, phrase: str, year: int) -> str:
+    """The question with time words added where people put them."""
+    body = text.rstrip().rstrip("?").rstrip()
+    end = "?" if text.rstrip().endswith("?") else ""
+    if phrase == "latest":
+        return f"What is the latest: {body}{end}"
+    return f"{body} {phrase.replace('YEAR', str(year))}{end}"
+
+
+def variant(q: Question, phrase: str, gold: date, matching: bool, rng: random.Random) -> Question:
+    """q with time words; as-of (and the year named) fit the gold article's date or clearly don't."""
+    if matching:
+        back = {"this week": 6, "recently": 29, "latest": 29}.get(phrase, 0)
+        as_of, year = gold + timedelta(days=rng.randint(0, back)), gold.year
+    else:
+        far = rng.choice((-1, 1)) * rng.randint(90, 700)
+        as_of, year = gold + timedelta(days=far), gold.year + (1 if far > 0 else -1) * rng.randint(1, 2)
+    text = with_phrase(q.question, phrase, year)
+    return replace(q, id=f"{q.id}|{phrase}|{matching}", question=text, as_of=as_of.isoformat())
+
+
+def gold_ranks(rows: list[dict]) -> list[int]:
+    return [r["article_rank"] or 101 for r in rows]
+
+
+def date_check(name: str, limit: int) -> dict:
+    index, questions_file, dates = dated_index(name)
+    asked = [q for q in load_questions(questions_file) if q.article_ids and not q.unanswerable]
+    asked = ps.sample(asked, limit)
+    engine = Engine.from_index(index)
+    options = SearchOptions(k=ps.K)
+    plain = evaluate(engine, asked, options)
+    out = {"questions": len(asked), "plain": plain.report.metrics, "variants": {}}
+    rng = random.Random(11)
+    for phrase in PHRASES:
+        for matching in (False, True):
+            timed = [variant(q, phrase, dates[q.article_ids[0]], matching, rng) for q in asked]
+            done = evaluate(engine, timed, options)
+            pairs = list(zip(gold_ranks(list(plain.rows)), gold_ranks(list(done.rows)), strict=True))
+            out["variants"][f"{phrase}|{'match' if matching else 'other'}"] = {
+                **{k: done.report.metrics.get(k) for k in ("ndcg@10", "answer_recall@5", "false_abstention")},
+                "not_lower": sum(t <= p for p, t in pairs) / len(pairs),
+                "median_rank": statistics.median(t for _, t in pairs),
+                "example": timed[0].question,
+            }
+            log.info(
+                "%s %s %s: %s",
+                name,
+                phrase,
+                matching,
+                out["variants"][f"{phrase}|{'match' if matching else 'other'}"],
+            )
+    return out
+
+
+def paraphrase_check(name: str) -> dict | None:
+    """Hand-written paraphrases of a set (or its own questions for SciFact, whose claims paraphrase)."""
+    path = CHECKS / f"paraphrase-{name}.jsonl"
+    if name == "scifact":
+        index, path = ps.prepare(name)
+    elif path.exists():
+        index, _ = ps.prepare(name)
+    else:
+        return None
+    questions = load_questions(path)
+    done = evaluate(Engine.from_index(index), questions, SearchOptions(k=ps.K))
+    metrics = done.report.metrics
+    return {
+        "questions": len(questions),
+        **{k: metrics.get(k) for k in ("false_abstention", "hit@5", "answer_recall@5", "answer_accuracy")},
+    }
+
+
+def cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def date_table(name: str, result: dict) -> list[str]:
+    plain = result["plain"]
+    lines = [
+        f"**{ps.BENCHES[name].title}**, {result['questions']} questions; without time words: "
+        f"nDCG@10 {cell(plain.get('ndcg@10'))}, AR@5 {cell(plain.get('answer_recall@5'))}, "
+        f"refused {cell(plain.get('false_abstention'))}.",
+        "",
+        "| time words | as-of date fits gold? | nDCG@10 (Δ) | AR@5 (Δ) | refused "
+        "| gold ranked as high or higher | example |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, v in result["variants"].items():
+        phrase, fit = key.split("|")
+        deltas = []
+        for metric in ("ndcg@10", "answer_recall@5"):
+            got, base = v.get(metric), plain.get(metric)
+            deltas.append("-" if got is None else f"{got:.3f} ({got - base:+.3f})")
+        lines.append(
+            f"| {phrase} | {'yes' if fit == 'match' else 'no'} | {deltas[0]} | {deltas[1]} | "
+            f"{cell(v['false_abstention'])} | {v['not_lower']:.3f} | {v['example'][:70]} |"
+        )
+    return lines + [""]
+
+
+def write_docs(dated: dict[str, dict], para: dict[str, dict]) -> None:
+    text = [HEADING, "", f"`benchmarks/news_checks.py` at commit `{ps.commit()}`, {ps.machine()}.", ""]
+    text += [__doc__.split("\n\n", 2)[1].replace("\n", " "), ""]
+    for name, result in dated.items():
+        text += date_table(name, result)
+    text += [
+        'Paraphrased questions (wrongly refused: answerable questions answered "the articles don\'t say"):',
+        "",
+    ]
+    text += [
+        "| questions | count | wrongly refused | Hit@5 | AR@5 | quoted sentence holds the answer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in para.items():
+        text.append(
+            f"| {name} | {r['questions']} | {cell(r['false_abstention'])} | {cell(r['hit@5'])} | "
+            f"{cell(r['answer_recall@5'])} | {cell(r['answer_accuracy'])} |"
+        )
+    write_section(ps.DOC, HEADING, "\n".join(text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--limit", type=int, default=300, help="questions per set (a fixed sample)")
+    parser.add_argument("--out", type=Path, default=ps.OUT / "news-checks.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    dated = {name: date_check(name, args.limit) for name in args.sets}
+    para = {
+        f"paraphrase-{n}" if n != "scifact" else "SciFact claims": r
+        for n in ("seeds", "squad1", "covid", "scifact")
+        if (r := paraphrase_check(n))
+    }
+    args.out.write_text(json.dumps({"dated": dated, "paraphrase": para}, indent=1), encoding="utf-8")
+    write_docs(dated, para)
+
+
+if __name__ == "__main__":
+    main()

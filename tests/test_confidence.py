@@ -1,0 +1,69 @@
+"""The answer-confidence signals and model (qa/confidence.py), on hand-made retrievals."""
+
+import json
+import math
+
+import pytest
+
+from qa.articles import Article
+from qa.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Signals, load_model, signals
+from qa.engine import SearchOptions
+from qa.evidence import QueryTerms, SentenceEvidence
+from qa.passages import Passage
+from qa.retrieve import Hit
+
+
+def hit(article_id: str, text: str, score: float, dense: float, lexical: float, row: int) -> Hit:
+    article = Article(article_id, article_id.title(), text)
+    passage = Passage(f"{article_id}#{row}", article_id, row, 0, len(text), text, ((0, len(text)),))
+    return Hit(passage, article, score, dense, lexical, row)
+
+
+def test_signals_measure_sentences_passages_agreement_and_gap():
+    hits = [
+        hit("tram", "The tram wifi cost 1.2 million euros.", 0.9, 0.7, 3.0, 0),
+        hit("bakery", "The bakery closes shops over butter prices.", 0.5, 0.8, 1.0, 1),
+    ]
+    terms = QueryTerms({"tram": 2.0, "wifi": 1.0, "cost": 1.0, "lisbon": 4.0}, dict.fromkeys(["tram", "wifi", "cost", "lisbon"], 1.0))
+    evidence = [SentenceEvidence(0, (0, 37), 0.6, 0.5, 0.75, 0.55), SentenceEvidence(1, (0, 43), 0.2, 0.0, 0.0, 0.1)]
+    found = signals(terms, evidence, hits).as_dict()
+    assert found["best_cosine"] == 0.6 and found["best_coverage"] == 0.75
+    assert found["best_support"] == pytest.approx(0.5 * 0.6 + 0.5 * 0.75)
+    assert found["top_dense"] == 0.8
+    assert found["passage_coverage"] == pytest.approx(3 / 4)  # "lisbon" is nowhere
+    assert found["passage_idf_coverage"] == pytest.approx(4 / 8)
+    assert found["agree"] == 0.0  # BM25 prefers the tram, cosine the bakery
+    assert found["gap"] == pytest.approx(0.4) and found["terms"] == pytest.approx(math.log(5))
+
+
+def test_signals_of_an_empty_retrieval_are_zero_not_an_error():
+    found = signals(QueryTerms({}, {}), [], [])
+    assert found.values == (0.0,) * len(FEATURES)
+
+
+def test_model_probability_thresholds_and_round_trip():
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("best_cosine")] = 10.0
+    model = ConfidenceModel(FEATURES, (0.5,) * len(FEATURES), (1.0,) * len(FEATURES), tuple(weights), 0.0, 0.2, 0.5)
+    high = Signals(tuple(0.9 if f == "best_cosine" else 0.0 for f in FEATURES))
+    low = Signals(tuple(0.1 if f == "best_cosine" else 0.0 for f in FEATURES))
+    assert model.probability(high) == pytest.approx(1 / (1 + math.exp(-4)))
+    assert model.probability(low) == pytest.approx(1 / (1 + math.exp(4)))
+    assert ConfidenceModel.from_json(json.loads(json.dumps(model.to_json()))) == model
+    with pytest.raises(ValueError, match="signals"):
+        model.probability(Signals((1.0,)))
+
+
+def test_the_shipped_model_matches_the_code_and_its_thresholds_are_ordered():
+    model = load_model()
+    assert model.features == FEATURES and len(model.weights) == len(FEATURES)
+    assert 0.0 < model.refuse_below <= model.low_below < 1.0
+    assert "model" in json.loads(MODEL_FILE.read_text())
+
+
+def test_engine_reports_the_probability_and_refuses_below_the_threshold(engine):
+    answer = engine.ask("How many residents signed the petition for longer library hours?")
+    assert not answer.abstained and 0.0 <= answer.confidence <= 1.0
+    strict = engine.ask("How many residents signed the petition for longer library hours?",
+                        SearchOptions(min_confidence=1.0))
+    assert strict.abstained and strict.citations == () and strict.hits
