@@ -99,8 +99,13 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
             problems.append(Problem(shown, reason))
             continue
         partial = root / f".{shown}.part"
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        except OSError as ex:  # a full disk: this file is not kept, the others still are
+            partial.unlink(missing_ok=True)
+            problems.append(Problem(shown, f"could not be saved ({ex.strerror}); free some disk space"))
+            continue
         saved.append(target)
     return saved, problems
 
