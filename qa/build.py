@@ -119,7 +119,7 @@ def read_articles(root: Path, paths: Sequence[str], with_uploads: bool, follow_l
         paths = sources.with_uploads(root, paths)
     loaded = load_articles(paths, index_root=root, follow_outside_links=follow_links)
     if not loaded.articles:
-        detail = "; ".join(str(p) for p in loaded.errors[:5])
+        detail = "; ".join(str(p) for p in loaded.problems[:5])
         raise NoArticlesError(
             f"no readable articles in {', '.join(map(str, paths))}"
             + (f" ({detail})" if detail else "")

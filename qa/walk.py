@@ -49,9 +49,13 @@ def refused(path: Path, own_index: Path | None) -> str | None:
     real = path.resolve()
     if any(real == k or k in real.parents for k in KERNEL_FOLDERS):
         return "a file of the operating system's kernel, not an article; skipped"
-    index = enclosing_index(real)
     uploads = own_index / UPLOADS if own_index else None
-    if index is not None and not (uploads and (real == uploads or uploads in real.parents)):
+    if uploads and (real == uploads or uploads in real.parents):
+        return None
+    if own_index and (real == own_index or own_index in real.parents):
+        return "the index folder itself, never read as articles; keep the index elsewhere (--index)"
+    index = enclosing_index(real)
+    if index is not None:
         return f"inside the qa index folder {index}, which is never read as articles; skipped"
     return None
 
@@ -75,11 +79,14 @@ def walk(root: Path, own_index: Path | None, follow: bool, seen: set[Path] | Non
 
 def _enter(folder: Path, own_index: Path | None, found: list[Found]) -> bool:
     """Whether to walk into a sub-folder: never into an index folder (a warning unless it is the own one)."""
-    if folder.is_symlink() or not is_index_folder(folder):
-        return True
-    if own_index is None or folder.resolve() != own_index:
+    if folder.is_symlink():
+        return True  # decided by _linked_folder
+    if own_index is not None and folder.resolve() == own_index:
+        return False  # its uploads/ are read as a source of their own
+    if is_index_folder(folder):
         found.append(_skip(folder, "a qa index folder, never read as articles; skipped"))
-    return False
+        return False
+    return True
 
 
 def _linked_folder(
