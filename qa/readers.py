@@ -34,12 +34,9 @@ def build_article(fields: dict[str, Any], default_id: str, path: str, line: int 
     if isinstance(fields.get("text"), dict | list):
         yield Problem(path, "text is a list or an object, not a string; skipped", line)
         return
-    fields = dict(fields)
-    for key, limit in FIELD_LIMITS.items():
-        value, note = capped(key, fields.get(key), limit)
-        fields[key] = value
-        if note:
-            yield Problem(path, note, line, "warning")
+    fields, notes = capped_fields(fields)
+    for note in notes:
+        yield Problem(path, note, line, "warning")
     text = str(fields.get("text") or "")
     title = str(fields.get("title") or "").strip()
     if not text.strip():
@@ -63,6 +60,15 @@ def build_article(fields: dict[str, Any], default_id: str, path: str, line: int 
         url=_clean(fields.get("url")),
         path=where,
     )
+
+
+def capped_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The fields with every metadata value capped (see capped), and a note per change."""
+    kept, notes = dict(fields), []
+    for key, limit in FIELD_LIMITS.items():
+        kept[key], note = capped(key, fields.get(key), limit)
+        notes += [note] if note else []
+    return kept, notes
 
 
 def capped(key: str, value: object, limit: int) -> tuple[object, str | None]:
