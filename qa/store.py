@@ -178,6 +178,7 @@ def publish(root: Path, building: Path) -> Path:
     final = root / building.name.removeprefix(".building-")
     _fsync_tree(building)
     os.replace(building, final)
+    adopt_legacy(root)  # while CURRENT still names the generation being replaced
     try:
         write_atomic(root / CURRENT, final.name + "\n")  # the one step that switches readers over
     except OSError:
@@ -202,7 +203,6 @@ def write_atomic(path: Path, text: str) -> None:
 def remove_stale(root: Path, keep: str) -> None:
     """Delete generations qa wrote and no longer needs (never the live one, never a
     folder without qa's mark), and temporary files of killed runs."""
-    adopt_legacy(root, keep)
     for child in root.iterdir():
         if child.name != keep and not child.is_symlink() and child.is_dir() and is_generation(child):
             shutil.rmtree(child, ignore_errors=True)
@@ -210,7 +210,7 @@ def remove_stale(root: Path, keep: str) -> None:
             child.unlink(missing_ok=True)
 
 
-def adopt_legacy(root: Path, keep: str) -> None:
+def adopt_legacy(root: Path) -> None:
     """Mark the generation CURRENT names when an older qa wrote it without a mark, so it
     goes once replaced: CURRENT names it and it holds qa's manifest, so it is qa's."""
     try:
@@ -218,7 +218,7 @@ def adopt_legacy(root: Path, keep: str) -> None:
     except (IndexNotFoundError, IndexCorruptError):
         return
     folder = root / name
-    if name == keep or folder.is_symlink() or not folder.is_dir() or is_generation(folder):
+    if folder.is_symlink() or not folder.is_dir() or is_generation(folder):
         return
     try:
         manifest = jsonl.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -237,9 +237,10 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def file_checksums(folder: Path) -> dict[str, dict[str, Any]]:
-    """sha256 and size of every file in a generation except the manifest."""
+    """sha256 and size of every file in a generation except the manifest and qa's mark."""
     sums = {}
-    for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+    skip = (MANIFEST, GENERATION_MARK)
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip):
         sums[file.relative_to(folder).as_posix()] = {"size": file.stat().st_size, "sha256": _sha256(file)}
     return sums
 

@@ -184,6 +184,15 @@ def test_only_generations_qa_marked_are_deleted(runner, home):
     assert len([p for p in index_dir.glob("gen-*") if (p / ".qa-generation").is_file()]) == 1
 
 
+def test_an_index_from_an_older_qa_loads_and_its_generation_goes_once_replaced(runner, home):
+    build(runner, "news", "--index", "old")
+    legacy = store.live_generation(home / "old")
+    (legacy / ".qa-generation").unlink()  # as written before generations were marked
+    assert titles(home / "old") == ["Seal Rescued", "Tram Opens"]
+    build(runner, "news", "--index", "old", "--rebuild")
+    assert not legacy.exists() and titles(home / "old") == ["Seal Rescued", "Tram Opens"]
+
+
 def test_an_index_folder_is_never_read_as_articles(runner, home):
     build(runner, ".", "--index", "index")  # the index inside the folder it indexes
     again = build(runner, ".", "--index", "index")
