@@ -157,8 +157,8 @@ def load_articles(
         for read in read_file(*item):
             (found if isinstance(read, Article) else problems).append(read)  # type: ignore[arg-type]
     kept, duplicate_ids = dedupe(found)
-    for problem in problems:
-        log.warning("%s", problem)
+    for problem in problems:  # the caller shows them (one line each); a log line would repeat it
+        log.info("%s: %s", problem.level, problem)
     return Ingested(tuple(kept), tuple(problems + duplicate_ids))
 
 

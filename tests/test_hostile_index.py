@@ -252,6 +252,8 @@ def test_a_chat_upload_with_bombs_indexes_the_good_file_and_names_the_bad(built,
     assert result.build is not None and result.build.report.added == 1
     summary = result.summary()
     assert all(name in summary for name in ("bomb.json", "alias.md", "deep.jsonl")) and "Good" not in summary
+    assert summary.startswith("Indexed 1 file(s)") and [p.name for p in result.saved] == ["good.txt"]
+    assert sorted(p.name for p in (built / "uploads").iterdir()) == ["good.txt"]  # not re-reported later
 
 
 # --- faults of the machine: read-only, disk full, a file for a folder ---------------------------
