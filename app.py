@@ -21,6 +21,7 @@ import gradio as gr  # noqa: E402
 from qa import serve, views  # noqa: E402
 from qa.chat import WELCOME, ChatService, make_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.terminal import escape_controls  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -113,7 +114,10 @@ def build(service: ChatService) -> gr.Blocks:
         def feedback(evt: gr.LikeData, done: list) -> None:
             index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             if 0 <= index // 2 < len(done):  # messages go user, assistant, user, ...
-                service.record_feedback(done[index // 2], evt.liked)
+                try:
+                    service.record_feedback(done[index // 2], evt.liked)
+                except QAError as ex:
+                    raise gr.Error(str(ex)) from None
                 gr.Info(f"Feedback saved to {service.feedback_path}")
 
         def refresh():
@@ -152,7 +156,7 @@ def launch(
     demo = build(service)
     theme = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
     demo.queue(default_concurrency_limit=serve.WORKERS, max_size=serve.QUEUE_SIZE).launch(
-        server_name=host,
+        server_name=serve.server_name(host),
         server_port=port,
         auth=auth,
         share=False,
@@ -167,7 +171,10 @@ def launch(
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()
     if block:
-        print(f"qa chat: http://{host}:{demo.server_port} (index {service.index_dir}); Ctrl+C stops it")
+        where = escape_controls(
+            f"http://{serve.server_name(host)}:{demo.server_port} (index {service.index_dir})"
+        )
+        print(f"qa chat: {where}; Ctrl+C stops it")
         demo.block_thread()
     return demo
 
@@ -187,16 +194,22 @@ def main(argv: list[str] | None = None) -> None:
     cli = argparse.ArgumentParser(description="The qa browser chat")
     cli.add_argument("--index", default=env("QA_INDEX") or "index", help="index folder ($QA_INDEX)")
     cli.add_argument("--host", default=env("QA_HOST") or "127.0.0.1", help="address to bind ($QA_HOST)")
-    cli.add_argument("--port", type=int, default=int(env("QA_PORT") or 7860), help="port ($QA_PORT)")
+    cli.add_argument("--port", type=int, default=env("QA_PORT") or "7860", help="port ($QA_PORT)")
     cli.add_argument("--feedback", default=env("QA_FEEDBACK"), help="feedback JSONL file ($QA_FEEDBACK)")
     cli.add_argument("--auth", default=env(serve.AUTH_ENV), help="USER:PASSWORD to log in ($QA_AUTH)")
     args = cli.parse_args(argv)
     try:
         auth = serve.parse_auth(args.auth)
+        serve.check_address(args.host, args.port)  # before minutes of indexing, not after
         service = ChatService.start(args.index, seeds=[HERE / "seeds"], feedback_path=args.feedback)
     except QAError as ex:
-        raise SystemExit(f"Error: {ex}") from None
-    launch(service, args.host, args.port, auth=auth)
+        raise SystemExit(f"Error: {escape_controls(ex)}") from None
+    try:
+        launch(service, args.host, args.port, auth=auth)
+    except OSError as ex:  # the port was taken while the index was being built
+        raise SystemExit(
+            f"Error: cannot serve on {args.host}:{args.port} ({escape_controls(ex)}); choose another --port"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from .conversation import Turn
 from .evidence import SentenceEvidence
 from .rank import same_text, words
 from .retrieve import Hit
+from .terminal import one_line, text_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,21 +180,23 @@ def format_answer(answer: Answer) -> str:
     """Readable text: the answer line, then numbered passages with the quoted sentence marked."""
     import click
 
-    lines = [click.style(answer.text, bold=True)]
+    # Article text and titles are escaped (an ANSI sequence in an article must not restyle
+    # or retitle the terminal); only qa's own bold marks are real escapes.
+    lines = [click.style(one_line(answer.text), bold=True)]
     if answer.low_confidence:
         lines.append(f"(Low confidence ({answer.confidence:.2f}): the evidence is weak; read the passages below.)")
     if answer.query != answer.question:
-        lines.append(f"(searched: {answer.query})")
-    lines.extend(f"({note})" for note in answer.notes)
+        lines.append(f"(searched: {one_line(answer.query)})")
+    lines.extend(f"({one_line(note)})" for note in answer.notes)
     if answer.abstained and answer.hits:
         lines.append("Closest matches:")
     marked = {(c.number, c.start, c.end) for c in answer.citations}
     for n, hit in enumerate(answer.hits, start=1):
         a = hit.article
         meta = " - ".join(x for x in (a.title, a.date, a.section or a.source) if x)
-        lines += ["", f"[{n}] {meta}  (score {hit.score:.2f})", "    " + mark(hit, n, marked)]
+        lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + mark(hit, n, marked)]
         if hit.also_in:
-            lines.append(f"    (same text also in: {', '.join(hit.also_in)})")
+            lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
     return "\n".join(lines)
 
 
@@ -201,12 +204,13 @@ def mark(hit: Hit, number: int, marked: set[tuple[int, int, int]]) -> str:
     """The passage text with cited sentences wrapped in »...« (and bold on a terminal)."""
     import click
 
-    p = hit.passage
+    p, text = hit.passage, hit.article.text
     out, cursor = [], p.start
     for start, end in p.sentences:
         if (number, start, end) in marked:
-            out.append(hit.article.text[cursor:start])
-            out.append(click.style(f"»{hit.article.text[start:end]}«", bold=True, underline=True))
+            out.append(text_block(text[cursor:start]))
+            quoted = text_block(text[start:end])
+            out.append(click.style(f"»{quoted}«", bold=True, underline=True))
             cursor = end
-    out.append(hit.article.text[cursor : p.end])
+    out.append(text_block(text[cursor : p.end]))
     return "".join(out).replace("\n", "\n    ")

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from .terminal import escape_controls
+
 _WS = re.compile(r"\s+")
 
 
@@ -56,7 +58,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return escape_controls(f"{where}: {self.message}")  # a newline in a file name forges no line
 
 
 def normalise_date(value: object) -> str | None:

@@ -5,17 +5,18 @@ Reads with ingest.py, then lets index.py embed only what is new or changed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import embed, store
+from . import embed, sources, store
 from .articles import Problem
-from .config import DEFAULT_BACKEND, DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
+from .config import DEFAULT_BACKEND, DenseSettings, IndexSettings, default_index_dir
 from .embed import Embedder
 from .errors import NoArticlesError, QAError
 from .index import IndexReport, Progress, update_index
-from .ingest import SUPPORTED, load_articles
+from .ingest import SUPPORTED, Ingested, load_articles
 from .load import manifest_backend, read_manifest
 
 
@@ -40,10 +41,13 @@ def index_paths(
     ray: str | None = None,
     dense: DenseSettings | None = None,
     split_workers: int = 1,
+    follow_links: bool = False,
 ) -> BuildResult:
     """Read articles from files/folders and bring the index up to date with them.
 
-    With no paths, re-reads the sources recorded in the index (or seeds/ for a new one).
+    With no paths, re-reads the sources recorded in the index (or seeds/ for a new one);
+    INDEX/uploads/ is always read too. `keep_others` (an upload) reads only `paths` and
+    keeps every other indexed article.
 
     Args:
         backend: without an embedder, the packaged model runs on this backend (see
@@ -53,6 +57,10 @@ def index_paths(
             address ("ray://head:10001", "auto"); None embeds in this process.
         split_workers: processes that split new articles (more than 1 re-runs the calling
             script in each; only for scripts with a `__main__` guard, like `qa index`).
+        follow_links: read files that links inside the folders point to outside them
+            (by default they are skipped with a warning).
+    Raises:
+        SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
     embedder = embedder or embed.default_embedder(backend or recorded_backend(root))
@@ -63,19 +71,8 @@ def index_paths(
             raise QAError(f"--ray embeds with the packaged model only, not {embedder.name}")
         embedder = RayEmbedder(embedder, ray)
     with store.writer_lock(root):  # one writer at a time; readers keep reading the live generation
-        if not paths:
-            paths = recorded_sources(root) or [str(p) for p in DEFAULT_SOURCES]
-        loaded = load_articles(paths)
-        if not loaded.articles:
-            detail = "; ".join(str(p) for p in loaded.errors[:5])
-            raise NoArticlesError(
-                f"no readable articles in {', '.join(map(str, paths))}"
-                + (f" ({detail})" if detail else "")
-                + f"; supported files: {' '.join(SUPPORTED)}"
-            )
-        given = [str(Path(p)) for p in paths]
-        # An upload adds to the index, so the folders indexed before stay its sources.
-        sources = [*dict.fromkeys([*recorded_sources(root), *given])] if keep_others else given
+        to_read, to_record = plan_sources(root, paths, keep_others)
+        loaded = read_articles(root, to_read, with_uploads=not keep_others, follow_links=follow_links)
         report = update_index(
             root,
             loaded.articles,
@@ -83,14 +80,52 @@ def index_paths(
             settings=settings,
             keep_others=keep_others,
             rebuild=rebuild,
-            sources=sources,
+            sources=sources.with_uploads(root, to_record or []),
             progress=progress,
             dense=dense,
             split_workers=split_workers,
         )
+        if to_record is not None:
+            sources.write_sources(root, to_record)
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         store.remove_stale(root, keep=store.live_generation(root).name)
         return BuildResult(report, loaded.problems)
+
+
+def plan_sources(
+    root: Path, paths: Sequence[Path | str], keep_others: bool
+) -> tuple[list[str], list[str] | None]:
+    """(paths to read, sources to record; None: leave the record as it is).
+
+    A `qa index` reads and records what it was given, else the recorded sources. An
+    upload reads only its files and adds them to the record, unless they lie in
+    INDEX/uploads/ (always a source) or the index's sources are unknown (then it does
+    not pretend to know them).
+    """
+    if not keep_others:
+        chosen = sources.sources_to_read(root, paths)
+        return chosen, chosen
+    given, recorded = sources.resolve(paths), sources.read_sources(root)
+    if recorded is None and sources.has_index(root):
+        return given, None
+    uploads = str(sources.uploads_dir(root)) + os.sep
+    return given, [*dict.fromkeys([*(recorded or []), *(p for p in given if not p.startswith(uploads))])]
+
+
+def read_articles(root: Path, paths: Sequence[str], with_uploads: bool, follow_links: bool) -> Ingested:
+    """The articles of `paths` (and of INDEX/uploads/), or NoArticlesError."""
+    uploads = sources.uploads_dir(root)
+    if with_uploads and uploads.is_dir():
+        paths = sources.with_uploads(root, paths)
+    loaded = load_articles(paths, index_root=root, follow_outside_links=follow_links)
+    if not loaded.articles:
+        detail = "; ".join(str(p) for p in loaded.problems[:5])
+        raise NoArticlesError(
+            f"no readable articles in {', '.join(map(str, paths))}"
+            + (f" ({detail})" if detail else "")
+            + f"; supported files: {' '.join(SUPPORTED)}"
+        )
+    return loaded
 
 
 def recorded_backend(root: Path) -> str:
@@ -101,12 +136,3 @@ def recorded_backend(root: Path) -> str:
         return manifest_backend(read_manifest(store.live_generation(root), root))
     except QAError:
         return DEFAULT_BACKEND
-
-
-def recorded_sources(root: Path) -> list[str]:
-    if not store.exists(root):
-        return []
-    try:  # the manifest alone, so a damaged index still knows what to rebuild from
-        return list(read_manifest(store.live_generation(root), root).get("sources") or [])
-    except QAError:
-        return []

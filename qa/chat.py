@@ -8,8 +8,8 @@ so the chat answers through the same Engine.ask as `qa ask` and `qa eval`.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import store, views
+from . import jsonl, store, views
 from .answer import Answer, answer_json, hit_json
 from .articles import normalise_date
 from .config import DEFAULT_SOURCES
@@ -27,6 +27,7 @@ from .engine import Engine, SearchOptions, index_paths
 from .errors import QAError
 from .index import Progress
 from .retrieve import Filters
+from .sources import has_index
 from .uploads import UploadResult, add_uploads
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,12 @@ def example_questions(path: Path, articles: Collection[str], limit: int = 6) -> 
     if not path.is_file():
         return []
     found = []
-    for row in store.read_jsonl(path):
+    try:
+        rows = [row for row in store.read_jsonl(path) if isinstance(row, dict)]
+    except (OSError, UnicodeDecodeError, ValueError) as ex:
+        log.warning("no example questions: %s is unreadable (%s)", path, ex)
+        return []
+    for row in rows:
         answerable = row.get("article_ids") and not row.get("unanswerable")
         if row.get("question") and answerable and all(a in articles for a in row["article_ids"]):
             found.append(str(row["question"]))
@@ -119,9 +125,10 @@ class ChatService:
         self.index_dir = Path(index_dir)
         self.feedback_path = Path(feedback_path or self.index_dir / "feedback" / "feedback.jsonl")
         self.upload_dir = Path(upload_dir or self.index_dir / "uploads")
+        self._seen = self._current_stamp()  # before loading: a switch during the load is seen later
         self.engine = Engine.from_index(self.index_dir, embedder=embedder)  # None: the index's backend
         self.embedder = self.engine.embedder
-        self._indexing, self._feedback = threading.Lock(), threading.Lock()
+        self._indexing, self._feedback, self._reloading = threading.Lock(), threading.Lock(), threading.Lock()
         self.warmed = threading.Event()  # set once the model has answered its first query
 
     @classmethod
@@ -133,9 +140,15 @@ class ChatService:
         **options: Any,
     ) -> ChatService:
         """Open the index at `index_dir`, building it from `seeds` first if there is none."""
-        if not store.exists(Path(index_dir)):
-            log.warning("no index at %s yet; building one from %s", index_dir, ", ".join(map(str, seeds)))
-            index_paths(list(seeds), index_dir, embedder=options.get("embedder"), progress=progress)
+        root = Path(index_dir)
+        store.check_folder(root)
+        if not store.exists(root):
+            # What is left of an index (sources.json, generations) is rebuilt from its own sources.
+            paths = [] if has_index(root) else list(seeds)
+            log.warning(
+                "no index at %s yet; building one from %s", root, ", ".join(map(str, paths)) or "its sources"
+            )
+            index_paths(paths, root, embedder=options.get("embedder"), progress=progress)
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:
@@ -145,8 +158,38 @@ class ChatService:
         finally:
             self.warmed.set()
 
+    def current_engine(self) -> Engine:
+        """The engine over the live generation, switched between questions when another
+        process (a CLI `qa index`) has published a new one.
+
+        The check is one stat() of CURRENT per question; loading embeds nothing. While one
+        thread loads, the others go on answering from the previous generation.
+        """
+        stamp = self._current_stamp()
+        if stamp is None or stamp == self._seen or not self._reloading.acquire(blocking=False):
+            return self.engine
+        try:
+            self.engine = Engine.from_index(self.index_dir, embedder=self.embedder)
+            log.info("switched to the new generation %s of %s", self.engine.index.folder.name, self.index_dir)
+        except QAError as ex:
+            log.warning(
+                "keeping the previous index: the new one at %s does not load (%s)", self.index_dir, ex
+            )
+        finally:
+            self._seen = stamp
+            self._reloading.release()
+        return self.engine
+
+    def _current_stamp(self) -> tuple[int, int, int] | None:
+        """Identity of CURRENT: every publish replaces the file, so its inode changes."""
+        try:
+            info = os.stat(self.index_dir / store.CURRENT)
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
     def facets(self) -> dict[str, Any]:
-        return self.engine.facets()
+        return self.current_engine().facets()
 
     def header(self) -> str:
         return views.header_html(self.facets())
@@ -162,7 +205,7 @@ class ChatService:
     ) -> Reply:
         """Answer a chat message; `reply_no` numbers this reply for its citation links."""
         options = SearchOptions(k=int(k), as_of=(as_of or "").strip() or None)
-        answer = self.engine.ask(question, options, filters, history=turns)
+        answer = self.current_engine().ask(question, options, filters, history=turns)
         data = answer_json(answer)
         html = views.reply_html(reply_no, data, self.bodies(answer))
         messages = (
@@ -186,7 +229,7 @@ class ChatService:
         data = replies[parsed[0]]
         passage = data["passages"][parsed[1] - 1]
         try:
-            article = self.engine.article(passage["article_id"])
+            article = self.current_engine().article(passage["article_id"])
         except QAError:
             return views.notice_html("That article is no longer in the index.")
         if article.text[passage["start"] : passage["end"]] != passage["text"]:
@@ -203,16 +246,21 @@ class ChatService:
                 files, self.upload_dir, self.index_dir, embedder=self.embedder, progress=progress
             )
             if result.build:
-                self.engine = Engine.from_index(self.index_dir, embedder=self.embedder)
+                self.current_engine()  # the upload published a new generation: answer from it at once
         return result
 
     def record_feedback(self, data: Mapping[str, Any], liked: bool | str) -> dict[str, Any]:
         """Append a thumbs up/down to the feedback file (JSON lines); returns the record."""
         record = feedback_record(data, VERDICTS.get(liked, "down"))
         with self._feedback:
-            self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.feedback_path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            try:
+                self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+                jsonl.append(self.feedback_path, record)  # one write; a write cut short is undone
+            except OSError as ex:
+                raise QAError(
+                    f"could not save the feedback to {self.feedback_path} ({ex.strerror}); "
+                    "free some disk space or make the folder writable (set another with --feedback)"
+                ) from None
         return record
 
     def examples(self, questions: Path) -> list[str]:
@@ -235,7 +283,7 @@ class ChatService:
         """
         filters = make_filters(date_from, date_to, sections, sources)
         options = SearchOptions(k=int(k), as_of=as_of.strip() or None)
-        return answer_json(self.engine.ask(question, options, filters))
+        return answer_json(self.current_engine().ask(question, options, filters))
 
     def api_search(
         self,
@@ -249,5 +297,6 @@ class ChatService:
     ) -> dict[str, Any]:
         """The top passages for a query, each as in the "passages" of `qa ask --json`."""
         filters = make_filters(date_from, date_to, sections, sources)
-        hits = self.engine.search(query, SearchOptions(k=int(k), as_of=as_of.strip() or None), filters)
+        options = SearchOptions(k=int(k), as_of=as_of.strip() or None)
+        hits = self.current_engine().search(query, options, filters)
         return {"query": query, "passages": [hit_json(h, n) for n, h in enumerate(hits, start=1)]}

@@ -6,7 +6,6 @@ and `qa convert` live in cli_eval.py, the shared options in cli_options.py.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import click
 from .cli_eval import FUSION_CHOICES, convert, eval_command
 from .cli_options import (
     CONTEXT,
+    echo,
     filter_options,
     index_option,
     run_with_progress,
@@ -23,6 +23,7 @@ from .cli_options import (
     vector_store_option,
 )
 from .config import BACKENDS, DENSE_KINDS
+from .terminal import json_text
 
 __all__ = ["FUSION_CHOICES", "cli"]
 
@@ -38,7 +39,11 @@ def cli() -> None:
     """
     import logging
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    from .terminal import EscapingFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(levelname)s: %(message)s"))  # a file name cannot forge a line
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 @cli.command()
@@ -47,6 +52,11 @@ def cli() -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 @click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
+@click.option(
+    "--follow-outside-links",
+    is_flag=True,
+    help="Read files that links inside the folders point to outside them (skipped by default)",
+)
 @click.option("--ray", "use_ray", is_flag=True, help="Embed on Ray: a local one, or $RAY_ADDRESS's cluster")
 @click.option(
     "--ray-address", metavar="ADDRESS", help="Embed on the Ray cluster at ADDRESS (ray://head:10001)"
@@ -69,6 +79,7 @@ def index(
     rebuild: bool,
     as_json: bool,
     verify: bool,
+    follow_outside_links: bool,
     use_ray: bool,
     ray_address: str | None,
     dense_index: str | None,
@@ -77,6 +88,8 @@ def index(
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
     Only new or changed articles are embedded; articles whose files are gone are dropped.
+    INDEX/uploads/ (articles added in the chat) is always read too. Links that lead out
+    of a folder, devices, FIFOs and other qa index folders are skipped with a warning.
 
     \b
         qa index seeds/ ~/news/2024
@@ -102,18 +115,19 @@ def index(
                 dense=DenseSettings(dense_index) if dense_index else None,
                 split_workers=os.cpu_count() or 1,
                 backend=backend,
+                follow_links=follow_outside_links,
             ),
             quiet=as_json,
         )
     for problem in result.problems:
-        click.echo(f"{problem.level}: {problem}", err=True)
+        echo(f"{problem.level}: {problem}", err=True)
     r = result.report
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json.dumps({**asdict(r), "problems": [str(p) for p in result.problems]}))
+        click.echo(json_text({**asdict(r), "problems": [str(p) for p in result.problems]}))
         return
-    click.echo(
+    echo(
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged; "
         f"{r.articles} articles, {r.passages} passages ({r.embedded} embedded) "
         f"in {r.seconds:.1f}s -> {r.path}"
@@ -123,16 +137,17 @@ def index(
 def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) -> None:
     """`qa index --verify`: OK, or the damaged files and the repair command (exit code 1)."""
     from .load import verify_index
+    from .store import repair_hint
 
     if paths or rebuild:
         raise click.UsageError("--verify checks the index as it is; give it no PATHS and no --rebuild")
     with user_errors():
         folder, checked, bad = verify_index(index_dir)
     if bad:
-        click.echo(f"DAMAGED: {', '.join(bad)} in {folder} (missing or changed)", err=True)
-        click.echo(f"repair it with `qa index --rebuild --index {index_dir}`", err=True)
+        echo(f"DAMAGED: {', '.join(bad)} in {folder} (missing or changed)", err=True)
+        echo(repair_hint(index_dir), err=True)
         sys.exit(1)
-    click.echo(f"OK: {len(checked)} files of {folder.name} match their sha256 checksums")
+    echo(f"OK: {len(checked)} files of {folder.name} match their sha256 checksums")
 
 
 @cli.command()
@@ -176,12 +191,13 @@ def ask(
 
     with user_errors():
         if not store.exists(index_dir):
-            click.echo(f"No index at {index_dir} yet; building one from seeds/ ...", err=True)
+            echo(f"No index at {index_dir} yet; building one ...", err=True)
             run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
         filters = Filters(since, until, tuple(sections), tuple(sources))
         engine = Engine.from_index(index_dir, vector_store=vector_store)
         answer = engine.ask(question, SearchOptions(k=k, as_of=as_of), filters)
-    click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else format_answer(answer))
+    # format_answer escapes the articles' text itself: its own bold marks must reach the terminal.
+    click.echo(json_text(answer_json(answer)) if as_json else format_answer(answer))
 
 
 @cli.command()
@@ -196,15 +212,22 @@ def info(index_dir: Path, as_json: bool) -> None:
     if as_json:
         manifest = dict(loaded.manifest)
         manifest.pop("articles", None)
-        click.echo(json.dumps(manifest, indent=1))
+        click.echo(json_text(manifest, indent=1))
     else:
-        click.echo(describe(loaded))
+        echo(describe(loaded))
 
 
 @cli.command()
 @index_option
 @click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True, help="Address ($QA_HOST)")
-@click.option("--port", envvar="QA_PORT", type=int, default=7860, show_default=True, help="Port ($QA_PORT)")
+@click.option(
+    "--port",
+    envvar="QA_PORT",
+    type=click.IntRange(1, 65535),
+    default=7860,
+    show_default=True,
+    help="Port ($QA_PORT)",
+)
 @click.option(
     "--feedback",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -229,6 +252,10 @@ def serve(index_dir: Path, host: str, port: int, feedback: Path | None, auth: st
     """
     import runpy
 
+    from .serve import check_address
+
+    with user_errors():
+        check_address(host, port)  # a clean line now, not a traceback from deep in the server
     app_file = Path(__file__).resolve().parent.parent / "app.py"
     if not app_file.is_file():
         raise click.ClickException(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .cli_options import index_option, run_with_progress, user_errors, vector_store_option
+from .cli_options import echo, index_option, run_with_progress, user_errors, vector_store_option
+from .terminal import json_text
 
 FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
 
@@ -84,11 +84,11 @@ def eval_command(
     changes = rp.compare(old, run.rows) if old is not None else None
     if as_json:
         extra = {"changes": None if changes is None else [asdict(c) for c in changes]}
-        click.echo(json.dumps({**asdict(run.report), **extra}, ensure_ascii=False))
+        click.echo(json_text({**asdict(run.report), **extra}))
         return
-    click.echo(rp.format_report(run.report))
+    echo(rp.format_report(run.report))
     if old is not None and changes is not None:
-        click.echo("\n" + rp.format_changes(changes, ev.summarise(old), run.report))
+        echo("\n" + rp.format_changes(changes, ev.summarise(old), run.report))
 
 
 @click.group()
@@ -102,7 +102,7 @@ def convert() -> None:
 def report_conversion(c: Any) -> None:
     skipped = f"; {c.skipped} skipped" if c.skipped else ""
     counts = f"{c.articles} articles, {c.questions} questions ({c.unanswerable} unanswerable)"
-    click.echo(f"{counts}{skipped} -> {c.folder}")
+    echo(f"{counts}{skipped} -> {c.folder}")
 
 
 @convert.command("squad")

@@ -5,6 +5,7 @@ Heavy libraries are imported inside functions so `qa --help` stays instant.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import click
 
 from .config import INDEX_ENV
 from .errors import QAError
+from .terminal import escape_controls
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -42,11 +44,29 @@ def vector_store_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Library errors become one clean line on stderr and exit code 1."""
+    """Library errors, and files that cannot be written, become one clean line on stderr
+    (control characters escaped) and exit code 1."""
     try:
         yield
     except QAError as ex:
-        raise click.ClickException(str(ex)) from None
+        raise click.ClickException(escape_controls(ex)) from None
+    except OSError as ex:
+        raise click.ClickException(escape_controls(os_error_line(ex))) from None
+
+
+def os_error_line(ex: OSError) -> str:
+    """`ex` as one line with what to do about it."""
+    what = f"{ex.strerror or ex}: {ex.filename}" if ex.filename else str(ex.strerror or ex)
+    if ex.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what}; free some disk space and run it again"
+    if ex.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what}; the folder is read-only: make it writable or write somewhere else"
+    return what
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Print one message: control characters escaped, line breaks kept."""
+    click.echo(escape_controls(text, keep="\n\t"), err=err)
 
 
 def run_with_progress(

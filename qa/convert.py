@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import store
+from . import jsonl, store
 from .errors import DatasetError
 
 ARTICLES = "articles.jsonl"
@@ -151,7 +151,7 @@ def pick_split(folder: Path, split: str | None) -> Path:
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """BEIR qrels TSV (query-id, corpus-id, score; optional header) -> {query: {doc: grade}}."""
     qrels: dict[str, dict[str, int]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in jsonl.lines(path.read_text(encoding="utf-8")):
         cells = line.split("\t") if "\t" in line else line.split()
         if not line.strip() or (number == 1 and cells[-1] == "score"):
             continue
@@ -167,7 +167,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonl.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as ex:
         raise DatasetError(f"cannot read {path} ({ex})") from None
     except json.JSONDecodeError as ex:
@@ -177,10 +177,10 @@ def read_json(path: Path) -> Any:
 def read_jsonl(path: Path) -> Iterator[Record]:
     if not path.is_file():
         raise DatasetError(f"{path} is missing; a BEIR folder holds corpus.jsonl and queries.jsonl")
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", newline="\n") as fh:
         for number, line in enumerate(fh, start=1):
             try:
-                record = json.loads(line) if line.strip() else None
+                record = jsonl.loads(line) if line.strip() else None
             except json.JSONDecodeError as ex:
                 raise DatasetError(f"{path}:{number}: malformed JSON ({ex.msg})") from None
             if isinstance(record, dict):

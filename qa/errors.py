@@ -50,3 +50,11 @@ class VectorStoreError(QAError):
 
 class SettingError(QAError):
     "A setting has a value qa does not accept"
+
+
+class IndexWriteError(QAError):
+    "The index folder cannot be written (a file, read-only, disk full)"
+
+
+class SourcesError(QAError):
+    "What an index was built from cannot be known, or a recorded source is gone"

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import metrics, store
+from . import jsonl, metrics, store
 from .answer import Answer, answer_json
 from .engine import Engine, SearchOptions, check_as_of
 from .errors import QAError, QuestionError, QuestionSetError
@@ -74,12 +74,16 @@ def load_questions(path: Path | str, limit: int | None = None) -> list[Question]
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as ex:
         raise QuestionSetError(f"cannot read question set {path} ({ex}); give a UTF-8 JSONL file") from None
+    lines = list(jsonl.lines(text))
+    if lines and not text.endswith("\n") and _torn(lines[-1][1]):
+        log.warning("%s: the last line is cut short (a write that did not finish); skipped it", path)
+        lines.pop()
     questions: list[Question] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
+    for number, line in lines:
         if limit is not None and len(questions) >= limit:
             break
         if line.strip():
@@ -95,10 +99,18 @@ def load_questions(path: Path | str, limit: int | None = None) -> list[Question]
     return questions
 
 
+def _torn(line: str) -> bool:
+    try:
+        jsonl.loads(line)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
 def parse_question(line: str, where: str) -> Question:
     """One JSON line -> Question, naming the line and the field when something is wrong."""
     try:
-        record = json.loads(line)
+        record = jsonl.loads(line)
     except json.JSONDecodeError as ex:
         raise QuestionSetError(f"{where}: malformed JSON ({ex.msg} at column {ex.colno})") from None
     if not isinstance(record, dict):

@@ -181,17 +181,17 @@ def write_generation(
     """Write a complete generation and switch to it atomically."""
     import faiss
 
-    folder = store.new_generation(root)
-    store.write_jsonl(folder / "articles.jsonl", (article_row(a) for a in articles.values()))
-    store.write_jsonl(folder / "passages.jsonl", (passage_row(p) for p in passages))
-    dense = dense_index.build(vectors, manifest.get("dense", dense_index.FLAT))
-    faiss.write_index(dense, str(folder / "dense.faiss"))
-    # float16 halves the disk and page cache; sentence scores need no more precision.
-    np.save(folder / "sentences.npy", sentences.astype(np.float16), allow_pickle=False)
-    Bm25Index.build([p.embedding_input() for p in passages]).save(folder / "bm25")
-    manifest["files"] = store.file_checksums(folder)
-    (folder / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return store.publish(root, folder)
+    with store.building(root) as folder:  # removed again if anything fails (a full disk)
+        store.write_jsonl(folder / "articles.jsonl", (article_row(a) for a in articles.values()))
+        store.write_jsonl(folder / "passages.jsonl", (passage_row(p) for p in passages))
+        dense = dense_index.build(vectors, manifest.get("dense", dense_index.FLAT))
+        faiss.write_index(dense, str(folder / "dense.faiss"))
+        # float16 halves the disk and page cache; sentence scores need no more precision.
+        np.save(folder / "sentences.npy", sentences.astype(np.float16), allow_pickle=False)
+        Bm25Index.build([p.embedding_input() for p in passages]).save(folder / "bm25")
+        manifest["files"] = store.file_checksums(folder)
+        (folder / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        return store.publish(root, folder)
 
 
 def _report(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import dense as dense_index
-from . import store
+from . import jsonl, store
 from .articles import Article
 from .config import DEFAULT_BACKEND, FORMAT_VERSION, IndexSettings
 from .embed import Embedder, backend_of
@@ -22,6 +22,18 @@ from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import Bm25Index
 from .passages import Passage
 from .records import article_from_row, passage_from_row
+
+MAX_MANIFEST_BYTES = 1 << 30  # about 2,000 bytes per article: room for 500k articles
+# What every reader of a manifest relies on, with its JSON type (bool is refused as a number).
+MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
+    "model": str,
+    "model_fingerprint": str,
+    "dim": int,
+    "settings": dict,
+    "counts": dict,
+    "files": dict,
+    "sources": list,
+}
 
 
 class PassageIndex:
@@ -56,8 +68,7 @@ class PassageIndex:
         bad = store.check_files(folder, manifest.get("files", {}), deep=verify)
         if bad:
             raise IndexCorruptError(
-                f"index at {root} is damaged ({', '.join(bad)} missing or changed); "
-                f"repair it with `qa index --rebuild --index {root}`"
+                f"index at {root} is damaged ({', '.join(bad)} missing or changed); {store.repair_hint(root)}"
             )
         try:
             articles = {r["id"]: article_from_row(r) for r in store.read_jsonl(folder / "articles.jsonl")}
@@ -68,13 +79,13 @@ class PassageIndex:
         except (OSError, RuntimeError, ValueError, KeyError, TypeError) as ex:  # changed in place
             raise IndexCorruptError(
                 f"index at {root} is damaged ({type(ex).__name__}: {str(ex)[:200]}); "
-                f"check it with `qa index --verify --index {root}`, "
-                f"repair it with `qa index --rebuild --index {root}`"
+                f"check it with `qa index --verify --index {store.shell_path(root)}`, "
+                f"{store.repair_hint(root)}"
             ) from None
         if dense.ntotal != len(passages) or len(sentences) != sum(len(p.sentences) for p in passages):
             raise IndexCorruptError(
                 f"index at {root} has {dense.ntotal} vectors for {len(passages)} "
-                f"passages; repair it with `qa index --rebuild --index {root}`"
+                f"passages; {store.repair_hint(root)}"
             )
         return cls(root, folder, manifest, articles, passages, dense, sentences, bm25)
 
@@ -108,18 +119,23 @@ class PassageIndex:
 def read_manifest(folder: Path, root: Path) -> dict[str, Any]:
     """The manifest of a generation, checked for this qa's format version."""
     try:
-        manifest = json.loads((folder / store.MANIFEST).read_text(encoding="utf-8"))
+        with (folder / store.MANIFEST).open("rb") as fh:
+            manifest = jsonl.loads(fh.read(MAX_MANIFEST_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
         raise IndexCorruptError(
-            f"the manifest of the index at {root} is unreadable ({ex}); "
-            f"repair it with `qa index --rebuild --index {root}`"
+            f"the manifest of the index at {root} is unreadable ({str(ex)[:200]}); {store.repair_hint(root)}"
         ) from None
     if not isinstance(manifest, dict):
         raise IndexCorruptError(
-            f"the manifest of the index at {root} is not a JSON object; "
-            f"repair it with `qa index --rebuild --index {root}`"
+            f"the manifest of the index at {root} is not a JSON object; {store.repair_hint(root)}"
         )
     check_format(manifest, root)
+    wrong = [key for key, kind in MANIFEST_KEYS.items() if not isinstance(manifest.get(key), kind)]
+    if wrong:
+        raise IndexCorruptError(
+            f"the manifest of the index at {root} lacks {', '.join(wrong)} (or holds the wrong type); "
+            f"{store.repair_hint(root)}"
+        )
     return manifest
 
 
@@ -136,7 +152,7 @@ def check_format(manifest: dict[str, Any], root: Path) -> None:
     if found != FORMAT_VERSION:
         raise IndexMismatchError(
             f"index at {root} has format version {found}, this qa reads version "
-            f"{FORMAT_VERSION}; rebuild it with `qa index --rebuild --index {root}`"
+            f"{FORMAT_VERSION}; rebuild it with `qa index --rebuild --index {store.shell_path(root)}`"
         )
 
 
@@ -148,14 +164,15 @@ def check_model(manifest: dict[str, Any], embedder: Embedder, root: Path) -> Non
         raise IndexMismatchError(
             f"index at {root} was built with model {built[0]} (weights {built[1]}, dim {built[2]}), "
             f"but the model here is {wanted[0]} (weights {wanted[1]}, dim {wanted[2]}); "
-            f"rebuild it with `qa index --rebuild --index {root}`"
+            f"rebuild it with `qa index --rebuild --index {store.shell_path(root)}`"
         )
     built_with, here = manifest_backend(manifest), backend_of(embedder)
     if built_with != here:
         raise IndexMismatchError(
             f"index at {root} was built with backend {built_with}, but questions here are encoded "
             f"with {here}; their vectors differ slightly and must not be mixed. Search it with "
-            f"backend {built_with}, or rebuild it with `qa index --rebuild --backend {here} --index {root}`"
+            f"backend {built_with}, or rebuild it with "
+            f"`qa index --rebuild --backend {here} --index {store.shell_path(root)}`"
         )
 
 
@@ -166,22 +183,22 @@ def manifest_backend(manifest: dict[str, Any]) -> str:
 
 def describe(index: PassageIndex) -> str:
     """What the manifest says, in words (for `qa info`)."""
-    m, s = index.manifest, index.manifest["settings"]
+    m, s = index.manifest, index.settings
     dates = m.get("date_range") or ["?", "?"]
     sections = sorted({a.section for a in index.articles.values() if a.section})
     return "\n".join(
         [
             f"Index {index.root} (generation {index.folder.name}, format v{m['format_version']})",
-            f"  {m['counts']['articles']} articles, {m['counts']['passages']} passages, "
+            f"  {m['counts'].get('articles', '?')} articles, {m['counts'].get('passages', '?')} passages, "
             f"dated {dates[0]} to {dates[1]}",
             f"  sections: {', '.join(sections) or 'none'}",
             f"  model {m['model']} (weights {m['model_fingerprint']}, {m['dim']} dimensions, "
             f"backend {manifest_backend(m)})",
-            f"  passages of whole sentences, about {s['passage_tokens']} word pieces "
-            f"(window {s['max_tokens']}), {s['overlap_sentences']} sentence(s) of overlap",
+            f"  passages of whole sentences, about {s.passage_tokens} word pieces "
+            f"(window {s.max_tokens}), {s.overlap_sentences} sentence(s) of overlap",
             f"  dense index: {_dense_words(m.get('dense') or dense_index.FLAT)}",
             f"  sources: {', '.join(m.get('sources') or []) or 'uploads only'}",
-            f"  built {m['built_at']} in {m['build_seconds']}s",
+            f"  built {m.get('built_at', '?')} in {m.get('build_seconds', '?')}s",
         ]
     )
 

@@ -8,6 +8,7 @@ so that heading + passage fit the model window; neighbours share one sentence.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +18,7 @@ from functools import lru_cache
 
 from .articles import Article
 from .config import IndexSettings
+from .lifeline import die_with_parent
 from .tokens import TokenCounter, model_token_counter
 
 log = logging.getLogger(__name__)
@@ -252,7 +254,9 @@ def _split_in_workers(
 
     # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(articles)), mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        min(workers, len(articles)), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         chunk = max(1, len(articles) // (workers * 4))
         return list(pool.map(_split_in_worker, articles, [settings] * len(articles), chunksize=chunk))
 

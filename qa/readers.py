@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
+from . import jsonl
 from .articles import Article, Problem, content_id, normalise_date
 
 ReaderOutput = Iterator[Article | Problem]
@@ -20,10 +22,21 @@ _TXT_HEADER = re.compile(r"^\s*date\s+(\S+)\s*(.*?)\s*$", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 FIELDS = ("title", "text", "date", "section", "source", "url")
+# Longest value kept of each metadata field (characters); longer ones are cut, with a warning.
+FIELD_LIMITS = {"id": 500, "title": 1_000, "date": 100, "section": 200, "source": 200, "url": 2_000}
+MAX_FRONT_MATTER = 16_384  # characters of YAML; a real header is a few hundred
+MAX_YAML_ALIASES = 10  # "*name" references: an alias bomb needs thousands of expansions
+MAX_YAML_DEPTH = 16
 
 
 def build_article(fields: dict[str, Any], default_id: str, path: str, line: int | None) -> ReaderOutput:
     """Validate one record's fields and yield the Article plus any warnings."""
+    if isinstance(fields.get("text"), dict | list):
+        yield Problem(path, "text is a list or an object, not a string; skipped", line)
+        return
+    fields, notes = capped_fields(fields)
+    for note in notes:
+        yield Problem(path, note, line, "warning")
     text = str(fields.get("text") or "")
     title = str(fields.get("title") or "").strip()
     if not text.strip():
@@ -47,6 +60,50 @@ def build_article(fields: dict[str, Any], default_id: str, path: str, line: int 
         url=_clean(fields.get("url")),
         path=where,
     )
+
+
+def capped_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The fields with every metadata value capped (see capped), and a note per change."""
+    kept, notes = dict(fields), []
+    for key, limit in FIELD_LIMITS.items():
+        kept[key], note = capped(key, fields.get(key), limit)
+        notes += [note] if note else []
+    return kept, notes
+
+
+def capped(key: str, value: object, limit: int) -> tuple[object, str | None]:
+    """A metadata value as kept: a scalar of at most `limit` characters, with a note when changed."""
+    if value is None or isinstance(value, date | bool | int | float):
+        return value, None
+    if not isinstance(value, str):
+        return None, f"{key} is a {type(value).__name__}, not text; ignored"
+    if len(value) > limit:
+        return value[:limit], f"{key} is {len(value):,} characters; kept the first {limit:,}"
+    return value, None
+
+
+def front_matter(yaml_text: str) -> object:
+    """Parse a YAML header, refusing what could blow up: ValueError says why.
+
+    safe_load shares an aliased node instead of copying it, but anything that walks the
+    result (str(), json) expands every alias: 373 bytes of nested aliases grew past 11 GB.
+    So aliases and nesting are counted on the event stream, before anything is built.
+    """
+    import yaml
+
+    if len(yaml_text) > MAX_FRONT_MATTER:
+        raise ValueError(f"front matter is {len(yaml_text):,} characters; the limit is {MAX_FRONT_MATTER:,}")
+    aliases = depth = 0
+    for event in yaml.parse(yaml_text, Loader=yaml.SafeLoader):
+        aliases += isinstance(event, yaml.AliasEvent)
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if aliases > MAX_YAML_ALIASES:
+            raise ValueError(
+                f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases (*name); write the values out"
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise ValueError(f"front matter nests deeper than {MAX_YAML_DEPTH} levels")
+    return yaml.safe_load(yaml_text)
 
 
 def read_txt(raw: str, path: str, default_id: str) -> ReaderOutput:
@@ -76,9 +133,12 @@ def read_md(raw: str, path: str, default_id: str) -> ReaderOutput:
         import yaml
 
         try:
-            meta = yaml.safe_load(match.group(1)) or {}
+            meta = front_matter(match.group(1)) or {}
+        except ValueError as ex:
+            yield Problem(path, f"{ex}; fix or remove the front matter")
+            return
         except yaml.YAMLError as ex:
-            yield Problem(path, f"front matter is not valid YAML ({ex}); fix or remove it")
+            yield Problem(path, f"front matter is not valid YAML ({str(ex)[:300]}); fix or remove it")
             return
         if isinstance(meta, dict):
             fields.update({k: meta[k] for k in (*FIELDS, "id") if k in meta})
@@ -112,11 +172,11 @@ def is_question_record(record: object) -> bool:
 
 
 def read_jsonl(raw: str, path: str, default_id: str) -> ReaderOutput:
-    for number, line in enumerate(raw.splitlines(), start=1):
+    for number, line in jsonl.lines(raw):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = jsonl.loads(line)
         except json.JSONDecodeError as ex:
             yield Problem(path, f"malformed JSON ({ex.msg} at column {ex.colno}); line skipped", number)
             continue
@@ -133,7 +193,7 @@ def read_jsonl(raw: str, path: str, default_id: str) -> ReaderOutput:
 def read_json(raw: str, path: str, default_id: str) -> ReaderOutput:
     """A single record, or a list of records."""
     try:
-        data = json.loads(raw)
+        data = jsonl.loads(raw)
     except json.JSONDecodeError as ex:
         yield Problem(path, f"malformed JSON ({ex.msg})", ex.lineno)
         return

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import MissingDependencyError
 from .evaluate import CUTOFFS, RANK_DEPTH, EvalReport, Row
+from .terminal import one_line
 
 # (heading, which count says how many questions a section covers, (metric key, label) ...)
 SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -113,7 +114,9 @@ def format_changes(changes: Sequence[Change], old: EvalReport, new: EvalReport) 
     worse = [ch for ch in changes if not ch.better]
     for title, group in (("worse", worse), ("better", [ch for ch in changes if ch.better])):
         lines.append(f"{len(group)} {title}:")
-        lines += [f"  {ch.id}: {ch.question}\n      {ch.before} -> {ch.after}" for ch in group]
+        lines += [
+            f"  {one_line(ch.id)}: {one_line(ch.question)}\n      {ch.before} -> {ch.after}" for ch in group
+        ]
     return "\n".join(lines)
 
 

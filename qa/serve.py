@@ -8,8 +8,10 @@ launch(). How the chat behaves under load with these values is in docs/reliabili
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import socket
 
 from .errors import QAError
 
@@ -66,3 +68,45 @@ def warn_if_exposed(host: str, auth: tuple[str, str] | None) -> bool:
         AUTH_ENV,
     )
     return True
+
+
+def server_name(host: str) -> str:
+    """The host as Gradio wants it: an IPv6 address in brackets ("::" -> "[::]"), so that
+    the URL it builds and checks (http://[::]:7860/) is a valid one."""
+    bare = host.strip().strip("[]")
+    try:
+        return f"[{bare}]" if ipaddress.ip_address(bare).version == 6 else bare
+    except ValueError:
+        return bare  # a host name
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse, with the fix, an address the chat cannot bind: a port out of range or in
+    use, or a host that is not this machine's. Called before the server starts."""
+    if not 1 <= port <= 65535:
+        raise QAError(f"port {port} is out of range; give --port a number from 1 to 65535 (default 7860)")
+    bare = host.strip().strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as ex:
+        raise QAError(
+            f"host {host!r} is not an address ({ex}); give --host an address like 127.0.0.1 or ::1"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as ex:
+            raise QAError(_bind_failure(host, port, ex)) from None
+
+
+def _bind_failure(host: str, port: int, ex: OSError) -> str:
+    if ex.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use (another qa serve?); stop it, or give another --port"
+    if ex.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine; give --host 127.0.0.1 (only here) or 0.0.0.0 (all)"
+    if ex.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"port {port} needs administrator rights (ports below 1024 do); choose one above 1023 with --port"
+        )
+    return f"cannot serve on {host}:{port} ({ex.strerror}); choose another --host or --port"

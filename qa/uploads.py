@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import store
 from .articles import Problem
 from .embed import Embedder
 from .engine import BuildResult, index_paths
 from .errors import QAError
 from .index import Progress
+from .load import read_manifest
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -99,8 +101,13 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
             problems.append(Problem(shown, reason))
             continue
         partial = root / f".{shown}.part"
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        except OSError as ex:  # a full disk: this file is not kept, the others still are
+            partial.unlink(missing_ok=True)
+            problems.append(Problem(shown, f"could not be saved ({ex.strerror}); free some disk space"))
+            continue
         saved.append(target)
     return saved, problems
 
@@ -124,6 +131,17 @@ def add_uploads(
             path.unlink(missing_ok=True)
         names = ", ".join(p.name for p in saved)
         return UploadResult((), (*problems, Problem(names, str(ex).replace(str(folder), "uploads"))))
+    unused = unread(saved, index_dir)
+    for path in unused:  # no article came from it: keeping it would report it on every run
+        path.unlink(missing_ok=True)
     # Name files as the person knows them, not by where the server keeps them.
     read = tuple(Problem(Path(p.path).name, p.message, p.line, p.level) for p in build.problems)
-    return UploadResult(tuple(saved), tuple(problems), BuildResult(build.report, read))
+    kept = tuple(p for p in saved if p not in unused)
+    return UploadResult(kept, tuple(problems), BuildResult(build.report, read))
+
+
+def unread(saved: Sequence[Path], index_dir: Path) -> list[Path]:
+    """The saved files that no article of the live index was read from."""
+    articles = read_manifest(store.live_generation(index_dir), index_dir).get("articles") or {}
+    places = [str(a.get("path") or "") for a in articles.values() if isinstance(a, dict)]
+    return [p for p in saved if not any(w == str(p) or w.startswith(f"{p}:") for w in places)]

@@ -73,8 +73,8 @@ def test_keep_others_adds_without_removing(tmp_path, built, embedder, settings, 
     (extra / "up.txt").write_text("Uploaded\n\nAn uploaded story about owls.")
     report = index_paths([extra], built, embedder=embedder, settings=settings, keep_others=True).report
     assert (report.added, report.removed, report.articles) == (1, 0, 7)
-    sources = PassageIndex.load(built).manifest["sources"]
-    assert sources == [str(articles_dir), str(extra)]
+    sources = PassageIndex.load(built).manifest["sources"]  # resolved, and the index's uploads/ always
+    assert sources == [str(articles_dir.resolve()), str(extra.resolve()), str((built / "uploads").resolve())]
     again = index_paths([], built, embedder=embedder, settings=settings).report  # re-reads both
     assert (again.removed, again.articles) == (0, 7)
 
@@ -150,4 +150,5 @@ def test_missing_index_and_empty_folder(tmp_path, embedder, settings):
 def test_sources_are_remembered(built, embedder, settings, articles_dir):
     report = index_paths([], built, embedder=embedder, settings=settings).report
     assert report.unchanged == 6 and report.removed == 0
-    assert PassageIndex.load(built).manifest["sources"] == [str(articles_dir)]
+    sources = [str(articles_dir.resolve()), str((built / "uploads").resolve())]
+    assert PassageIndex.load(built).manifest["sources"] == sources

@@ -34,8 +34,8 @@ def pause(name):
 real_load, real_publish, real_write = qa.build.load_articles, qa.store.publish, qa.index.write_generation
 real_replace = os.replace
 
-def load_articles(paths):
-    loaded = real_load(paths)
+def load_articles(paths, **options):
+    loaded = real_load(paths, **options)
     pause("read")
     return loaded
 

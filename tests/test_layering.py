@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 
 STAGES = [
-    {"errors", "config", "metrics"},
+    {"errors", "config", "metrics", "terminal", "jsonl", "layout", "lifeline"},
     {"articles", "tokens"},
     {"readers"},
-    {"ingest"},
+    {"walk", "ingest"},
     {"passages"},
     {"minilm"},
     {"embed", "onnx_embed", "lexical", "store", "records", "dense"},
-    {"vectors", "ray_embed", "load"},
+    {"vectors", "ray_embed", "load", "sources"},
     {"index"},
     {"retrieve", "build", "milvus_store"},
     {"conversation", "dates"},
