@@ -3,7 +3,8 @@
     python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
 Answers, article views, uploads, feedback and every piece of HTML come from the
-library (qa/chat.py, qa/views.py, qa/uploads.py); `qa serve` starts this same app.
+library (qa/chat.py, qa/views*.py; style and scripts in qa/static/); `qa serve` starts
+this same app.
 """
 
 from __future__ import annotations
@@ -18,119 +19,169 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # must precede the gradio impo
 
 import gradio as gr  # noqa: E402
 
-from qa import serve, views  # noqa: E402
-from qa.chat import WELCOME, ChatService, make_filters  # noqa: E402
+from qa import serve, views, views_page  # noqa: E402
+from qa.chat import ChatService, ChatState, check_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-# A click on [n] or a source card (links to #qa-ref-<reply>-<n>) asks the server for that article.
-OPEN_REFERENCE_JS = """
-if (window.qaOpenRef) document.removeEventListener('click', window.qaOpenRef, true);
-window.qaOpenRef = (event) => {
-  const link = event.target.closest('a[href^="#qa-ref-"]');
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  trigger('select', {index: 0, value: link.getAttribute('href')});
-};
-document.addEventListener('click', window.qaOpenRef, true);
-watch('value', () => element.querySelector('#qa-focus')?.scrollIntoView({block: 'center'}));
-"""
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search
+QUIET: dict[str, Any] = {**PRIVATE, "show_progress": "hidden"}  # the page shows its own "Searching…"
 
 
 def build(service: ChatService) -> gr.Blocks:
     """The chat page and its API endpoints over one shared ChatService."""
-    facets = service.facets()
+    ov, examples = service.overview(), service.examples(HERE / "seeds" / "questions.jsonl")
+    show = views_page.shown_filters(ov)
     # delete_cache: Gradio's temporary copies of uploaded files go after a day (checked hourly)
-    with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
-        gr.Markdown("## qa: cited answers from your news articles")
+    with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400), fill_height=True) as demo:
         header = gr.HTML(service.header(), elem_id="qa-header")
-        turns, replies = gr.State([]), gr.State([])
-        with gr.Row():
-            with gr.Column(scale=3):
-                examples = [{"text": q} for q in service.examples(HERE / "seeds" / "questions.jsonl")]
-                chat = gr.Chatbot(
-                    elem_id="qa-chat",
-                    height=620,
-                    placeholder=WELCOME,
-                    examples=examples or None,
-                    latex_delimiters=[],
-                    buttons=[],  # "copy" would copy the reply's HTML source
-                    show_label=False,
+        state = gr.State(ChatState())
+        with gr.Row(elem_id="qa-main", equal_height=True):
+            with gr.Column(scale=3, elem_id="qa-chat-col"):
+                with gr.Row(elem_id="qa-tools"):
+                    with gr.Accordion("Filters", open=False, elem_id="qa-filters") as filters_box:
+                        dated = gr.HTML(views_page.dated_html(ov), elem_id="qa-dated")
+                        with gr.Row(visible=show["dates"], elem_id="qa-dates") as dates:
+                            date_from = gr.Textbox(
+                                label="From date", placeholder="YYYY-MM-DD", elem_id="qa-from"
+                            )
+                            date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-to")
+                        hint = gr.HTML("", elem_id="qa-filter-hint")
+                        undated = gr.Checkbox(
+                            label=views_page.undated_label(ov), visible=show["undated"], elem_id="qa-undated"
+                        )
+                        with gr.Row():
+                            sections = gr.Dropdown(
+                                list(ov.sections),
+                                multiselect=True,
+                                label="Sections",
+                                visible=show["sections"],
+                                min_width=240,
+                            )
+                            sources = gr.Dropdown(
+                                list(ov.sources),
+                                multiselect=True,
+                                label="Sources",
+                                visible=show["sources"],
+                                min_width=240,
+                            )
+                        k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
+                    with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
+                        kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
+                        files = gr.File(
+                            file_count="multiple",
+                            label=f"Article files ({kinds})",
+                            height=130,
+                            elem_id="qa-upload",
+                        )
+                        upload_status = gr.HTML(elem_id="qa-upload-status")
+                    new_topic = gr.Button(
+                        "New topic", size="sm", scale=0, min_width=100, elem_id="qa-new-topic"
+                    )
+                conv = gr.HTML(
+                    service.render(ChatState(), examples),
+                    elem_id="qa-conv",
+                    js_on_load=views.asset("conversation.js"),
+                    apply_default_css=False,
                 )
-                with gr.Row():
+                with gr.Row(elem_id="qa-input"):
                     question = gr.Textbox(
-                        placeholder="Ask a question…",
+                        label="Your question",
                         show_label=False,
+                        placeholder="Ask about your articles…",
+                        lines=1,
+                        max_lines=4,
                         scale=5,
                         elem_id="qa-question",
-                        max_lines=4,
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
-                    new_topic = gr.Button("New topic", scale=1, elem_id="qa-new-topic")
-                with gr.Accordion("Filters", open=False):
-                    with gr.Row():
-                        date_from = gr.Textbox(
-                            label="From date", placeholder=facets["date_from"] or "YYYY-MM-DD"
-                        )
-                        date_to = gr.Textbox(label="To date", placeholder=facets["date_to"] or "YYYY-MM-DD")
-                        sections = gr.Dropdown(facets["sections"], multiselect=True, label="Sections")
-                        sources = gr.Dropdown(facets["sources"], multiselect=True, label="Sources")
-                    k = gr.Slider(1, 10, value=5, step=1, label="Passages to search")
-                with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-                    limits = f"{' '.join(UPLOAD_TYPES)}; up to {MAX_UPLOAD_BYTES >> 20} MB each"
-                    files = gr.File(file_count="multiple", label=limits, elem_id="qa-upload")
-                    upload_status = gr.HTML(elem_id="qa-upload-status")
-            with gr.Column(scale=2):
-                hint = views.notice_html("Click a citation [n] or a source card to read the article here.")
-                article = gr.HTML(hint, elem_id="qa-article", js_on_load=OPEN_REFERENCE_JS)
+                    ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
+            with gr.Column(scale=2, elem_id="qa-side"):
+                article = gr.HTML(
+                    "", elem_id="qa-article", js_on_load=views.asset("article.js"), apply_default_css=False
+                )
 
-        def respond(text: str, messages: list, history: list, done: list, k: int, *filters: Any):
+        form = [k, date_from, date_to, sections, sources, undated]
+
+        def respond(text: str, chat: ChatState, k_: int, *filter_values: Any) -> dict:
+            filters, hints = check_filters(*filter_values)
+            if hints:  # the question stays in the box; the hint shows under the field, nothing else moves
+                return {
+                    conv: service.render(chat, examples),
+                    hint: views_page.hint_html(hints),
+                    filters_box: gr.update(open=True),
+                }
             if not text.strip():
-                return messages, history, done, text
-            try:
-                reply = service.respond(text, history, len(done), k, make_filters(*filters))
-            except QAError as ex:
-                raise gr.Error(str(ex)) from None
-            return messages + list(reply.messages), history + [reply.turn], done + [reply.data], ""
+                return {conv: service.render(chat, examples)}
+            chat = service.ask(chat, text, k_, filters)
+            return {conv: service.render(chat, examples), state: chat, question: "", hint: "", article: ""}
 
-        def pick_example(evt: gr.SelectData, *state: Any):
-            return respond(
-                evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value), *state
+        def on_click(evt: gr.SelectData, chat: ChatState, *values: Any) -> dict:
+            verb, argument = views.parse_action(evt.value)
+            if verb == "ex":
+                return respond(argument, chat, *values)
+            if verb == "ref":
+                return {article: service.open_reference(argument, chat.replies)}
+            if verb == "art":
+                return {article: service.open_article(argument)}
+            chat = (
+                service.vote(chat, argument)
+                if verb == "fb"
+                else service.explain(chat, argument)
+                if verb == "why"
+                else chat
             )
+            return {state: chat, conv: service.render(chat, examples)}
 
-        def open_reference(evt: gr.SelectData, done: list) -> str:
-            return service.open_reference(str(evt.value), done)
+        def check_dates(*values: Any) -> str:
+            return views_page.hint_html(check_filters(*values)[1])
 
-        def add_files(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008
-            result = service.upload(
+        def add_files(paths: list[str] | None, chat: ChatState, progress=gr.Progress()) -> dict:  # noqa: B008
+            report = service.add_files(
                 paths or [], lambda done, total: progress((done, total), desc="Embedding")
             )
-            return (views.notice_html(result.summary()), None, *refresh())
+            first_screen = {} if chat.shown else {conv: service.render(chat, examples)}  # its counts changed
+            return {upload_status: report, files: None, **first_screen, **refresh()}
 
-        def feedback(evt: gr.LikeData, done: list) -> None:
-            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            if 0 <= index // 2 < len(done):  # messages go user, assistant, user, ...
-                service.record_feedback(done[index // 2], evt.liked)
-                gr.Info(f"Feedback saved to {service.feedback_path}")
+        def refresh() -> dict:
+            ov = service.overview()
+            show = views_page.shown_filters(ov)
+            return {
+                header: service.header(),
+                dated: views_page.dated_html(ov),
+                dates: gr.update(visible=show["dates"]),
+                undated: gr.update(label=views_page.undated_label(ov), visible=show["undated"]),
+                sections: gr.update(choices=list(ov.sections), visible=show["sections"]),
+                sources: gr.update(choices=list(ov.sources), visible=show["sources"]),
+            }
 
-        def refresh():
-            f = service.facets()
-            return service.header(), gr.update(choices=f["sections"]), gr.update(choices=f["sources"])
-
-        chat_in = [question, chat, turns, replies, k, date_from, date_to, sections, sources]
-        chat_out = [chat, turns, replies, question]
-        question.submit(respond, chat_in, chat_out, **PRIVATE)
-        ask.click(respond, chat_in, chat_out, **PRIVATE)
-        chat.example_select(pick_example, chat_in[1:], chat_out, **PRIVATE)
-        new_topic.click(lambda: ([], [], [], hint), None, [chat, turns, replies, article], **PRIVATE)
-        chat.clear(lambda: ([], []), None, [turns, replies], **PRIVATE)
-        article.select(open_reference, replies, article, **PRIVATE)
-        chat.like(feedback, replies, None, **PRIVATE)
-        files.upload(add_files, files, [upload_status, files, header, sections, sources], **PRIVATE)
-        demo.load(refresh, None, [header, sections, sources], **PRIVATE)
+        chat_out = [conv, state, question, hint, filters_box, article]
+        for event in (question.submit, ask.click):
+            event(respond, [question, state, *form], chat_out, **QUIET)
+        conv.select(on_click, [state, *form], chat_out, **QUIET)
+        article.select(lambda: "", None, article, **QUIET)  # its one button closes it
+        new_topic.click(
+            lambda: (ChatState(), service.render(ChatState(), examples), ""),
+            None,
+            [state, conv, article],
+            **QUIET,
+        )
+        for box in (date_from, date_to):
+            box.blur(check_dates, [date_from, date_to], hint, **QUIET)
+        refreshed = [header, dated, dates, undated, sections, sources]
+        files.upload(
+            add_files,
+            [files, state],
+            [upload_status, files, conv, *refreshed],
+            show_progress_on=upload_status,
+            **PRIVATE,
+        )
+        demo.load(
+            lambda: {conv: service.render(ChatState(), examples), **refresh()},
+            None,
+            [conv, *refreshed],
+            **QUIET,
+        )
         gr.api(service.api_ask, api_name="ask")
         gr.api(service.api_search, api_name="search")
     return demo
@@ -158,11 +209,11 @@ def launch(
         share=False,
         prevent_thread_lock=True,
         quiet=True,
-        show_error=True,
+        show_error=False,  # a mistake is said where it happened, never as a page-wide error
         max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         theme=theme,
-        css=views.STYLE,
+        css=views.asset("chat.css"),
         footer_links=["api"],
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()

@@ -1,0 +1,87 @@
+// js_on_load of the conversation (#qa-conv); Gradio gives `element`, `trigger` and `watch`.
+// Clicks on citations and buttons go to the server as actions; a question shows at once with
+// "Searching…" under it, and each new turn is scrolled to the top of the chat.
+const root = element;
+const box = root.closest('#qa-conv') || root;
+const opened = new Set(); // <details> the reader opened: a re-render would close them
+let turns = root.querySelectorAll('.qa-turn').length;
+
+const send = (value) => trigger('select', { index: 0, value: value });
+const log = () => root.querySelector('.qa-log') || root;
+
+function toTop(turn) {
+  const top = turn.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+  box.scrollTop = Math.max(0, top - 8);
+}
+
+function pending(question) {
+  if (!question.trim()) return;
+  const turn = document.createElement('section');
+  turn.className = 'qa-turn qa-pending';
+  const asked = document.createElement('h2');
+  asked.className = 'qa-q';
+  asked.textContent = question;
+  const wait = document.createElement('p');
+  wait.className = 'qa-wait';
+  wait.setAttribute('role', 'status');
+  wait.textContent = 'Searching your articles…';
+  turn.append(asked, wait);
+  log().querySelector('.qa-welcome')?.setAttribute('hidden', '');
+  log().append(turn);
+  toTop(turn);
+}
+
+function sized() {
+  root.style.setProperty('--qa-box', box.clientHeight + 'px');
+}
+new ResizeObserver(sized).observe(box);
+sized();
+
+root.addEventListener('click', (event) => {
+  const el = event.target.closest('a[href^="#qa-"], [data-qa]');
+  if (!el || !root.contains(el)) return;
+  event.preventDefault();
+  let action = el.dataset.qa || el.getAttribute('href');
+  if (action.startsWith('why:')) {
+    const field = el.closest('form')?.querySelector('textarea');
+    action += ':' + (field ? field.value : '');
+  }
+  if (action.startsWith('ex:')) pending(action.slice(3));
+  else window.qaOpener = el; // focus comes back here when the article closes
+  send(action);
+});
+
+root.addEventListener('toggle', (event) => {
+  const details = event.target;
+  if (details.id) details.open ? opened.add(details.id) : opened.delete(details.id);
+}, true);
+
+root.addEventListener('input', (event) => {
+  if (!event.target.matches('.qa-lib-filter')) return;
+  const words = event.target.value.trim().toLowerCase();
+  root.querySelectorAll('.qa-entries li').forEach((li) => {
+    li.hidden = words !== '' && !li.textContent.toLowerCase().includes(words);
+  });
+});
+
+// The question box and the Ask button belong to Gradio: listen before its own handlers.
+document.addEventListener('keydown', (event) => {
+  const box = event.target.closest && event.target.closest('#qa-question textarea');
+  if (box && event.key === 'Enter' && !event.shiftKey && !event.isComposing) pending(box.value);
+}, true);
+document.addEventListener('click', (event) => {
+  if (!event.target.closest || !event.target.closest('#qa-ask')) return;
+  const field = document.querySelector('#qa-question textarea');
+  if (field) pending(field.value);
+}, true);
+
+watch('value', () => {
+  opened.forEach((id) => {
+    const details = document.getElementById(id);
+    if (details && root.contains(details)) details.open = true;
+  });
+  const all = root.querySelectorAll('.qa-turn');
+  if (all.length > turns) toTop(all[all.length - 1]);
+  else if (all.length === 0) box.scrollTop = 0;
+  turns = all.length;
+});
