@@ -22,6 +22,7 @@ import gradio as gr  # noqa: E402
 from qa import serve, views, views_page  # noqa: E402
 from qa.chat import ChatService, ChatState, check_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.library import Overview  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -31,62 +32,40 @@ QUIET: dict[str, Any] = {**PRIVATE, "show_progress": "hidden"}  # the page shows
 
 def build(service: ChatService) -> gr.Blocks:
     """The chat page and its API endpoints over one shared ChatService."""
-    ov, examples = service.overview(), service.examples(HERE / "seeds" / "questions.jsonl")
-    show = views_page.shown_filters(ov)
     # delete_cache: Gradio's temporary copies of uploaded files go after a day (checked hourly)
     with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400), fill_height=True) as demo:
-        header = gr.HTML(service.header(), elem_id="qa-header")
-        state = gr.State(ChatState())
+        ChatPage(service).wire(demo)
+        gr.api(service.api_ask, api_name="ask")
+        gr.api(service.api_search, api_name="search")
+    return demo
+
+
+class ChatPage:
+    """The page's components (made in a gr.Blocks context) and the handlers that connect them
+    to the service. Every handler returns {component: new value} for what it changes."""
+
+    def __init__(self, service: ChatService):
+        self.service = service
+        self.examples = service.examples(HERE / "seeds" / "questions.jsonl")
+        ov = service.overview()
+        self.header = gr.HTML(service.header(), elem_id="qa-header")
+        self.state = gr.State(ChatState())
         with gr.Row(elem_id="qa-main", equal_height=True):
             with gr.Column(scale=3, elem_id="qa-chat-col"):
                 with gr.Row(elem_id="qa-tools"):
-                    with gr.Accordion("Filters", open=False, elem_id="qa-filters") as filters_box:
-                        dated = gr.HTML(views_page.dated_html(ov), elem_id="qa-dated")
-                        with gr.Row(visible=show["dates"], elem_id="qa-dates") as dates:
-                            date_from = gr.Textbox(
-                                label="From date", placeholder="YYYY-MM-DD", elem_id="qa-from"
-                            )
-                            date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-to")
-                        hint = gr.HTML("", elem_id="qa-filter-hint")
-                        undated = gr.Checkbox(
-                            label=views_page.undated_label(ov), visible=show["undated"], elem_id="qa-undated"
-                        )
-                        with gr.Row():
-                            sections = gr.Dropdown(
-                                list(ov.sections),
-                                multiselect=True,
-                                label="Sections",
-                                visible=show["sections"],
-                                min_width=240,
-                            )
-                            sources = gr.Dropdown(
-                                list(ov.sources),
-                                multiselect=True,
-                                label="Sources",
-                                visible=show["sources"],
-                                min_width=240,
-                            )
-                        k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
-                    with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-                        kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
-                        files = gr.File(
-                            file_count="multiple",
-                            label=f"Article files ({kinds})",
-                            height=130,
-                            elem_id="qa-upload",
-                        )
-                        upload_status = gr.HTML(elem_id="qa-upload-status")
-                    new_topic = gr.Button(
+                    self.filters(ov)
+                    self.uploads()
+                    self.new_topic = gr.Button(
                         "New topic", size="sm", scale=0, min_width=100, elem_id="qa-new-topic"
                     )
-                conv = gr.HTML(
-                    service.render(ChatState(), examples),
+                self.conv = gr.HTML(
+                    service.render(ChatState(), self.examples, stamp=0),  # rendered anew on load
                     elem_id="qa-conv",
                     js_on_load=views.asset("conversation.js"),
                     apply_default_css=False,
                 )
                 with gr.Row(elem_id="qa-input"):
-                    question = gr.Textbox(
+                    self.question = gr.Textbox(
                         label="Your question",
                         show_label=False,
                         placeholder="Ask about your articles…",
@@ -95,96 +74,127 @@ def build(service: ChatService) -> gr.Blocks:
                         scale=5,
                         elem_id="qa-question",
                     )
-                    ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
+                    self.ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
             with gr.Column(scale=2, elem_id="qa-side"):
-                article = gr.HTML(
-                    "", elem_id="qa-article", js_on_load=views.asset("article.js"), apply_default_css=False
+                js = views.asset("article.js")
+                self.article = gr.HTML("", elem_id="qa-article", js_on_load=js, apply_default_css=False)
+
+    def filters(self, ov: Overview) -> None:
+        """Dates (with how many articles carry one), sections, sources: each only when it can narrow."""
+        show = views_page.shown_filters(ov)
+        with gr.Accordion("Filters", open=False, elem_id="qa-filters") as self.filters_box:
+            self.dated = gr.HTML(views_page.dated_html(ov), elem_id="qa-dated")
+            with gr.Row(visible=show["dates"], elem_id="qa-dates") as self.dates:
+                self.date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-from")
+                self.date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-to")
+            self.hint = gr.HTML("", elem_id="qa-filter-hint")  # under the fields
+            label = views_page.undated_label(ov)
+            self.undated = gr.Checkbox(label=label, visible=show["undated"], elem_id="qa-undated")
+            with gr.Row():
+                self.sections = gr.Dropdown(
+                    list(ov.sections),
+                    multiselect=True,
+                    label="Sections",
+                    visible=show["sections"],
+                    min_width=240,
                 )
+                self.sources = gr.Dropdown(
+                    list(ov.sources),
+                    multiselect=True,
+                    label="Sources",
+                    visible=show["sources"],
+                    min_width=240,
+                )
+            self.k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
 
-        form = [k, date_from, date_to, sections, sources, undated]
-
-        def respond(text: str, chat: ChatState, k_: int, *filter_values: Any) -> dict:
-            filters, hints = check_filters(*filter_values)
-            if hints:  # the question stays in the box; the hint shows under the field, nothing else moves
-                return {
-                    conv: service.render(chat, examples),
-                    hint: views_page.hint_html(hints),
-                    filters_box: gr.update(open=True),
-                }
-            if not text.strip():
-                return {conv: service.render(chat, examples)}
-            chat = service.ask(chat, text, k_, filters)
-            return {conv: service.render(chat, examples), state: chat, question: "", hint: "", article: ""}
-
-        def on_click(evt: gr.SelectData, chat: ChatState, *values: Any) -> dict:
-            verb, argument = views.parse_action(evt.value)
-            if verb == "ex":
-                return respond(argument, chat, *values)
-            if verb == "ref":
-                return {article: service.open_reference(argument, chat.replies)}
-            if verb == "art":
-                return {article: service.open_article(argument)}
-            chat = (
-                service.vote(chat, argument)
-                if verb == "fb"
-                else service.explain(chat, argument)
-                if verb == "why"
-                else chat
+    def uploads(self) -> None:
+        with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
+            kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
+            self.files = gr.File(
+                file_count="multiple", label=f"Article files ({kinds})", height=130, elem_id="qa-upload"
             )
-            return {state: chat, conv: service.render(chat, examples)}
+            self.upload_status = gr.HTML(elem_id="qa-upload-status")
 
-        def check_dates(*values: Any) -> str:
-            return views_page.hint_html(check_filters(*values)[1])
-
-        def add_files(paths: list[str] | None, chat: ChatState, progress=gr.Progress()) -> dict:  # noqa: B008
-            report = service.add_files(
-                paths or [], lambda done, total: progress((done, total), desc="Embedding")
-            )
-            first_screen = {} if chat.shown else {conv: service.render(chat, examples)}  # its counts changed
-            return {upload_status: report, files: None, **first_screen, **refresh()}
-
-        def refresh() -> dict:
-            ov = service.overview()
-            show = views_page.shown_filters(ov)
-            return {
-                header: service.header(),
-                dated: views_page.dated_html(ov),
-                dates: gr.update(visible=show["dates"]),
-                undated: gr.update(label=views_page.undated_label(ov), visible=show["undated"]),
-                sections: gr.update(choices=list(ov.sections), visible=show["sections"]),
-                sources: gr.update(choices=list(ov.sources), visible=show["sources"]),
-            }
-
-        chat_out = [conv, state, question, hint, filters_box, article]
-        for event in (question.submit, ask.click):
-            event(respond, [question, state, *form], chat_out, **QUIET)
-        conv.select(on_click, [state, *form], chat_out, **QUIET)
-        article.select(lambda: "", None, article, **QUIET)  # its one button closes it
-        new_topic.click(
-            lambda: (ChatState(), service.render(ChatState(), examples), ""),
-            None,
-            [state, conv, article],
-            **QUIET,
-        )
-        for box in (date_from, date_to):
-            box.blur(check_dates, [date_from, date_to], hint, **QUIET)
-        refreshed = [header, dated, dates, undated, sections, sources]
-        files.upload(
-            add_files,
-            [files, state],
-            [upload_status, files, conv, *refreshed],
-            show_progress_on=upload_status,
+    def wire(self, demo: gr.Blocks) -> None:
+        form = [self.k, self.date_from, self.date_to, self.sections, self.sources, self.undated]
+        chat_out = [self.conv, self.state, self.question, self.hint, self.filters_box, self.article]
+        for event in (self.question.submit, self.ask.click):
+            event(self.respond, [self.question, self.state, *form], chat_out, **QUIET)
+        self.conv.select(self.on_click, [self.state, *form], chat_out, **QUIET)
+        self.article.select(lambda: "", None, self.article, **QUIET)  # its one button closes it
+        for box in (self.date_from, self.date_to):
+            box.blur(self.check_dates, [self.date_from, self.date_to], self.hint, **QUIET)
+        refreshed = [self.header, self.dated, self.dates, self.undated, self.sections, self.sources]
+        self.files.upload(
+            self.add_files,
+            [self.files, self.state],
+            [self.upload_status, self.files, self.conv, *refreshed],
+            show_progress_on=self.upload_status,
             **PRIVATE,
         )
-        demo.load(
-            lambda: {conv: service.render(ChatState(), examples), **refresh()},
-            None,
-            [conv, *refreshed],
-            **QUIET,
+        for event in (demo.load, self.new_topic.click):
+            event(self.start_over, None, [self.state, self.conv, self.article, *refreshed], **QUIET)
+
+    def respond(self, text: str, chat: ChatState, k: int, *filter_values: Any) -> dict:
+        filters, hints = check_filters(*filter_values)
+        page = self.service.render(chat, self.examples)  # re-rendered: drops the "Searching…" line
+        if hints:  # the question stays in the box, the hint shows under the field, nothing else moves
+            return {
+                self.conv: page,
+                self.hint: views_page.hint_html(hints),
+                self.filters_box: gr.update(open=True),
+            }
+        if not text.strip():
+            return {self.conv: page}
+        chat = self.service.ask(chat, text, k, filters)
+        page = self.service.render(chat, self.examples)
+        return {self.conv: page, self.state: chat, self.question: "", self.hint: "", self.article: ""}
+
+    def on_click(self, evt: gr.SelectData, chat: ChatState, *form: Any) -> dict:
+        """A click in the conversation: an example, a citation, an article of the list, a vote."""
+        verb, argument = views.parse_action(evt.value)
+        if verb == "ex":
+            return self.respond(argument, chat, *form)
+        if verb == "ref":
+            return {self.article: self.service.open_reference(argument, chat.replies)}
+        if verb == "art":
+            return {self.article: self.service.open_article(argument)}
+        if verb in ("fb", "why"):
+            chat = (self.service.vote if verb == "fb" else self.service.explain)(chat, argument)
+        return {self.state: chat, self.conv: self.service.render(chat, self.examples)}
+
+    def check_dates(self, date_from: str, date_to: str) -> str:
+        return views_page.hint_html(check_filters(date_from, date_to)[1])
+
+    def add_files(self, paths: list[str] | None, chat: ChatState, progress=gr.Progress()) -> dict:  # noqa: B008
+        report = self.service.add_files(
+            paths or [], lambda done, total: progress((done, total), desc="Embedding")
         )
-        gr.api(service.api_ask, api_name="ask")
-        gr.api(service.api_search, api_name="search")
-    return demo
+        counts = {} if chat.shown else {self.conv: self.service.render(chat, self.examples)}  # first screen
+        return {self.upload_status: report, self.files: None, **counts, **self.refresh()}
+
+    def start_over(self) -> dict:
+        """A new conversation (New topic, and each page load): the first screen, the index as it is now."""
+        chat = ChatState()
+        return {
+            self.state: chat,
+            self.conv: self.service.render(chat, self.examples),
+            self.article: "",
+            **self.refresh(),
+        }
+
+    def refresh(self) -> dict:
+        """What depends on the index's content: the header, and which filters can narrow anything."""
+        ov = self.service.overview()
+        show = views_page.shown_filters(ov)
+        return {
+            self.header: self.service.header(),
+            self.dated: views_page.dated_html(ov),
+            self.dates: gr.update(visible=show["dates"]),
+            self.undated: gr.update(label=views_page.undated_label(ov), visible=show["undated"]),
+            self.sections: gr.update(choices=list(ov.sections), visible=show["sections"]),
+            self.sources: gr.update(choices=list(ov.sources), visible=show["sources"]),
+        }
 
 
 def launch(
@@ -209,11 +219,12 @@ def launch(
         share=False,
         prevent_thread_lock=True,
         quiet=True,
-        show_error=False,  # a mistake is said where it happened, never as a page-wide error
+        show_error=True,  # API callers get the message; the page says a mistake where it happened
         max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         theme=theme,
         css=views.asset("chat.css"),
+        head=f"<style>{views.asset('frame.css')}</style>",
         footer_links=["api"],
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()

@@ -87,6 +87,8 @@ def one_page(browser: Any, url: str, questions: list[str]) -> list[float]:
     page.goto(url)
     page.wait_for_selector("#qa-question textarea", timeout=60_000)
     page.wait_for_timeout(500)  # the page's own load events settle
+    if page.locator("#qa-conv").count():  # issue 14's page renders the conversation anew on load
+        page.wait_for_selector("#qa-conv .qa-log:not([data-v='0'])", timeout=60_000)
     page.evaluate(TIMER, ANSWER)
     for n, question in enumerate(questions, start=1):
         page.fill("#qa-question textarea", question)

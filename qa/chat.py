@@ -145,14 +145,15 @@ class ChatService:
         sources = self.engine.index.manifest.get("sources") or []
         return example_questions(library.question_files(sources, extra), self.engine.index.articles)
 
-    def render(self, state: ChatState, examples: Sequence[str] = ()) -> str:
+    def render(self, state: ChatState, examples: Sequence[str] = (), stamp: int | None = None) -> str:
         """The conversation as HTML; before the first question, the first screen (what is
-        indexed, example questions, the list of articles)."""
+        indexed, example questions, the list of articles). Each render gets a new `stamp`
+        (0 marks the page as first served, before its load event renders it anew)."""
         parts = state.turn_parts()
         if not parts:
             entries = library.entries(self.engine.index.articles)
             parts = [views_page.welcome_html(self.overview(), examples, entries)]
-        return views_reply.conversation_html(parts, next(self._stamps))
+        return views_reply.conversation_html(parts, next(self._stamps) if stamp is None else stamp)
 
     def ask(self, state: ChatState, question: str, k: int = 5, filters: Filters | None = None) -> ChatState:
         """The conversation with one more turn: the answer, or what was wrong with the question."""

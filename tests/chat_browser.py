@@ -56,7 +56,7 @@ def open_chat(browser: Any, url: str, size: str) -> Iterator[Any]:
     page.on("request", lambda r: None if LOCAL.match(r.url) else page.elsewhere.append(r.url))
     page.goto(url)
     page.wait_for_selector("#qa-question textarea", timeout=WAIT)
-    page.wait_for_selector("#qa-conv .qa-log", timeout=WAIT)
+    page.wait_for_selector("#qa-conv .qa-log:not([data-v='0'])", timeout=WAIT)  # the load event is done
     yield page
     context.close()
     assert page.elsewhere == [], "the page loaded something from outside the machine"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import replace
 
 import pytest
@@ -143,6 +144,26 @@ def test_a_new_question_lands_at_the_top_of_the_chat(page):
     shot(page, "04-new-answer-at-top")
 
 
+def test_the_question_shows_at_once_and_its_answer_grows_under_it(page, served, monkeypatch):
+    """A slowed engine leaves time to see the question at the top with "Searching…" under it."""
+    from playwright.sync_api import expect
+
+    ask(page, "Who supplied the cranes for the Tallinn terminal?")
+    real_ask = served[1].engine.ask
+    monkeypatch.setattr(served[1].engine, "ask", lambda *a, **k: (time.sleep(1.5), real_ask(*a, **k))[1])
+    page.fill("#qa-question textarea", "Who won the presidential election in Ghana?")
+    page.press("#qa-question textarea", "Enter")
+    pending = page.locator("#qa-conv .qa-pending")
+    expect(pending.locator(".qa-q")).to_have_text("Who won the presidential election in Ghana?")
+    expect(pending.locator(".qa-wait")).to_have_text("Searching your articles…")
+    conv, asked = box(page.locator("#qa-conv")), box(pending.locator(".qa-q"))
+    assert conv["y"] <= asked["y"] <= conv["y"] + 40
+    shot(page, "05-searching")
+    turn = answered(page).nth(1)
+    expect(turn.locator(".qa-answer")).to_contain_text("Mahama", timeout=WAIT)
+    assert abs(box(turn.locator(".qa-q"))["y"] - asked["y"]) < 5  # the answer grew below; nothing jumped
+
+
 def test_refusal_is_one_line_with_the_closest_matches_folded(page):
     from playwright.sync_api import expect
 
@@ -154,7 +175,7 @@ def test_refusal_is_one_line_with_the_closest_matches_folded(page):
     expect(closest.locator("summary")).to_have_text("Closest matches (5)")
     expect(closest.locator(".qa-row").first).not_to_be_visible()
     assert "Closest matches:" not in turn.inner_text()
-    shot(page, "05-refusal")
+    shot(page, "06-refusal")
     no_axe_problems(page, "a refusal")
     closest.locator("summary").click()
     rows = closest.locator(".qa-row")

@@ -14,7 +14,6 @@ document.addEventListener('keydown', (event) => {
 
 watch('value', () => {
   const open = element.querySelector('.qa-article');
-  document.documentElement.classList.toggle('qa-reading', Boolean(open));
   if (!open) {
     if (window.qaOpener && document.contains(window.qaOpener)) window.qaOpener.focus({ preventScroll: true });
     return;

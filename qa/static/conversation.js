@@ -5,13 +5,17 @@ const root = element;
 const box = root.closest('#qa-conv') || root;
 const opened = new Set(); // <details> the reader opened: a re-render would close them
 let turns = root.querySelectorAll('.qa-turn').length;
+let pinned = null; // the turn last brought to the top, kept there until the reader scrolls
+let placed = 0; // where that left the scroll position
 
 const send = (value) => trigger('select', { index: 0, value: value });
 const log = () => root.querySelector('.qa-log') || root;
 
 function toTop(turn) {
+  pinned = turn;
   const top = turn.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
   box.scrollTop = Math.max(0, top - 8);
+  placed = box.scrollTop;
 }
 
 function pending(question) {
@@ -31,11 +35,17 @@ function pending(question) {
   toTop(turn);
 }
 
+// The chat's height changes (the question box shrinks once sent, a panel opens): the last
+// turn's minimum height follows, and a pinned question stays at the top.
 function sized() {
   root.style.setProperty('--qa-box', box.clientHeight + 'px');
+  if (pinned && root.contains(pinned)) toTop(pinned);
 }
 new ResizeObserver(sized).observe(box);
 sized();
+box.addEventListener('scroll', () => {
+  if (Math.abs(box.scrollTop - placed) > 2) pinned = null; // the reader scrolled
+});
 
 root.addEventListener('click', (event) => {
   const el = event.target.closest('a[href^="#qa-"], [data-qa]');
