@@ -160,7 +160,9 @@ def section(
     lines += [
         "",
         "`before` is main as it was before issue 14 (gr.Chatbot); `after` is the chat of issue 14, "
-        'which also shows the question with "Searching your articles…" at once, before the answer.',
+        'which also shows the question with "Searching your articles…" at once, before the answer. '
+        "Its conversation is one HTML component patched in place, where gr.Chatbot rendered every message "
+        "through Markdown; the answer itself takes the same Engine.ask in both.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -64,6 +64,8 @@ def check_filters(
     for label, value in (("From date", date_from), ("To date", date_to)):
         shown = (value or "").strip()
         try:
+            if len(shown) > 40:  # no date is that long; spare the parser a pasted page
+                raise ValueError(shown)
             dates.append(normalise_date(shown))
         except ValueError:
             dates.append(None)

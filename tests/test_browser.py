@@ -214,6 +214,10 @@ def test_a_citation_opens_the_article_with_a_sticky_title_and_a_way_back(page):
     pane.locator(".qa-close").click()
     expect(page.locator("#qa-side")).to_be_hidden()
     expect(turn.locator(".qa-answer")).to_be_visible()
+    turn.locator(".qa-answer a.qa-cite").first.click()
+    expect(pane.locator("h2")).to_be_visible()
+    ask(page, "Who won the presidential election in Ghana?")
+    expect(page.locator("#qa-side")).to_be_hidden()  # a new answer does not keep the old article open
 
 
 def test_keyboard_enter_asks_and_tab_reaches_the_citations(page):
@@ -259,6 +263,24 @@ def test_a_mistyped_date_is_hinted_under_the_field_and_blanks_nothing(page, serv
     page.locator("#qa-undated label").click()  # include the 2 undated ones
     turn = ask(page, "Which ferry resumed service?")
     expect(turn.locator(".qa-answer")).to_contain_text("night ferry to Saaremaa")
+
+
+def test_section_chips_stay_on_one_line(page):
+    from playwright.sync_api import expect
+
+    page.locator("#qa-filters").get_by_text("Filters").click()
+    sections = page.locator("#qa-filters").get_by_label("Sections")
+    for name in ("Agriculture", "International"):
+        sections.click()
+        page.get_by_role("option", name=name).click()
+    page.keyboard.press("Escape")
+    chips = page.locator("#qa-filters .token span")
+    expect(chips).to_have_count(2)
+    for chip in chips.all():
+        assert chip.evaluate("e => e.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(e).fontSize)")
+    shot(page, "12-section-chips")
+    turn = ask(page, "What share of the apple blossoms did the frost destroy in Styria?")
+    expect(turn.locator(".qa-card .qa-meta").first).to_contain_text("Agriculture")
 
 
 def test_low_confidence_answer_span_and_notes_are_shown(page, served, monkeypatch):
