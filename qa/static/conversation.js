@@ -19,7 +19,8 @@ function toTop(turn) {
 }
 
 function pending(question) {
-  if (!question.trim()) return;
+  // One at a time: Gradio ignores a second submit while the first is running.
+  if (!question.trim() || root.querySelector('.qa-pending')) return;
   const turn = document.createElement('section');
   turn.className = 'qa-turn qa-pending';
   const asked = document.createElement('h2');
@@ -76,8 +77,8 @@ root.addEventListener('input', (event) => {
 
 // The question box and the Ask button belong to Gradio: listen before its own handlers.
 document.addEventListener('keydown', (event) => {
-  const box = event.target.closest && event.target.closest('#qa-question textarea');
-  if (box && event.key === 'Enter' && !event.shiftKey && !event.isComposing) pending(box.value);
+  const field = event.target.closest && event.target.closest('#qa-question textarea');
+  if (field && event.key === 'Enter' && !event.shiftKey && !event.isComposing) pending(field.value);
 }, true);
 document.addEventListener('click', (event) => {
   if (!event.target.closest || !event.target.closest('#qa-ask')) return;
@@ -92,6 +93,10 @@ watch('value', () => {
   });
   const all = root.querySelectorAll('.qa-turn');
   if (all.length > turns) toTop(all[all.length - 1]);
-  else if (all.length === 0) box.scrollTop = 0;
+  if (all.length === 0) { // a new conversation: its answers reuse the old ones' numbers
+    box.scrollTop = 0;
+    pinned = null;
+    opened.clear();
+  }
   turns = all.length;
 });
