@@ -91,19 +91,12 @@ class ChatPage:
             label = views_page.undated_label(ov)
             self.undated = gr.Checkbox(label=label, visible=show["undated"], elem_id="qa-undated")
             with gr.Row():
-                self.sections = gr.Dropdown(
-                    list(ov.sections),
-                    multiselect=True,
-                    label="Sections",
-                    visible=show["sections"],
-                    min_width=240,
-                )
-                self.sources = gr.Dropdown(
-                    list(ov.sources),
-                    multiselect=True,
-                    label="Sources",
-                    visible=show["sources"],
-                    min_width=240,
+                self.sections, self.sources = (
+                    gr.Dropdown(list(choices), multiselect=True, label=name, visible=show[key], min_width=240)
+                    for key, name, choices in (
+                        ("sections", "Sections", ov.sections),
+                        ("sources", "Sources", ov.sources),
+                    )
                 )
             self.k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
 
