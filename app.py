@@ -3,7 +3,8 @@
     python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
 Answers, article views, uploads, feedback and every piece of HTML come from the
-library (qa/chat.py, qa/views.py, qa/uploads.py); `qa serve` starts this same app.
+library (qa/chat.py, qa/views*.py; style and scripts in qa/static/); `qa serve` starts
+this same app.
 """
 
 from __future__ import annotations
@@ -18,126 +19,179 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # must precede the gradio impo
 
 import gradio as gr  # noqa: E402
 
-from qa import serve, views  # noqa: E402
-from qa.chat import WELCOME, ChatService, make_filters  # noqa: E402
+from qa import serve, views, views_page  # noqa: E402
+from qa.chat import ChatService, ChatState, check_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
+from qa.library import Overview  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-# A click on [n] or a source card (links to #qa-ref-<reply>-<n>) asks the server for that article.
-OPEN_REFERENCE_JS = """
-if (window.qaOpenRef) document.removeEventListener('click', window.qaOpenRef, true);
-window.qaOpenRef = (event) => {
-  const link = event.target.closest('a[href^="#qa-ref-"]');
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  trigger('select', {index: 0, value: link.getAttribute('href')});
-};
-document.addEventListener('click', window.qaOpenRef, true);
-watch('value', () => element.querySelector('#qa-focus')?.scrollIntoView({block: 'center'}));
-"""
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search
+QUIET: dict[str, Any] = {**PRIVATE, "show_progress": "hidden"}  # the page shows its own "Searching…"
 
 
 def build(service: ChatService) -> gr.Blocks:
     """The chat page and its API endpoints over one shared ChatService."""
-    facets = service.facets()
     # delete_cache: Gradio's temporary copies of uploaded files go after a day (checked hourly)
-    with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
-        gr.Markdown("## qa: cited answers from your news articles")
-        header = gr.HTML(service.header(), elem_id="qa-header")
-        turns, replies = gr.State([]), gr.State([])
-        with gr.Row():
-            with gr.Column(scale=3):
-                examples = [{"text": q} for q in service.examples(HERE / "seeds" / "questions.jsonl")]
-                chat = gr.Chatbot(
-                    elem_id="qa-chat",
-                    height=620,
-                    placeholder=WELCOME,
-                    examples=examples or None,
-                    latex_delimiters=[],
-                    buttons=[],  # "copy" would copy the reply's HTML source
-                    show_label=False,
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask a question…",
-                        show_label=False,
-                        scale=5,
-                        elem_id="qa-question",
-                        max_lines=4,
-                    )
-                    ask = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
-                    new_topic = gr.Button("New topic", scale=1, elem_id="qa-new-topic")
-                with gr.Accordion("Filters", open=False):
-                    with gr.Row():
-                        date_from = gr.Textbox(
-                            label="From date", placeholder=facets["date_from"] or "YYYY-MM-DD"
-                        )
-                        date_to = gr.Textbox(label="To date", placeholder=facets["date_to"] or "YYYY-MM-DD")
-                        sections = gr.Dropdown(facets["sections"], multiselect=True, label="Sections")
-                        sources = gr.Dropdown(facets["sources"], multiselect=True, label="Sources")
-                    k = gr.Slider(1, 10, value=5, step=1, label="Passages to search")
-                with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-                    limits = f"{' '.join(UPLOAD_TYPES)}; up to {MAX_UPLOAD_BYTES >> 20} MB each"
-                    files = gr.File(file_count="multiple", label=limits, elem_id="qa-upload")
-                    upload_status = gr.HTML(elem_id="qa-upload-status")
-            with gr.Column(scale=2):
-                hint = views.notice_html("Click a citation [n] or a source card to read the article here.")
-                article = gr.HTML(hint, elem_id="qa-article", js_on_load=OPEN_REFERENCE_JS)
-
-        def respond(text: str, messages: list, history: list, done: list, k: int, *filters: Any):
-            if not text.strip():
-                return messages, history, done, text
-            try:
-                reply = service.respond(text, history, len(done), k, make_filters(*filters))
-            except QAError as ex:
-                raise gr.Error(str(ex)) from None
-            return messages + list(reply.messages), history + [reply.turn], done + [reply.data], ""
-
-        def pick_example(evt: gr.SelectData, *state: Any):
-            return respond(
-                evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value), *state
-            )
-
-        def open_reference(evt: gr.SelectData, done: list) -> str:
-            return service.open_reference(str(evt.value), done)
-
-        def add_files(paths: list[str] | None, progress=gr.Progress()):  # noqa: B008
-            result = service.upload(
-                paths or [], lambda done, total: progress((done, total), desc="Embedding")
-            )
-            return (views.notice_html(result.summary()), None, *refresh())
-
-        def feedback(evt: gr.LikeData, done: list) -> None:
-            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            if 0 <= index // 2 < len(done):  # messages go user, assistant, user, ...
-                try:
-                    service.record_feedback(done[index // 2], evt.liked)
-                except QAError as ex:
-                    raise gr.Error(str(ex)) from None
-                gr.Info(f"Feedback saved to {service.feedback_path}")
-
-        def refresh():
-            f = service.facets()
-            return service.header(), gr.update(choices=f["sections"]), gr.update(choices=f["sources"])
-
-        chat_in = [question, chat, turns, replies, k, date_from, date_to, sections, sources]
-        chat_out = [chat, turns, replies, question]
-        question.submit(respond, chat_in, chat_out, **PRIVATE)
-        ask.click(respond, chat_in, chat_out, **PRIVATE)
-        chat.example_select(pick_example, chat_in[1:], chat_out, **PRIVATE)
-        new_topic.click(lambda: ([], [], [], hint), None, [chat, turns, replies, article], **PRIVATE)
-        chat.clear(lambda: ([], []), None, [turns, replies], **PRIVATE)
-        article.select(open_reference, replies, article, **PRIVATE)
-        chat.like(feedback, replies, None, **PRIVATE)
-        files.upload(add_files, files, [upload_status, files, header, sections, sources], **PRIVATE)
-        demo.load(refresh, None, [header, sections, sources], **PRIVATE)
+    with gr.Blocks(title="qa", analytics_enabled=False, delete_cache=(3600, 86400), fill_height=True) as demo:
+        ChatPage(service).wire(demo)
         gr.api(service.api_ask, api_name="ask")
         gr.api(service.api_search, api_name="search")
     return demo
+
+
+class ChatPage:
+    """The page's components (made in a gr.Blocks context) and the handlers that connect them
+    to the service. Every handler returns {component: new value} for what it changes."""
+
+    def __init__(self, service: ChatService):
+        self.service = service
+        self.examples = service.examples(HERE / "seeds" / "questions.jsonl")
+        ov = service.overview()
+        self.header = gr.HTML(service.header(), elem_id="qa-header")
+        self.state = gr.State(ChatState())
+        with gr.Row(elem_id="qa-main", equal_height=True):
+            with gr.Column(scale=3, elem_id="qa-chat-col"):
+                with gr.Row(elem_id="qa-tools"):
+                    self.filters(ov)
+                    self.uploads()
+                    self.new_topic = gr.Button(
+                        "New topic", size="sm", scale=0, min_width=100, elem_id="qa-new-topic"
+                    )
+                self.conv = gr.HTML(
+                    service.render(ChatState(), self.examples, stamp=0),  # rendered anew on load
+                    elem_id="qa-conv",
+                    js_on_load=views.asset("conversation.js"),
+                    apply_default_css=False,
+                )
+                with gr.Row(elem_id="qa-input"):
+                    self.question = gr.Textbox(
+                        label="Your question",
+                        show_label=False,
+                        placeholder="Ask about your articles…",
+                        lines=1,
+                        max_lines=4,
+                        scale=5,
+                        elem_id="qa-question",
+                    )
+                    self.ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
+            with gr.Column(scale=2, elem_id="qa-side"):
+                js = views.asset("article.js")
+                self.article = gr.HTML("", elem_id="qa-article", js_on_load=js, apply_default_css=False)
+
+    def filters(self, ov: Overview) -> None:
+        """Dates (with how many articles carry one), sections, sources: each only when it can narrow."""
+        show = views_page.shown_filters(ov)
+        with gr.Accordion("Filters", open=False, elem_id="qa-filters") as self.filters_box:
+            self.dated = gr.HTML(views_page.dated_html(ov), elem_id="qa-dated")
+            with gr.Row(visible=show["dates"], elem_id="qa-dates") as self.dates:
+                self.date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-from")
+                self.date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-to")
+            self.hint = gr.HTML("", elem_id="qa-filter-hint")  # under the fields
+            label = views_page.undated_label(ov)
+            self.undated = gr.Checkbox(label=label, visible=show["undated"], elem_id="qa-undated")
+            with gr.Row():
+                self.sections, self.sources = (
+                    gr.Dropdown(list(choices), multiselect=True, label=name, visible=show[key], min_width=240)
+                    for key, name, choices in (
+                        ("sections", "Sections", ov.sections),
+                        ("sources", "Sources", ov.sources),
+                    )
+                )
+            self.k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
+
+    def uploads(self) -> None:
+        with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
+            kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
+            self.files = gr.File(
+                file_count="multiple", label=f"Article files ({kinds})", height=130, elem_id="qa-upload"
+            )
+            self.upload_status = gr.HTML(elem_id="qa-upload-status")
+
+    def wire(self, demo: gr.Blocks) -> None:
+        form = [self.k, self.date_from, self.date_to, self.sections, self.sources, self.undated]
+        chat_out = [self.conv, self.state, self.question, self.hint, self.filters_box, self.article]
+        for event in (self.question.submit, self.ask.click):
+            event(self.respond, [self.question, self.state, *form], chat_out, **QUIET)
+        self.conv.select(self.on_click, [self.state, *form], chat_out, **QUIET)
+        self.article.select(lambda: "", None, self.article, **QUIET)  # its one button closes it
+        for box in (self.date_from, self.date_to):
+            box.blur(self.check_dates, [self.date_from, self.date_to], self.hint, **QUIET)
+        refreshed = [self.header, self.dated, self.dates, self.undated, self.sections, self.sources]
+        self.files.upload(
+            self.add_files,
+            [self.files, self.state],
+            [self.upload_status, self.files, self.conv, *refreshed],
+            show_progress_on=self.upload_status,
+            **PRIVATE,
+        )
+        for event in (demo.load, self.new_topic.click):
+            event(self.start_over, None, [self.state, self.conv, self.article, *refreshed], **QUIET)
+
+    def respond(self, text: str, chat: ChatState, k: int, *filter_values: Any) -> dict:
+        filters, hints = check_filters(*filter_values)
+        page = self.service.render(chat, self.examples)  # re-rendered: drops the "Searching…" line
+        if hints:  # the question stays in the box, the hint shows under the field, nothing else moves
+            return {
+                self.conv: page,
+                self.hint: views_page.hint_html(hints),
+                self.filters_box: gr.update(open=True),
+            }
+        if not text.strip():
+            return {self.conv: page}
+        chat = self.service.ask(chat, text, k, filters)
+        page = self.service.render(chat, self.examples)
+        return {self.conv: page, self.state: chat, self.question: "", self.hint: "", self.article: ""}
+
+    def on_click(self, evt: gr.SelectData, chat: ChatState, *form: Any) -> dict:
+        """A click in the conversation: an example, a citation, an article of the list, a vote."""
+        verb, argument = views.parse_action(evt.value)
+        if verb == "ex":
+            return self.respond(argument, chat, *form)
+        if verb == "ref":
+            return {self.article: self.service.open_reference(argument, chat.replies)}
+        if verb == "art":
+            return {self.article: self.service.open_article(argument)}
+        if verb in ("fb", "why"):
+            try:
+                chat = (self.service.vote if verb == "fb" else self.service.explain)(chat, argument)
+            except QAError as ex:  # the feedback file cannot be written: say so, keep the page
+                gr.Warning(str(ex))
+        return {self.state: chat, self.conv: self.service.render(chat, self.examples)}
+
+    def check_dates(self, date_from: str, date_to: str) -> str:
+        return views_page.hint_html(check_filters(date_from, date_to)[1])
+
+    def add_files(self, paths: list[str] | None, chat: ChatState, progress=gr.Progress()) -> dict:  # noqa: B008
+        report = self.service.add_files(
+            paths or [], lambda done, total: progress((done, total), desc="Embedding")
+        )
+        counts = {} if chat.shown else {self.conv: self.service.render(chat, self.examples)}  # first screen
+        return {self.upload_status: report, self.files: None, **counts, **self.refresh()}
+
+    def start_over(self) -> dict:
+        """A new conversation (New topic, and each page load): the first screen, the index as it is now."""
+        chat = ChatState()
+        return {
+            self.state: chat,
+            self.conv: self.service.render(chat, self.examples),
+            self.article: "",
+            **self.refresh(),
+        }
+
+    def refresh(self) -> dict:
+        """What depends on the index's content: the header, and which filters can narrow anything."""
+        ov = self.service.overview()
+        show = views_page.shown_filters(ov)
+        return {
+            self.header: self.service.header(),
+            self.dated: views_page.dated_html(ov),
+            self.dates: gr.update(visible=show["dates"]),
+            self.undated: gr.update(label=views_page.undated_label(ov), visible=show["undated"]),
+            self.sections: gr.update(choices=list(ov.sections), visible=show["sections"]),
+            self.sources: gr.update(choices=list(ov.sources), visible=show["sources"]),
+        }
 
 
 def launch(
@@ -162,11 +216,12 @@ def launch(
         share=False,
         prevent_thread_lock=True,
         quiet=True,
-        show_error=True,
+        show_error=True,  # API callers get the message; the page says a mistake where it happened
         max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         theme=theme,
-        css=views.STYLE,
+        css=views.asset("chat.css"),
+        head=f"<style>{views.asset('frame.css')}</style>",
         footer_links=["api"],
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()

@@ -150,10 +150,11 @@ def chat_click_to_reply(url: str, question: str) -> float:
         )
         page = browser.new_page()
         page.goto(url)
+        page.wait_for_selector("#qa-conv .qa-log:not([data-v='0'])", timeout=60_000)  # load event done
         page.fill("#qa-question textarea", question)
         started = time.perf_counter()
         page.click("#qa-ask")
-        page.wait_for_selector("#qa-chat .qa-reply a.qa-card", timeout=60_000)
+        page.wait_for_selector("#qa-conv .qa-turn:not(.qa-pending) .qa-card", timeout=60_000)
         elapsed = time.perf_counter() - started
         browser.close()
     return elapsed

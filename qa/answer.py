@@ -184,7 +184,7 @@ def format_answer(answer: Answer) -> str:
     # or retitle the terminal); only qa's own bold marks are real escapes.
     lines = [click.style(one_line(answer.text), bold=True)]
     if answer.low_confidence:
-        lines.append(f"(Low confidence ({answer.confidence:.2f}): the evidence is weak; read the passages below.)")
+        lines.append(f"(Low confidence ({answer.confidence:.2f}): weak evidence; read the passages below.)")
     if answer.query != answer.question:
         lines.append(f"(searched: {one_line(answer.query)})")
     lines.extend(f"({one_line(note)})" for note in answer.notes)

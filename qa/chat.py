@@ -1,5 +1,5 @@
-"""The browser chat's side of qa: one shared index, answers as chat replies, the
-article behind a citation, uploads, feedback, and the JSON API endpoints.
+"""The browser chat's side of qa: one shared index, answers as conversation turns, the
+article behind a citation, the first screen, uploads, feedback, and the JSON API endpoints.
 
 Plain Python with no Gradio import: app.py connects components to a ChatService,
 so the chat answers through the same Engine.ask as `qa ask` and `qa eval`.
@@ -7,45 +7,77 @@ so the chat answers through the same Engine.ask as `qa ask` and `qa eval`.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import logging
 import os
 import threading
-import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import jsonl, store, views
+from . import library, store, views, views_page, views_reply
 from .answer import Answer, answer_json, hit_json
 from .articles import normalise_date
+from .chat_state import ChatState, parse_vote
 from .config import DEFAULT_SOURCES
 from .conversation import Turn
 from .embed import Embedder
 from .engine import Engine, SearchOptions, index_paths
 from .errors import QAError
+from .feedback import VERDICTS, FeedbackLog, feedback_record
 from .index import Progress
+from .library import Overview, example_questions
 from .retrieve import Filters
 from .sources import has_index
+from .upload_report import upload_rows
 from .uploads import UploadResult, add_uploads
 
 log = logging.getLogger(__name__)
-Message = dict[str, Any]
-VERDICTS = {True: "up", False: "down", "Like": "up", "Dislike": "down"}
-WELCOME = (
-    "Ask about the articles. Answers are sentences quoted word for word, each with a "
-    "citation [n]; click a citation or a source card to read the article."
-)
+__all__ = [
+    "ChatService",
+    "ChatState",
+    "Reply",
+    "check_filters",
+    "example_questions",
+    "feedback_record",
+    "make_filters",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One answered question, ready for the chat: its two messages and what to remember."""
+    """One answered question, ready for the chat: its HTML and what to remember."""
 
-    messages: tuple[Message, Message]
+    html: str  # the answer part of the turn (views_reply.answer_html)
     turn: Turn
     data: dict[str, Any]  # answer_json(answer): kept to open citations and record feedback
+
+
+def check_filters(
+    date_from: str | None = None,
+    date_to: str | None = None,
+    sections: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    keep_undated: bool = False,
+) -> tuple[Filters | None, list[str]]:
+    """Filters from form values (blank means "any"), or None and what is wrong, one hint a field."""
+    dates, hints = [], []
+    for label, value in (("From date", date_from), ("To date", date_to)):
+        shown = (value or "").strip()
+        try:
+            if len(shown) > 40:  # no date is that long; spare the parser a pasted page
+                raise ValueError(shown)
+            dates.append(normalise_date(shown))
+        except ValueError:
+            dates.append(None)
+            hints.append(f"{label}: “{shown[:60]}” is not a date. Write it as YYYY-MM-DD, e.g. 2024-10-29.")
+    if not hints and dates[0] and dates[1] and dates[0] > dates[1]:
+        hints.append(f"From date {dates[0]} is after To date {dates[1]}: swap them.")
+    if hints:
+        return None, hints
+    filters = Filters(dates[0], dates[1], tuple(sections or ()), tuple(sources or ()), bool(keep_undated))
+    return (filters if filters.active() else None), []
 
 
 def make_filters(
@@ -54,61 +86,11 @@ def make_filters(
     sections: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
 ) -> Filters | None:
-    """Filters from form values; blank values mean "any". Raises QAError on a bad date."""
-    dates = []
-    for label, value in (("from", date_from), ("to", date_to)):
-        try:
-            dates.append(normalise_date((value or "").strip()))
-        except ValueError:
-            raise QAError(f"date {label} {value!r} is not a date; write it as YYYY-MM-DD") from None
-    filters = Filters(dates[0], dates[1], tuple(sections or ()), tuple(sources or ()))
-    return filters if filters.active() else None
-
-
-def feedback_record(data: Mapping[str, Any], verdict: str) -> dict[str, Any]:
-    """A thumbs up/down as a `qa eval` question, so a judged answer can become a test.
-
-    Up: the quoted sentences are the expected answers (or, for a reply that said the
-    articles don't say, the question is marked unanswerable). Down: the answer is left
-    for a person to fill in; what was shown is kept under "shown".
-    """
-    answer = data.get("answer")
-    cited = list(dict.fromkeys(s["article_id"] for s in answer["sentences"])) if answer else []
-    key = f"{data['question']}\x1f{answer['text'] if answer else ''}"
-    record: dict[str, Any] = {
-        "id": "fb-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12],
-        "question": data["question"],
-        "answers": [],
-        "article_ids": [],
-    }
-    if verdict == "up" and answer:
-        record.update(answers=[s["text"] for s in answer["sentences"]], article_ids=cited)
-    elif verdict == "up":
-        record["unanswerable"] = True
-    record.update(
-        feedback=verdict,
-        query=data["query"],
-        shown={"answer": answer["text"] if answer else None, "article_ids": cited},
-        at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-    return record
-
-
-def example_questions(path: Path, articles: Collection[str], limit: int = 6) -> list[str]:
-    """Answerable questions from a `qa eval` file whose articles are all in the index."""
-    if not path.is_file():
-        return []
-    found = []
-    try:
-        rows = [row for row in store.read_jsonl(path) if isinstance(row, dict)]
-    except (OSError, UnicodeDecodeError, ValueError) as ex:
-        log.warning("no example questions: %s is unreadable (%s)", path, ex)
-        return []
-    for row in rows:
-        answerable = row.get("article_ids") and not row.get("unanswerable")
-        if row.get("question") and answerable and all(a in articles for a in row["article_ids"]):
-            found.append(str(row["question"]))
-    return found[:limit]
+    """Filters from API values; blank values mean "any". Raises QAError on a bad date."""
+    filters, hints = check_filters(date_from, date_to, sections, sources)
+    if hints:
+        raise QAError(" ".join(hints))
+    return filters
 
 
 class ChatService:
@@ -128,7 +110,9 @@ class ChatService:
         self._seen = self._current_stamp()  # before loading: a switch during the load is seen later
         self.engine = Engine.from_index(self.index_dir, embedder=embedder)  # None: the index's backend
         self.embedder = self.engine.embedder
-        self._indexing, self._feedback, self._reloading = threading.Lock(), threading.Lock(), threading.Lock()
+        self.feedback = FeedbackLog(self.feedback_path)
+        self._indexing, self._reloading = threading.Lock(), threading.Lock()
+        self._stamps = itertools.count(1)
         self.warmed = threading.Event()  # set once the model has answered its first query
 
     @classmethod
@@ -191,8 +175,49 @@ class ChatService:
     def facets(self) -> dict[str, Any]:
         return self.current_engine().facets()
 
+    def overview(self) -> Overview:
+        return library.overview(self.current_engine().index)
+
     def header(self) -> str:
-        return views.header_html(self.facets())
+        return views_page.header_html(self.overview())
+
+    def examples(self, *extra: Path) -> list[str]:
+        """Example questions from `extra` files and the questions.jsonl beside the indexed folders."""
+        sources = self.current_engine().index.manifest.get("sources") or []
+        return example_questions(library.question_files(sources, extra), self.engine.index.articles)
+
+    def render(self, state: ChatState, examples: Sequence[str] = (), stamp: int | None = None) -> str:
+        """The conversation as HTML; before the first question, the first screen (what is
+        indexed, example questions, the list of articles). Each render gets a new `stamp`
+        (0 marks the page as first served, before its load event renders it anew)."""
+        parts = state.turn_parts()
+        if not parts:
+            entries = library.entries(self.current_engine().index.articles)
+            parts = [views_page.welcome_html(self.overview(), examples, entries)]
+        return views_reply.conversation_html(parts, next(self._stamps) if stamp is None else stamp)
+
+    def ask(self, state: ChatState, question: str, k: int = 5, filters: Filters | None = None) -> ChatState:
+        """The conversation with one more turn: the answer, or what was wrong with the question."""
+        try:
+            reply = self.respond(question, state.turns, len(state.replies), k, filters)
+        except QAError as ex:
+            return state.with_error(question, str(ex))
+        return state.with_reply(reply.data["question"], reply.html, reply.turn, reply.data)
+
+    def vote(self, state: ChatState, argument: str) -> ChatState:
+        """A thumbs up or down on reply n ("n:up", "n:down"), recorded once."""
+        parsed = parse_vote(argument, state.replies)
+        if not parsed or parsed[1] not in ("up", "down") or parsed[0] in state.votes:
+            return state
+        return state.with_vote(parsed[0], self.record_feedback(state.replies[parsed[0]], parsed[1]))
+
+    def explain(self, state: ChatState, argument: str) -> ChatState:
+        """What was wrong with reply n ("n:text"), added to its thumbs-down line."""
+        parsed = parse_vote(argument, state.replies)
+        if not parsed or parsed[0] not in state.votes:
+            return state
+        row = self.add_feedback_reason(state.votes[parsed[0]], parsed[1])
+        return state.with_vote(parsed[0], row) if row else state
 
     def respond(
         self,
@@ -207,15 +232,19 @@ class ChatService:
         options = SearchOptions(k=int(k), as_of=(as_of or "").strip() or None)
         answer = self.current_engine().ask(question, options, filters, history=turns)
         data = answer_json(answer)
-        html = views.reply_html(reply_no, data, self.bodies(answer))
-        messages = (
-            {"role": "user", "content": views.inline(answer.question)},
-            {"role": "assistant", "content": html},
-        )
-        return Reply(messages, answer.turn(), data)
+        html = views_reply.answer_html(reply_no, data, self.bodies(answer), self.scope(filters))
+        return Reply(html, answer.turn(), data)
 
     def bodies(self, answer: Answer) -> dict[str, str]:
         return {h.article.id: h.article.text for h in answer.hits}
+
+    def scope(self, filters: Filters | None) -> str:
+        """What a question searched, in words: "your 100 articles" or "the 3 articles the filters allow"."""
+        articles = self.current_engine().index.articles
+        if filters is None or not filters.active():
+            return f"your {views.plural(len(articles), 'article')}"
+        allowed = sum(filters.allows(a) for a in articles.values())
+        return f"the {views.plural(allowed, 'article')} the filters allow"
 
     def open_reference(self, ref: str, replies: Sequence[Mapping[str, Any]]) -> str:
         """The article a citation link points at, with its passage and quoted sentences marked."""
@@ -225,46 +254,59 @@ class ChatService:
             or parsed[0] >= len(replies)
             or not 1 <= parsed[1] <= len(replies[parsed[0]]["passages"])
         ):
-            return views.notice_html("That citation is no longer in this conversation.")
+            return views.pane_note_html("That citation is no longer in this conversation.")
         data = replies[parsed[0]]
         passage = data["passages"][parsed[1] - 1]
         try:
             article = self.current_engine().article(passage["article_id"])
         except QAError:
-            return views.notice_html("That article is no longer in the index.")
+            return views.pane_note_html("That article is no longer in the index.")
         if article.text[passage["start"] : passage["end"]] != passage["text"]:
-            note = views.notice_html("The article has changed since this answer; the passage is not marked.")
-            return note + views.article_html(article)
+            note = "The article has changed since this answer; the passage is not marked."
+            return views.article_html(article, number=passage["rank"], note=note)
         sentences = data["answer"]["sentences"] if data.get("answer") else []
         marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == passage["rank"]]
-        return views.article_html(article, (passage["start"], passage["end"]), marks)
+        return views.article_html(article, (passage["start"], passage["end"]), marks, passage["rank"])
+
+    def open_article(self, article_id: str) -> str:
+        """An article picked from the list on the first screen."""
+        try:
+            return views.article_html(self.current_engine().article(article_id))
+        except QAError:
+            return views.pane_note_html("That article is no longer in the index.")
 
     def upload(self, files: Sequence[Path | str], progress: Progress | None = None) -> UploadResult:
         """Add uploaded files to the index, then answer from the new index at once."""
+        return self._upload(files, progress)[0]
+
+    def add_files(self, files: Sequence[Path | str], progress: Progress | None = None) -> str:
+        """Upload, and report file by file (added, updated, already indexed, refused and why)."""
+        result, before = self._upload(files, progress)
+        articles = self.engine.index.articles
+        total = len(articles) if result.build else None
+        return views_page.uploads_html(upload_rows(result, before, articles), total)
+
+    def _upload(
+        self, files: Sequence[Path | str], progress: Progress | None
+    ) -> tuple[UploadResult, dict[str, str]]:
         with self._indexing:  # one upload at a time; questions go on meanwhile
+            before = {i: a.content_hash for i, a in self.engine.index.articles.items()}
             result = add_uploads(
                 files, self.upload_dir, self.index_dir, embedder=self.embedder, progress=progress
             )
             if result.build:
                 self.current_engine()  # the upload published a new generation: answer from it at once
-        return result
+        return result, before
 
     def record_feedback(self, data: Mapping[str, Any], liked: bool | str) -> dict[str, Any]:
         """Append a thumbs up/down to the feedback file (JSON lines); returns the record."""
         record = feedback_record(data, VERDICTS.get(liked, "down"))
-        with self._feedback:
-            try:
-                self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-                jsonl.append(self.feedback_path, record)  # one write; a write cut short is undone
-            except OSError as ex:
-                raise QAError(
-                    f"could not save the feedback to {self.feedback_path} ({ex.strerror}); "
-                    "free some disk space or make the folder writable (set another with --feedback)"
-                ) from None
+        self.feedback.append(record)
         return record
 
-    def examples(self, questions: Path) -> list[str]:
-        return example_questions(questions, self.engine.index.articles)
+    def add_feedback_reason(self, record: Mapping[str, Any], reason: str) -> dict[str, Any] | None:
+        """What was wrong, written into the line of an earlier thumbs down."""
+        return self.feedback.add_reason(record, reason)
 
     def api_ask(
         self,

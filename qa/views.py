@@ -1,15 +1,20 @@
-"""What the browser chat shows, as HTML strings built from Answers and Articles.
+"""What the browser chat shows, as HTML strings: the shared pieces and the article pane.
 
 Pure functions, no Gradio. Every piece of article text, title, query or file name
 passes through `text()` before it reaches HTML: markup, scripts and Markdown in an
-article are shown as characters, never run or rendered. Links back to the chat use
-`#qa-ref-<reply>-<passage>` hrefs, the one attribute Gradio's chat sanitiser keeps.
+article are shown as characters, never run or rendered. The answers are built in
+views_reply.py, the first screen, filters and uploads in views_page.py; the page's
+style and scripts are the files in qa/static/.
+
+Clicks go back to the server as actions: a citation links to `#qa-ref-<reply>-<n>`,
+a button carries `data-qa="<action>"` (see parse_action).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .articles import Article
@@ -21,20 +26,12 @@ _NEWLINES = re.compile(r"\r\n?|\n")
 REF = re.compile(r"^(\d{1,6})-(\d{1,3})$")
 FOCUS = ' id="qa-focus"'
 EXCERPT_CHARS = 180  # context kept on each side of the quoted sentence in a card
-STYLE = """
-.qa-reply p { margin: 0 0 .5em 0; }
-.qa-searched, .qa-note, .qa-meta { color: var(--body-text-color-subdued); font-size: .9em; }
-a.qa-cite { text-decoration: none; font-weight: 600; }
-a.qa-card { display: block; border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: .5em .7em; margin: .5em 0; color: inherit; text-decoration: none; }
-a.qa-card:hover { border-color: var(--color-accent); }
-.qa-card-head, .qa-meta, .qa-excerpt { display: block; }
-.qa-excerpt { font-size: .92em; margin-top: .3em; }
-.qa-article .qa-body { white-space: pre-wrap; line-height: 1.55; }
-.qa-article .qa-passage { background: rgba(255, 214, 0, .18); }
-mark { background: #ffe066; color: #000; padding: 0 .1em; }
-.qa-article { max-height: 75vh; overflow-y: auto; }
-"""
+STATIC = Path(__file__).parent / "static"
+
+
+def asset(name: str) -> str:
+    """A file of qa/static/ (the page's CSS and scripts) as text."""
+    return (STATIC / name).read_text(encoding="utf-8")
 
 
 def text(value: object) -> str:
@@ -53,8 +50,29 @@ def ref_href(reply: int, number: int) -> str:
 
 def parse_ref(ref: str) -> tuple[int, int] | None:
     """Reply index and passage number from a link. Example: "#qa-ref-3-2" -> (3, 2); junk -> None"""
-    match = REF.match(str(ref or "").removeprefix("#qa-ref-"))
+    match = REF.match(str(ref or "").removeprefix("#").removeprefix("qa-ref-"))
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def parse_action(value: object) -> tuple[str, str]:
+    """What a click in the page asks for, as (verb, argument).
+
+    Example: "#qa-ref-3-2" -> ("ref", "3-2"); "fb:3:down" -> ("fb", "3:down"); "close" -> ("close", "")
+    """
+    raw = str(value or "")[:2000]
+    if raw.startswith("#qa-ref-"):
+        return "ref", raw.removeprefix("#qa-ref-")
+    verb, _, argument = raw.partition(":")
+    return verb, argument
+
+
+def cite(reply: int, number: int, title: str = "") -> str:
+    """A citation pill: a link that opens passage [n] of this reply in the article pane."""
+    label = f"Source {number}: {title}" if title else f"Source {number}"
+    return (
+        f'<a class="qa-cite" href="{ref_href(reply, number)}" aria-label="{text(label)}" '
+        f'title="{text(label)}">{number}</a>'
+    )
 
 
 def meta_line(article: Mapping[str, Any] | Article, extra: Iterable[str] = ()) -> str:
@@ -95,54 +113,24 @@ def excerpt(body: str, start: int, end: int, marks: Sequence[tuple[int, int]]) -
     return head + _NEWLINES.sub(" ", marked(body, start, end, marks)) + tail
 
 
-def source_card(reply: int, passage: Mapping[str, Any], body: str, marks: Sequence[tuple[int, int]]) -> str:
-    """One card: [n], title, date/section/source, relevance, and the passage with its quote marked."""
-    n = passage["rank"]
-    also = f" · same text in {len(passage['also_in'])} more" if passage.get("also_in") else ""
-    relevance = f"relevance {passage['score']:.2f}"
-    return (
-        f'<a class="qa-card" href="{ref_href(reply, n)}" title="Open the full article">'
-        f'<span class="qa-card-head"><strong>[{n}]</strong> <strong>{text(passage["title"])}</strong></span>'
-        f'<span class="qa-meta">{meta_line(passage, [relevance])}{also}</span>'
-        f'<span class="qa-excerpt">{excerpt(body, passage["start"], passage["end"], marks)}</span></a>'
-    )
-
-
-def reply_html(reply: int, data: Mapping[str, Any], bodies: Mapping[str, str]) -> str:
-    """The assistant's message for one answer (`data` is answer_json's shape).
-
-    Args:
-        reply: this reply's index in the conversation, used in the citation links.
-        bodies: article id -> article text, for the passages the reply shows.
-    """
-    answer, passages = data.get("answer"), data["passages"]
-    parts = []
-    if answer:
-        quoted = (
-            f'{inline(s["text"])} <a class="qa-cite" href="{ref_href(reply, s["citation"])}" '
-            f'title="Show this sentence in its article">[{s["citation"]}]</a>'
-            for s in answer["sentences"]
-        )
-        parts.append(f'<p class="qa-answer">{" ".join(quoted)}</p>')
-        shown = [passages[n - 1] for n in answer["citations"]]
-    else:
-        reason = data.get("reason") or "The articles don't say."
-        closest = " Closest matches:" if passages else ""
-        parts.append(f'<p class="qa-answer qa-note">{inline(reason)}{closest}</p>')
-        shown = list(passages)
-    if data["query"] != data["question"]:
-        parts.append(f'<p class="qa-searched">searched: {inline(data["query"])}</p>')
-    sentences = answer["sentences"] if answer else []
-    for p in shown:
-        marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == p["rank"]]
-        parts.append(source_card(reply, p, bodies[p["article_id"]], marks))
-    return f'<div class="qa-reply">{"".join(parts)}</div>'
+def one_line(value: str, limit: int = 140) -> str:
+    """The start of a text on one line, cut at a word. Example: one_line("a b c", 3) -> "a b…" """
+    flat = " ".join(str(value).split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat.rfind(" ", 0, limit)
+    return flat[: cut if cut > 0 else limit] + "…"
 
 
 def article_html(
-    article: Article, passage: tuple[int, int] | None = None, marks: Sequence[tuple[int, int]] = ()
+    article: Article,
+    passage: tuple[int, int] | None = None,
+    marks: Sequence[tuple[int, int]] = (),
+    number: int | None = None,
+    note: str = "",
 ) -> str:
-    """The full article, its cited passage highlighted and the quoted sentences in <mark>."""
+    """The article pane: a sticky head (close button, [n], title, meta) over the full text,
+    the cited passage highlighted and the quoted sentences in <mark>."""
     body = article.text
     if passage:
         ps, pe = passage
@@ -152,20 +140,17 @@ def article_html(
     link = ""
     if article.url and re.match(r"(?i)^https?://", article.url):
         link = f' · <a href="{text(article.url)}" target="_blank" rel="noopener noreferrer">original</a>'
+    source = f'<p class="qa-art-ref">Source <span class="qa-pill">{number}</span> of the answer</p>'
     return (
-        f'<article class="qa-article"><h3>{text(article.title)}</h3>'
-        f'<p class="qa-meta">{meta_line(article)}{link}</p>'
+        '<article class="qa-article" aria-labelledby="qa-art-title"><header class="qa-art-head">'
+        '<button type="button" class="qa-close" data-qa="close" aria-label="Close the article">'
+        '<span aria-hidden="true">×</span> Close</button>'
+        f"{source if number else ''}"
+        f'<h2 id="qa-art-title" tabindex="-1">{text(article.title)}</h2>'
+        f'<p class="qa-meta">{meta_line(article)}{link}</p></header>'
+        f"{notice_html(note) if note else ''}"
         f'<div class="qa-body">{html}</div></article>'
     )
-
-
-def header_html(facets: Mapping[str, Any]) -> str:
-    """The line saying what is indexed: articles, passages, date range, model."""
-    dates = ""
-    if facets.get("date_from"):
-        dates = f" · {text(facets['date_from'])} to {text(facets['date_to'])}"
-    counts = f"{plural(facets['articles'], 'article')} · {plural(facets['passages'], 'passage')}"
-    return f'<p class="qa-meta">{counts}{dates} · model {text(facets["model"])}</p>'
 
 
 def plural(n: int, noun: str) -> str:
@@ -175,3 +160,13 @@ def plural(n: int, noun: str) -> str:
 
 def notice_html(message: str) -> str:
     return f'<p class="qa-note">{inline(message)}</p>'
+
+
+def pane_note_html(message: str) -> str:
+    """The article pane when there is no article to show, with its close button."""
+    return (
+        '<article class="qa-article"><header class="qa-art-head">'
+        '<button type="button" class="qa-close" data-qa="close" aria-label="Close">'
+        '<span aria-hidden="true">×</span> Close</button></header>'
+        f"{notice_html(message)}</article>"
+    )

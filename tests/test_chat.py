@@ -6,7 +6,7 @@ import json
 import pytest
 
 from qa.answer import answer_json
-from qa.chat import ChatService, example_questions, feedback_record, make_filters
+from qa.chat import ChatService, ChatState, check_filters, example_questions, feedback_record, make_filters
 from qa.errors import QAError
 
 from .conftest import ROOT
@@ -20,23 +20,61 @@ def service(built, embedder, tmp_path):
 def test_reply_quotes_and_cites_like_engine_ask(service, engine):
     reply = service.respond("How many residents signed the library petition?", [], 0)
     assert reply.data == answer_json(engine.ask("How many residents signed the library petition?"))
-    user, assistant = reply.messages
-    assert user == {"role": "user", "content": "How many residents signed the library petition?"}
-    assert assistant["role"] == "assistant" and 'href="#qa-ref-0-1"' in assistant["content"]
+    assert 'href="#qa-ref-0-1"' in reply.html and 'class="qa-answer"' in reply.html
     assert reply.turn.article_ids and reply.turn.question == reply.data["question"]
 
 
 def test_user_text_is_escaped_in_the_chat(service):
-    reply = service.respond("<img src=x onerror=alert(1)> library petition?", [], 0)
-    assert "<img" not in reply.messages[0]["content"]
-    assert html.unescape(reply.messages[0]["content"]).startswith("<img src=x")
+    state = service.ask(ChatState(), "<img src=x onerror=alert(1)> library petition?")
+    page = service.render(state)
+    assert "<img" not in page
+    assert "You asked: </span>&#60;img src&#61;x" in page
 
 
 def test_follow_up_uses_history_and_says_what_was_searched(service):
-    first = service.respond("How many residents signed the library petition?", [], 0)
-    second = service.respond("And when did it open?", [first.turn], 1)
-    assert second.data["query"] != second.data["question"]
-    assert "searched:" in second.messages[1]["content"] and "#qa-ref-1-" in second.messages[1]["content"]
+    state = service.ask(ChatState(), "How many residents signed the library petition?")
+    state = service.ask(state, "And when did it open?")
+    second = state.replies[1]
+    assert second["query"] != second["question"]
+    page = service.render(state)
+    assert "Searched:" in page and "#qa-ref-1-" in page and page.count('class="qa-turn"') == 2
+
+
+def test_a_question_over_the_limit_is_answered_in_the_conversation(service):
+    state = service.ask(ChatState(), "why " * 1000)
+    assert state.replies == () and len(state.shown) == 1
+    assert "the limit is 2,000" in service.render(state) and 'role="alert"' in service.render(state)
+
+
+def test_the_first_screen_until_the_first_question(service):
+    page = service.render(ChatState(), ["Who supplied the cranes?"])
+    assert 'class="qa-welcome"' in page and 'data-qa="ex:Who supplied the cranes?"' in page
+    assert page.count('class="qa-entry"') == 6 and 'data-qa="art:harbour"' in page
+    assert service.render(ChatState()) != service.render(ChatState())  # stamped: always re-rendered
+
+
+def test_votes_and_what_was_wrong_go_into_one_feedback_line(service):
+    state = service.ask(ChatState(), "How many residents signed the library petition?")
+    state = service.vote(state, "0:down")
+    assert service.vote(state, "0:up") == state  # one vote per answer
+    assert service.vote(state, "7:up") == state and service.explain(state, "7:x") == state  # no such reply
+    assert 'data-qa="why:0"' in service.render(state)
+    state = service.explain(state, "0:Wanted the date: and the place")
+    assert "Wanted the date: and the place" in html.unescape(service.render(state))
+    (line,) = service.feedback_path.read_text().splitlines()
+    record = json.loads(line)
+    assert record["feedback"] == "down" and record["reason"] == "Wanted the date: and the place"
+
+
+def test_open_an_article_from_the_list(service):
+    assert "Port of Tallinn Opens New Container Terminal" in service.open_article("harbour")
+    assert "no longer in the index" in service.open_article("<gone>")
+
+
+def test_refusal_says_how_many_articles_were_searched(service):
+    filters = check_filters("2024-03-01", "2024-03-31")[0]
+    assert service.scope(None) == "your 6 articles"
+    assert service.scope(filters) == "the 2 articles the filters allow"
 
 
 def test_open_reference_marks_the_quoted_sentence(service):
@@ -92,6 +130,20 @@ def test_filters_from_the_form():
     assert (f.date_from, f.date_to, f.sections, f.sources) == ("2024-03-01", "2024-12-31", ("Politics",), ())
     with pytest.raises(QAError, match="YYYY-MM-DD"):
         make_filters("soon", "", [], [])
+    assert check_filters("2024-01-01", "", keep_undated=True)[0].keep_undated
+    assert check_filters("", "", keep_undated=True) == (None, [])
+
+
+@pytest.mark.parametrize(
+    "dates, hints",
+    [
+        (("last week", ""), ["From date: “last week” is not a date. Write it as YYYY-MM-DD, e.g. 2024-10-29."]),
+        (("", "soon"), ["To date: “soon” is not a date. Write it as YYYY-MM-DD, e.g. 2024-10-29."]),
+        (("2024-05-01", "2024-04-01"), ["From date 2024-05-01 is after To date 2024-04-01: swap them."]),
+    ],
+)
+def test_a_bad_date_gives_a_hint_for_its_field(dates, hints):
+    assert check_filters(*dates) == (None, hints)
 
 
 def test_filters_restrict_the_answer(service):
@@ -103,8 +155,24 @@ def test_examples_only_for_articles_in_the_index(service, tmp_path):
     questions = tmp_path / "q.jsonl"
     rows = [{"question": "Q1?", "article_ids": ["harbour"]}, {"question": "Q2?", "article_ids": ["gone"]}]
     questions.write_text("\n".join(json.dumps(r) for r in rows))
-    assert example_questions(questions, service.engine.index.articles) == ["Q1?"]
+    assert example_questions([questions], service.engine.index.articles) == ["Q1?"]
     assert service.examples(tmp_path / "missing.jsonl") == []
+    assert service.examples(questions) == ["Q1?"]
+
+
+def test_upload_says_file_by_file_what_happened(service, tmp_path):
+    new = tmp_path / "lighthouse.md"
+    new.write_text("---\ntitle: Lighthouse Keeper Retires\n---\nMarta Vell kept the Kallaste lighthouse.")
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"PNG")
+    first = html.unescape(service.add_files([new, bad]))
+    assert "Added</span> <span class=\"qa-up-file\">lighthouse.md</span> <span class=qa-up-title>Lighthouse" in first
+    assert "Rejected</span> <span class=\"qa-up-file\">photo.png" in first and "is not an article file" in first
+    assert "1 of 2 files taken; the index now holds 7 articles." in first
+    again = html.unescape(service.add_files([new]))
+    assert "Already indexed</span> <span class=\"qa-up-file\">lighthouse.md" in again and "0 added" not in again
+    new.write_text("---\ntitle: Lighthouse Keeper Retires\n---\nMarta Vell kept the Kallaste lighthouse for 40 years.")
+    assert "Updated</span>" in service.add_files([new])
 
 
 def test_start_builds_the_index_from_seeds_when_missing(embedder, tmp_path):
