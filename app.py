@@ -20,7 +20,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # must precede the gradio impo
 import gradio as gr  # noqa: E402
 
 from qa import serve, views, views_page  # noqa: E402
-from qa.chat import ChatService, ChatState, check_filters  # noqa: E402
+from qa.chat import ChatService, ChatState, as_of_hints, check_filters  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.library import Overview  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
@@ -88,6 +88,11 @@ class ChatPage:
             with gr.Row(visible=show["dates"], elem_id="qa-dates") as self.dates:
                 self.date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="qa-from")
                 self.date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="qa-to")
+                self.as_of = gr.Textbox(
+                    label="As of (the day 'this week' and 'latest' count from)",
+                    placeholder=ov.date_to or "YYYY-MM-DD",
+                    elem_id="qa-as-of",
+                )
             self.hint = gr.HTML("", elem_id="qa-filter-hint")  # under the fields
             label = views_page.undated_label(ov)
             self.undated = gr.Checkbox(label=label, visible=show["undated"], elem_id="qa-undated")
@@ -110,14 +115,15 @@ class ChatPage:
             self.upload_status = gr.HTML(elem_id="qa-upload-status")
 
     def wire(self, demo: gr.Blocks) -> None:
-        form = [self.k, self.date_from, self.date_to, self.sections, self.sources, self.undated]
+        form = [self.k, self.date_from, self.date_to, self.sections, self.sources, self.undated, self.as_of]
         chat_out = [self.conv, self.state, self.question, self.hint, self.filters_box, self.article]
         for event in (self.question.submit, self.ask.click):
             event(self.respond, [self.question, self.state, *form], chat_out, **QUIET)
         self.conv.select(self.on_click, [self.state, *form], chat_out, **QUIET)
         self.article.select(lambda: "", None, self.article, **QUIET)  # its one button closes it
-        for box in (self.date_from, self.date_to):
-            box.blur(self.check_dates, [self.date_from, self.date_to], self.hint, **QUIET)
+        dates = [self.date_from, self.date_to, self.as_of]
+        for box in dates:
+            box.blur(self.check_dates, dates, self.hint, **QUIET)
         refreshed = [self.header, self.dated, self.dates, self.undated, self.sections, self.sources]
         self.files.upload(
             self.add_files,
@@ -129,8 +135,10 @@ class ChatPage:
         for event in (demo.load, self.new_topic.click):
             event(self.start_over, None, [self.state, self.conv, self.article, *refreshed], **QUIET)
 
-    def respond(self, text: str, chat: ChatState, k: int, *filter_values: Any) -> dict:
+    def respond(self, text: str, chat: ChatState, k: int, *values: Any) -> dict:
+        *filter_values, as_of = values
         filters, hints = check_filters(*filter_values)
+        hints += as_of_hints(as_of)
         page = self.service.render(chat, self.examples)  # re-rendered: drops the "Searching…" line
         if hints:  # the question stays in the box, the hint shows under the field, nothing else moves
             return {
@@ -140,7 +148,7 @@ class ChatPage:
             }
         if not text.strip():
             return {self.conv: page}
-        chat = self.service.ask(chat, text, k, filters)
+        chat = self.service.ask(chat, text, k, filters, as_of)
         page = self.service.render(chat, self.examples)
         return {self.conv: page, self.state: chat, self.question: "", self.hint: "", self.article: ""}
 
@@ -160,8 +168,8 @@ class ChatPage:
                 gr.Warning(str(ex))
         return {self.state: chat, self.conv: self.service.render(chat, self.examples)}
 
-    def check_dates(self, date_from: str, date_to: str) -> str:
-        return views_page.hint_html(check_filters(date_from, date_to)[1])
+    def check_dates(self, date_from: str, date_to: str, as_of: str) -> str:
+        return views_page.hint_html(check_filters(date_from, date_to)[1] + as_of_hints(as_of))
 
     def add_files(self, paths: list[str] | None, chat: ChatState, progress=gr.Progress()) -> dict:  # noqa: B008
         report = self.service.add_files(

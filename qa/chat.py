@@ -23,7 +23,7 @@ from .chat_state import ChatState, parse_vote
 from .config import DEFAULT_SOURCES
 from .conversation import Turn
 from .embed import Embedder
-from .engine import Engine, SearchOptions, index_paths
+from .engine import Engine, SearchOptions, check_as_of, index_paths
 from .errors import QAError
 from .feedback import VERDICTS, FeedbackLog, feedback_record
 from .index import Progress
@@ -38,6 +38,7 @@ __all__ = [
     "ChatService",
     "ChatState",
     "Reply",
+    "as_of_hints",
     "check_filters",
     "example_questions",
     "feedback_record",
@@ -78,6 +79,18 @@ def check_filters(
         return None, hints
     filters = Filters(dates[0], dates[1], tuple(sections or ()), tuple(sources or ()), bool(keep_undated))
     return (filters if filters.active() else None), []
+
+
+def as_of_hints(value: str | None) -> list[str]:
+    """What is wrong with an "As of" value, as a hint for under the field (none when blank or fine)."""
+    shown = (value or "").strip()
+    if not shown:
+        return []
+    try:
+        check_as_of(shown[:40])
+    except QAError:
+        return [f"As of: “{shown[:60]}” is not a date. Write it as YYYY-MM-DD, e.g. 2024-10-29."]
+    return []
 
 
 def make_filters(
@@ -196,10 +209,17 @@ class ChatService:
             parts = [views_page.welcome_html(self.overview(), examples, entries)]
         return views_reply.conversation_html(parts, next(self._stamps) if stamp is None else stamp)
 
-    def ask(self, state: ChatState, question: str, k: int = 5, filters: Filters | None = None) -> ChatState:
+    def ask(
+        self,
+        state: ChatState,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        as_of: str | None = None,
+    ) -> ChatState:
         """The conversation with one more turn: the answer, or what was wrong with the question."""
         try:
-            reply = self.respond(question, state.turns, len(state.replies), k, filters)
+            reply = self.respond(question, state.turns, len(state.replies), k, filters, as_of)
         except QAError as ex:
             return state.with_error(question, str(ex))
         return state.with_reply(reply.data["question"], reply.html, reply.turn, reply.data)

@@ -265,6 +265,15 @@ def test_a_mistyped_date_is_hinted_under_the_field_and_blanks_nothing(page, serv
     turn = ask(page, "Which ferry resumed service?")
     expect(turn.locator(".qa-answer")).to_contain_text("night ferry to Saaremaa")
 
+    page.fill("#qa-from textarea, #qa-from input", "")
+    page.fill("#qa-as-of textarea, #qa-as-of input", "soon")
+    page.fill("#qa-question textarea", "What happened this week?")
+    page.press("#qa-question textarea", "Enter")
+    expect(hint).to_contain_text("As of: “soon” is not a date. Write it as YYYY-MM-DD")
+    page.fill("#qa-as-of textarea, #qa-as-of input", "2024-03-13")
+    turn = ask(page, "What happened this week?")
+    expect(turn).to_contain_text("2024-03-07 to 2024-03-13")  # how the time words were read
+
 
 def test_section_chips_stay_on_one_line(page):
     from playwright.sync_api import expect

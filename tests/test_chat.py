@@ -190,3 +190,14 @@ def test_api_as_of_and_date_filters(service):
     assert {p["article_id"] for p in found["passages"]} == {"harbour", "orchard"}
     with pytest.raises(QAError, match="not a date"):
         service.api_ask("What happened this week?", 2, as_of="next Tuesday")
+
+
+def test_as_of_in_the_chat_reads_this_week_from_that_day(service):
+    from qa.chat import ChatState, as_of_hints
+
+    assert as_of_hints("") == [] and as_of_hints("2024-03-13") == []
+    assert "not a date" in as_of_hints("next Tuesday")[0]
+    state = service.ask(ChatState(), "What happened this week?", 2, None, "2024-03-13")
+    assert {p["article_id"] for p in state.replies[0]["passages"]} == {"harbour", "orchard"}
+    bad = service.ask(ChatState(), "What happened this week?", 2, None, "soon")
+    assert not bad.replies  # an error turn, not an answer
