@@ -172,7 +172,10 @@ def date_table(name: str, result: dict) -> list[str]:
 
 def write_docs(dated: dict[str, dict], para: dict[str, dict]) -> None:
     text = [HEADING, "", f"`benchmarks/news_checks.py` at commit `{ps.commit()}`, {ps.machine()}.", ""]
-    text += [__doc__.split("\n\n", 2)[1].replace("\n", " "), ""]
+    parts = __doc__.split("\n\n")
+    text += [parts[1], ""]  # the commands, kept as a code block
+    for paragraph in parts[2:4]:  # what each check measures
+        text += [" ".join(paragraph.split()), ""]
     for name, result in dated.items():
         text += date_table(name, result)
     text += [

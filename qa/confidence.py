@@ -4,11 +4,14 @@ One sentence's word overlap was the old test, and it refused a third of answerab
 questions, because people paraphrase news (issue 11). The model here sees the whole
 retrieval: the best sentence's cosine and coverage, how much of the question the top
 passages hold anywhere, whether BM25 and the dense retriever agree on the top article, and
-the score gap. It is a logistic regression trained by benchmarks/train_confidence.py on the
-dev sets (questions asked against their own articles = answerable; against another set's
-articles, or SQuAD 2.0's unanswerable ones = not), and its weights ship as
-qa/models/confidence.json. Two thresholds cut its probability into three verdicts:
-answer; answer marked "low confidence"; refuse ("the articles don't say").
+the score gap, the share of the question's words the index has ever seen, and the index's
+size. It is a logistic regression trained by benchmarks/train_confidence.py on the dev sets
+(questions asked against their own articles = answerable; against another set's articles,
+or SQuAD 2.0's unanswerable ones = not), and its weights ship as qa/models/confidence.json.
+The model names the inputs it uses: a signal ("best_cosine") or a product of two
+("best_cosine*passages"), because what a cosine of 0.4 means depends on how many passages
+competed for it. Two thresholds cut its probability into three verdicts: answer; answer
+marked "low confidence"; refuse ("the articles don't say").
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ FEATURES = (
     "agree",  # 1 when the best passage by BM25 and by cosine come from one article
     "gap",  # final score of the first passage minus the second's
     "terms",  # log(1 + number of the question's own terms): short questions cover easily
+    "known",  # share of the question's terms that occur anywhere in the index ("IFITM3" in Wikipedia: no)
+    "passages",  # log10(1 + passages in the index): the best of many weak matches is less weak
 )
 
 
@@ -50,8 +55,12 @@ class Signals:
         return dict(zip(FEATURES, self.values, strict=True))
 
 
-def signals(terms: QueryTerms, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> Signals:
-    """Measure one retrieval (its top hits and their sentences' evidence)."""
+def signals(
+    terms: QueryTerms, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit], passages: int
+) -> Signals:
+    """Measure one retrieval (its top hits and their sentences' evidence) in an index of
+    `passages` passages: an unrelated question's best match is better among 15,000 passages
+    than among 4, so the same cosine means less in a larger index."""
     evidence = [e for e in evidence if e.hit < SIGNAL_HITS]
     hits = hits[:SIGNAL_HITS]
     top = hits[:TOP_PASSAGES]
@@ -73,15 +82,23 @@ def signals(terms: QueryTerms, evidence: Sequence[SentenceEvidence], hits: Seque
         agree,
         scores[0] - scores[1],
         math.log1p(len(own)),
+        1.0 - len(terms.unseen & own.keys()) / len(own) if own else 0.0,
+        math.log10(1 + passages),
     )
     return Signals(tuple(float(v) for v in values))
+
+
+def model_inputs(found: Signals, names: Sequence[str]) -> list[float]:
+    """The model's inputs by name: a signal, or the product of two ("best_cosine*passages")."""
+    values = found.as_dict()
+    return [math.prod(values[part] for part in name.split("*")) for name in names]
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
     """p(answerable) = sigmoid(bias + sum(weight * (x - mean) / scale)); thresholds cut it."""
 
-    features: tuple[str, ...]
+    features: tuple[str, ...]  # its inputs: names of signals, or "a*b" for a product of two
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     weights: tuple[float, ...]
@@ -90,11 +107,11 @@ class ConfidenceModel:
     low_below: float  # under this (and not refused), the answer is marked low confidence
 
     def probability(self, found: Signals) -> float:
-        if len(found.values) != len(self.features):
-            raise ValueError(f"model wants {len(self.features)} signals, got {len(found.values)}")
+        if len(found.values) != len(FEATURES):
+            raise ValueError(f"the model reads {len(FEATURES)} signals, got {len(found.values)}")
+        inputs = model_inputs(found, self.features)
         z = self.bias + sum(
-            w * (x - m) / s
-            for w, x, m, s in zip(self.weights, found.values, self.mean, self.scale, strict=True)
+            w * (x - m) / s for w, x, m, s in zip(self.weights, inputs, self.mean, self.scale, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -122,6 +139,7 @@ def load_model(path: Path = MODEL_FILE) -> ConfidenceModel:
     """The shipped model (read once per process)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     model = ConfidenceModel.from_json(data["model"])
-    if model.features != FEATURES:
-        raise ValueError(f"{path} was trained on features {model.features}, this code measures {FEATURES}")
+    unknown = [f for name in model.features for f in name.split("*") if f not in FEATURES]
+    if unknown:
+        raise ValueError(f"{path} uses inputs {unknown} that this code does not measure ({FEATURES})")
     return model

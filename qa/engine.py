@@ -13,13 +13,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from . import embed
 from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .articles import Article
 from .build import BuildResult, index_paths
-from .confidence import load_model, signals
+from .confidence import ConfidenceModel, load_model, signals
 from .config import default_index_dir
 from .conversation import Turn, cited_articles, contextual_query
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
@@ -82,9 +83,13 @@ class Engine:
         self.index = index
         self.embedder = embedder
         self.store = store or FaissStore(index.dense)
-        self.confidence = load_model()
         dates = (index.manifest.get("date_range") or [None, None])[1]
         self.as_of = date.fromisoformat(dates) if dates else date.today()
+
+    @cached_property
+    def confidence(self) -> ConfidenceModel:
+        """The model that decides to answer, mark low confidence, or refuse (read on first use)."""
+        return load_model()
 
     @classmethod
     def from_index(
@@ -151,7 +156,10 @@ class Engine:
         pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
         cosine_weight = 0.5 if pure is None else pure
         evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=cosine_weight)
-        ranked = rerank(pool, evidence, options.evidence_weight if pure is None else 0.0)
+        # Scaled by the best fused score of all candidates, not of the pool: lifting articles of
+        # the question's time into the pool must not change how the others compare.
+        best = max((h.score for h in hits), default=0.0)
+        ranked = rerank(pool, evidence, options.evidence_weight if pure is None else 0.0, best)
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
@@ -195,7 +203,8 @@ class Engine:
             why = "No article matches the filters." if filters and filters.active() else DONT_SAY
             return Answer(question, found.query, (), (), True, why, notes=found.notes)
         citations = tuple(choose_sentences(found.evidence, found.hits))
-        measured = signals(found.terms or QueryTerms({}, {}), found.evidence, found.hits)
+        terms = found.terms or QueryTerms({}, {})
+        measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
         sure = self.confidence.probability(measured)
         floor = self.confidence.refuse_below if options.min_confidence is None else options.min_confidence
         reason = abstain_reason(sure, floor)

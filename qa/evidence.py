@@ -44,6 +44,7 @@ class QueryTerms:
 
     weights: dict[str, float]
     own: dict[str, float]  # for coverage: the question's own terms 1, carried terms less
+    unseen: frozenset[str] = frozenset()  # the question's own terms that no passage holds
 
 
 def query_terms(question: str, carried: str, index: PassageIndex) -> QueryTerms:
@@ -52,9 +53,10 @@ def query_terms(question: str, carried: str, index: PassageIndex) -> QueryTerms:
     idf = index.bm25.idf([*own, *extra])
     weights = {t: idf[t] for t in own}
     weights.update({t: CARRIED_WEIGHT * idf[t] for t in extra})
+    unseen = frozenset(t for t, df in index.bm25.frequency(own).items() if df == 0)
     # Coverage counts every term alike, except that terms carried from earlier turns
     # count less: a follow-up like "When?" is covered by its context alone.
-    return QueryTerms(weights, {**{t: CARRIED_WEIGHT for t in extra}, **dict.fromkeys(own, 1.0)})
+    return QueryTerms(weights, {**{t: CARRIED_WEIGHT for t in extra}, **dict.fromkeys(own, 1.0)}, unseen)
 
 
 def term_overlap(weights: dict[str, float], sentence_terms: Sequence[str]) -> float:

@@ -89,14 +89,17 @@ class Bm25Index:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(terms), dtype=np.float32)  # type: ignore[attr-defined]
 
-    def idf(self, terms: Sequence[str]) -> dict[str, float]:
-        """Inverse document frequency of each term over the passages (unknown terms: the max)."""
-        n = max(self.size, 1)
+    def frequency(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term (0: the index has never seen it)."""
         vocab = getattr(self._retriever, "vocab_dict", None) or {}
         indptr = self._retriever.scores["indptr"] if self.size else None  # type: ignore[attr-defined]
         out = {}
         for term in terms:
             tid = vocab.get(term)
-            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
-            out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            out[term] = int(indptr[tid + 1] - indptr[tid]) if tid is not None and indptr is not None else 0
         return out
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each term over the passages (unknown terms: the max)."""
+        n = max(self.size, 1)
+        return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in self.frequency(terms).items()}

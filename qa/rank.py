@@ -30,10 +30,13 @@ def same_text(a: set[str], b: set[str]) -> bool:
     return len(a & b) / len(a | b) >= NEAR_DUPLICATE
 
 
-def rerank(hits: Sequence[Hit], evidence: Sequence[SentenceEvidence], weight: float) -> list[Hit]:
-    """Blend each hit's fused score with its best sentence's evidence, and re-sort."""
+def rerank(
+    hits: Sequence[Hit], evidence: Sequence[SentenceEvidence], weight: float, top: float | None = None
+) -> list[Hit]:
+    """Blend each hit's fused score (scaled by `top`, default the best among `hits`) with its
+    best sentence's evidence, and re-sort."""
     best = best_per_hit(evidence, len(hits))
-    top = max((h.score for h in hits), default=0.0) or 1.0
+    top = top or max((h.score for h in hits), default=0.0) or 1.0
     blended = [
         replace(h, score=(1 - weight) * h.score / top + weight * b, evidence=b)
         for h, b in zip(hits, best, strict=True)

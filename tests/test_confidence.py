@@ -6,7 +6,7 @@ import math
 import pytest
 
 from qa.articles import Article
-from qa.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Signals, load_model, signals
+from qa.confidence import FEATURES, MODEL_FILE, ConfidenceModel, Signals, load_model, model_inputs, signals
 from qa.engine import SearchOptions
 from qa.evidence import QueryTerms, SentenceEvidence
 from qa.passages import Passage
@@ -26,7 +26,7 @@ def test_signals_measure_sentences_passages_agreement_and_gap():
     ]
     terms = QueryTerms({"tram": 2.0, "wifi": 1.0, "cost": 1.0, "lisbon": 4.0}, dict.fromkeys(["tram", "wifi", "cost", "lisbon"], 1.0))
     evidence = [SentenceEvidence(0, (0, 37), 0.6, 0.5, 0.75, 0.55), SentenceEvidence(1, (0, 43), 0.2, 0.0, 0.0, 0.1)]
-    found = signals(terms, evidence, hits).as_dict()
+    found = signals(terms, evidence, hits, 99).as_dict()
     assert found["best_cosine"] == 0.6 and found["best_coverage"] == 0.75
     assert found["best_support"] == pytest.approx(0.5 * 0.6 + 0.5 * 0.75)
     assert found["top_dense"] == 0.8
@@ -34,10 +34,11 @@ def test_signals_measure_sentences_passages_agreement_and_gap():
     assert found["passage_idf_coverage"] == pytest.approx(4 / 8)
     assert found["agree"] == 0.0  # BM25 prefers the tram, cosine the bakery
     assert found["gap"] == pytest.approx(0.4) and found["terms"] == pytest.approx(math.log(5))
+    assert found["known"] == 1.0 and found["passages"] == pytest.approx(2.0)
 
 
 def test_signals_of_an_empty_retrieval_are_zero_not_an_error():
-    found = signals(QueryTerms({}, {}), [], [])
+    found = signals(QueryTerms({}, {}), [], [], 0)
     assert found.values == (0.0,) * len(FEATURES)
 
 
@@ -56,7 +57,8 @@ def test_model_probability_thresholds_and_round_trip():
 
 def test_the_shipped_model_matches_the_code_and_its_thresholds_are_ordered():
     model = load_model()
-    assert model.features == FEATURES and len(model.weights) == len(FEATURES)
+    assert len(model.weights) == len(model.features) == len(model.mean) == len(model.scale)
+    assert {part for name in model.features for part in name.split("*")} <= set(FEATURES)
     assert 0.0 < model.refuse_below <= model.low_below < 1.0
     assert "model" in json.loads(MODEL_FILE.read_text())
 
@@ -67,3 +69,18 @@ def test_engine_reports_the_probability_and_refuses_below_the_threshold(engine):
     strict = engine.ask("How many residents signed the petition for longer library hours?",
                         SearchOptions(min_confidence=1.0))
     assert strict.abstained and strict.citations == () and strict.hits
+
+
+def test_model_inputs_are_signals_or_products_of_two():
+    found = Signals(tuple(float(i) for i in range(len(FEATURES))))
+    cosine, passages = FEATURES.index("best_cosine"), FEATURES.index("passages")
+    assert model_inputs(found, ["best_cosine", "best_cosine*passages"]) == [cosine, cosine * passages]
+
+
+def test_a_model_naming_an_unknown_signal_is_refused(tmp_path):
+    data = json.loads(MODEL_FILE.read_text())
+    data["model"]["features"] = ["best_cosine*mood", *data["model"]["features"][1:]]
+    bad = tmp_path / "confidence.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="mood"):
+        load_model(bad)
