@@ -56,6 +56,7 @@ OFF = (
 )
 SMALL_INDEXES, SMALL_QUESTIONS = 12, 20  # per set: indexes of 1-4 articles, questions each way
 SIGNALS = ps.OUT / "confidence-signals.jsonl"
+HEADING = "## Answer confidence model: training groups (issue 11)"
 log = logging.getLogger("train_confidence")
 
 
@@ -193,6 +194,30 @@ def main() -> None:
     }
     MODEL_FILE.parent.mkdir(exist_ok=True)
     MODEL_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    write_docs(model, rates)
+
+
+def write_docs(model: ConfidenceModel, rates: dict) -> None:
+    """The training groups' rates, as a section of docs/benchmarks.md."""
+    from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+
+    lines = [
+        HEADING,
+        "",
+        f"`benchmarks/train_confidence.py` at commit `{ps.commit()}`, {ps.machine()}. Inputs: "
+        + ", ".join(f"`{name}`" for name in model.features)
+        + f"; refuse below p = {model.refuse_below:.3f}, low confidence below {model.low_below}.",
+        "",
+        "| training group | answerable? | questions | refused | answered, low confidence |",
+        "|---|---|---|---|---|",
+    ]
+    for group, rate in rates.items():
+        own = not ("-on-" in group or group.endswith(("-off", "-unanswerable")))
+        lines.append(
+            f"| {group} | {'yes' if own else 'no'} | {rate['n']} | {rate['refused']:.3f} "
+            f"| {rate['low']:.3f} |"
+        )
+    write_section(ps.DOC, HEADING, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -247,18 +247,26 @@ def lead_sentence(answer: Answer) -> str:
     return hit.article.text[start:end]
 
 
+def warned(row: Row) -> bool:
+    """Answered, but marked low confidence (rows written before the mark read as not marked)."""
+    return bool((row.get("answer") or {}).get("low_confidence"))
+
+
 def summarise(
     rows: Sequence[Row], index: dict[str, Any] | None = None, options: dict[str, Any] | None = None
 ) -> EvalReport:
     """The report of a run, from its rows alone (so an old --results file can be summarised)."""
     answerable = [r for r in rows if not r["gold"]["unanswerable"]]
+    unanswerable = [r for r in rows if r["gold"]["unanswerable"]]
     with_answers = [r for r in answerable if r["gold"]["answers"]]
     with_articles = [r for r in answerable if r["gold"]["article_ids"]]
     values = {
         **ranking_metrics(with_articles),
         **answer_metrics(with_answers),
-        "abstention": metrics.mean(float(r["abstained"]) for r in rows if r["gold"]["unanswerable"]),
+        "abstention": metrics.mean(float(r["abstained"]) for r in unanswerable),
         "false_abstention": metrics.mean(float(r["abstained"]) for r in answerable),
+        "low_confidence": metrics.mean(float(warned(r)) for r in answerable),
+        "flagged": metrics.mean(float(r["abstained"] or warned(r)) for r in unanswerable),
         "latency_p50_ms": metrics.percentile([float(r["latency_ms"]) for r in rows], 50),
         "latency_p95_ms": metrics.percentile([float(r["latency_ms"]) for r in rows], 95),
     }

@@ -33,7 +33,12 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     (
         "abstention",
         "unanswerable",
-        (("abstention", "abstained, unanswerable"), ("false_abstention", "abstained, answerable")),
+        (
+            ("abstention", "abstained, unanswerable"),
+            ("flagged", "abstained or low confidence, unanswerable"),
+            ("false_abstention", "abstained, answerable"),
+            ("low_confidence", "low confidence, answerable"),
+        ),
     ),
 )
 

@@ -98,13 +98,15 @@ def test_evaluate_runs_the_chat_path_and_scores_it(engine):
 
 
 def row(
-    qid, answer_rank=None, article_rank=None, correct=None, abstained=False, unanswerable=False, ndcg=None
+    qid, answer_rank=None, article_rank=None, correct=None, abstained=False, unanswerable=False, ndcg=None,
+    low=False,
 ):
     """A hand-made --results row, as score_row writes it."""
     return {
         "id": qid,
         "question": f"question {qid}?",
         "abstained": abstained,
+        "answer": None if abstained else {"text": "x", "low_confidence": low},
         "latency_ms": 10.0,
         "gold": {
             "answers": [] if correct is None else ["x"],
@@ -122,10 +124,11 @@ def row(
 def test_summary_metrics_by_hand():
     rows = [
         row("a", answer_rank=1, article_rank=1, correct=True, ndcg=1.0),
-        row("b", answer_rank=4, article_rank=2, correct=False, ndcg=0.5),
+        row("b", answer_rank=4, article_rank=2, correct=False, ndcg=0.5, low=True),
         row("c", answer_rank=None, article_rank=12, correct=False, abstained=True, ndcg=0.0),
         row("d", unanswerable=True, abstained=True),
-        row("e", unanswerable=True),
+        row("e", unanswerable=True, low=True),
+        row("f", unanswerable=True),
     ]
     m = summarise(rows).metrics
     assert (m["hit@1"], m["hit@3"], m["hit@10"]) == (0.3333, 0.6667, 0.6667)  # rank 12 is a miss
@@ -133,7 +136,8 @@ def test_summary_metrics_by_hand():
     assert m["ndcg@10"] == 0.5
     assert (m["answer_recall@1"], m["answer_recall@3"], m["answer_recall@5"]) == (0.3333, 0.3333, 0.6667)
     assert m["answer_accuracy"] == 0.3333 and m["lead_accuracy"] == 0.0
-    assert m["abstention"] == 0.5 and m["false_abstention"] == 0.3333
+    assert m["abstention"] == 0.3333 and m["false_abstention"] == 0.3333
+    assert m["flagged"] == 0.6667 and m["low_confidence"] == 0.3333  # d refused, e warned; b warned
     assert m["latency_p50_ms"] == 10.0
 
 
