@@ -129,7 +129,11 @@ class Engine:
         options = options or SearchOptions()
         question = check_question(question)
         intent = date_intent(question, self.as_of_date(options)) if options.dates else DateIntent()
-        topic = without_phrase(question, intent)  # time words steer by date, not by words
+        notes = (describe(intent),) if intent else ()
+        if intent and not self.index.manifest.get("date_range"):
+            # Nothing to prefer: keep the words, which may be the topic ("cases since 2002").
+            notes, intent = (f"No article is dated, so “{intent.phrase}” cannot favour any.",), DateIntent()
+        topic = without_phrase(question, intent)  # relative time words steer by date, not by words
         query = contextual_query(topic, history)
         qvec = self.embedder.embed([query])[0]
         window = Filters(intent.date_from, intent.date_to) if intent else None
@@ -145,7 +149,8 @@ class Engine:
             prefer=window,
         )
         fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
-        lift = 1.0 if intent and only_time(query) else options.time_weight  # "What happened this week?"
+        bare = contextual_query(without_phrase(question, intent, keep_named=False), history)
+        lift = 1.0 if intent and only_time(bare) else options.time_weight  # "What happened this week?"
         if history:
             hits = favour(hits, cited_articles(history))
         # Articles of the question's time enter the scored pool on a lift; it counts once, below.
@@ -163,7 +168,6 @@ class Engine:
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
-        notes = (describe(intent),) if intent else ()
         return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms)
 
     def as_of_date(self, options: SearchOptions) -> date:
