@@ -81,7 +81,6 @@ class DateIntent:
     prefer_recent: bool = False  # "latest", "recently": the window is the last RECENT_DAYS days
     phrase: str = ""  # the words that set it, for showing the user
     span: tuple[int, int] = (0, 0)  # where `phrase` stands in the question
-    explicit: bool = False  # a named date ("in November 2002"), which articles may say in words
 
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.prefer_recent)
@@ -144,10 +143,10 @@ def _explicit_intent(question: str, found: tuple[date, date, re.Match[str]], as_
     if word in {"since", "after", "from"} or _SINCE.search(prefix):
         after = word == "after" or prefix.rstrip().lower().endswith("after")
         begin = shift(last, 1) if after else first  # "after 2020" starts in 2021
-        return DateIntent(begin.isoformat(), max(as_of, begin).isoformat(), False, phrase, span, True)
+        return DateIntent(begin.isoformat(), max(as_of, begin).isoformat(), False, phrase, span)
     if word in {"before", "until"} or _BEFORE.search(prefix):
-        return DateIntent(None, shift(first, -1).isoformat(), False, phrase, span, True)
-    return DateIntent(first.isoformat(), last.isoformat(), False, phrase, span, True)
+        return DateIntent(None, shift(first, -1).isoformat(), False, phrase, span)
+    return DateIntent(first.isoformat(), last.isoformat(), False, phrase, span)
 
 
 def date_intent(question: str, as_of: date | None = None) -> DateIntent:
@@ -171,15 +170,14 @@ def date_intent(question: str, as_of: date | None = None) -> DateIntent:
     return DateIntent()
 
 
-def without_phrase(question: str, intent: DateIntent, keep_named: bool = True) -> str:
-    """The question with its relative time words taken out, for searching by topic alone.
+def without_phrase(question: str, intent: DateIntent) -> str:
+    """The question with its time words taken out, for searching by topic alone.
 
     Example: "Which automaker recalled cars this week?" -> "Which automaker recalled cars?"
-    A named date stays ("cases reported in November 2002": articles write dates out), and so
-    does a question that is nothing but time words ("What happened this week?").
+    A question that is nothing but time words ("What happened this week?") keeps them.
     """
     start, end = intent.span
-    if end <= start or (intent.explicit and keep_named):
+    if end <= start:
         return question
     rest = re.sub(r"\s+([?.!,;:])", r"\1", f"{question[:start]} {question[end:]}")
     rest = re.sub(r"\s{2,}", " ", rest).strip()

@@ -131,9 +131,9 @@ class Engine:
         intent = date_intent(question, self.as_of_date(options)) if options.dates else DateIntent()
         notes = (describe(intent),) if intent else ()
         if intent and not self.index.manifest.get("date_range"):
-            # Nothing to prefer: keep the words, which may be the topic ("cases since 2002").
+            # Nothing to prefer: keep the words, which may be the topic ("SARS cases in November 2002").
             notes, intent = (f"No article is dated, so “{intent.phrase}” cannot favour any.",), DateIntent()
-        topic = without_phrase(question, intent)  # relative time words steer by date, not by words
+        topic = without_phrase(question, intent)  # time words steer by date, not by words
         query = contextual_query(topic, history)
         qvec = self.embedder.embed([query])[0]
         window = Filters(intent.date_from, intent.date_to) if intent else None
@@ -149,8 +149,7 @@ class Engine:
             prefer=window,
         )
         fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
-        bare = contextual_query(without_phrase(question, intent, keep_named=False), history)
-        lift = 1.0 if intent and only_time(bare) else options.time_weight  # "What happened this week?"
+        lift = 1.0 if intent and only_time(query) else options.time_weight  # "What happened this week?"
         if history:
             hits = favour(hits, cited_articles(history))
         # Articles of the question's time enter the scored pool on a lift; it counts once, below.
