@@ -6,7 +6,7 @@ Reads with ingest.py, then lets index.py embed only what is new or changed.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,8 @@ def index_paths(
     dense: DenseSettings | None = None,
     split_workers: int = 1,
     follow_links: bool = False,
+    device: str = "auto",
+    notify: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Read articles from files/folders and bring the index up to date with them.
 
@@ -51,8 +53,11 @@ def index_paths(
 
     Args:
         backend: without an embedder, the packaged model runs on this backend (see
-            config.BACKENDS; default: the one the index was built with, else torch); a
+            config.BACKENDS; default: the one the index was built with, else onnx-int8); a
             different backend re-embeds everything.
+        device: where passages are embedded: auto, cpu or cuda (see devices.py).
+        notify: hears one-line news of slow steps that have no progress bar (the first
+            run's model export).
         ray: embed the passages on Ray: "local" (a Ray on this machine) or a cluster's
             address ("ray://head:10001", "auto"); None embeds in this process.
         split_workers: processes that split new articles (more than 1 re-runs the calling
@@ -63,13 +68,18 @@ def index_paths(
         SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
-    embedder = embedder or embed.default_embedder(backend or recorded_backend(root))
+    chosen = backend or recorded_backend(root)
+    # On Ray, this process only encodes questions (on its CPU); the actors pick their device.
+    embedder = embedder or embed.default_embedder(chosen, "cpu" if ray else device)
     if ray:
         from .ray_embed import RayEmbedder
 
-        if not isinstance(embedder, embed.SentenceTransformerEmbedder):
+        if not hasattr(embedder, "model_dir"):
             raise QAError(f"--ray embeds with the packaged model only, not {embedder.name}")
-        embedder = RayEmbedder(embedder, ray)
+        embedder = RayEmbedder(embedder, ray, device=device)
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is not None:  # the first run's model export, announced: it takes about 20 s
+        prepare(notify)
     with store.writer_lock(root):  # one writer at a time; readers keep reading the live generation
         to_read, to_record = plan_sources(root, paths, keep_others)
         loaded = read_articles(root, to_read, with_uploads=not keep_others, follow_links=follow_links)
@@ -129,7 +139,7 @@ def read_articles(root: Path, paths: Sequence[str], with_uploads: bool, follow_l
 
 
 def recorded_backend(root: Path) -> str:
-    """The backend the index at `root` was built with; torch when there is none."""
+    """The backend the index at `root` was built with; the default when there is none."""
     if not store.exists(root):
         return DEFAULT_BACKEND
     try:

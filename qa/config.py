@@ -19,8 +19,10 @@ DEFAULT_SOURCES = (Path("seeds"),)
 CACHE_ENV = "QA_CACHE_DIR"
 # How passages and questions are encoded. Vectors of two backends differ slightly, so an
 # index records its backend and is searched only with questions encoded the same way.
-BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
-DEFAULT_BACKEND = "torch"
+TORCH = "torch"  # also what an index from before backends were recorded was built with
+BACKENDS = (TORCH, "onnx-fp32", "onnx-int8")
+# For new indexes: 2.4x torch's passages/s at the same answers (docs/benchmarks.md, issue 16).
+DEFAULT_BACKEND = "onnx-int8"
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,8 +107,17 @@ def update_index(
     manifest = build_manifest(target, passages, model, settings, sources, started)
     manifest["dense"] = dense_index.choose(len(passages), dense)
     manifest["backend"] = backend_of(embedder)
+    manifest["device"] = embedded_on(embedder)
     write_generation(root, target, passages, vectors, sentences, manifest)
     return _report(root, target, old, embedded, len(plan), started)
+
+
+def embedded_on(embedder: Embedder) -> dict[str, Any]:
+    """Where the passages were embedded, for the manifest: the device, and on a GPU how close
+    its probe vectors came to the CPU's (devices.py)."""
+    device = str(getattr(embedder, "embedded_on", None) or getattr(embedder, "device", "cpu"))
+    agreement = getattr(embedder, "agreement", None)
+    return {"name": device} if agreement is None else {"name": device, "min_cosine_to_cpu": agreement}
 
 
 def _same_contents(

@@ -16,7 +16,7 @@ import numpy as np
 from . import dense as dense_index
 from . import jsonl, store
 from .articles import Article
-from .config import DEFAULT_BACKEND, FORMAT_VERSION, IndexSettings
+from .config import FORMAT_VERSION, TORCH, IndexSettings
 from .embed import Embedder, backend_of
 from .errors import IndexCorruptError, IndexMismatchError
 from .lexical import Bm25Index
@@ -178,7 +178,7 @@ def check_model(manifest: dict[str, Any], embedder: Embedder, root: Path) -> Non
 
 def manifest_backend(manifest: dict[str, Any]) -> str:
     """The backend an index was built with (indexes from before backends existed: torch)."""
-    return str(manifest.get("backend") or DEFAULT_BACKEND)
+    return str(manifest.get("backend") or TORCH)
 
 
 def describe(index: PassageIndex) -> str:

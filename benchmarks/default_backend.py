@@ -1,0 +1,183 @@
+"""Is onnx-int8 good enough to be the default backend? torch and int8 indexes of every dev set (issue 16).
+
+    .venv/bin/python benchmarks/default_backend.py build               # int8 index of each set
+    .venv/bin/python benchmarks/default_backend.py eval [--limit 300]  # the same questions on both
+    .venv/bin/python benchmarks/default_backend.py docs                # our section of docs/benchmarks.md
+
+The bar: on every set the int8 index stays within 0.005 of the torch index on the set's
+headline metric (nDCG@10 for SciFact, AnswerRecall@5 for the SQuAD sets and COVID-QA) and
+on answer sentence choice ("the cited sentence holds the answer", `answer_accuracy`).
+
+build: each set is converted as benchmarks/public_sets.py does into benchmarks/out/<set>/ and
+indexed with `--backend onnx-int8` into benchmarks/out/<set>/index-onnx-int8. The torch index
+of each set is another checkout's (default /work/main/benchmarks/out/<set>/index, --torch-root)
+built from byte-identical articles.jsonl (checked). eval: `qa eval`'s code path (k=10, default
+fusion) on a fixed sample of each set's questions (public_sets.sample, seed 0), the same
+questions for both indexes, each index's questions encoded by its own backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from public_sets import (  # type: ignore[import-not-found]
+    DATA,
+    SQUAD_FILES,
+    LastQueryMemo,
+    commit,
+    machine,
+    progress_printer,
+    sample,
+)
+
+from qa import Engine, SearchOptions, index_paths
+from qa.convert import convert_beir, convert_squad
+from qa.embed import default_embedder
+from qa.evaluate import evaluate, load_questions
+from qa.load import manifest_backend
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+RESULT = OUT / "default-backend" / "quality.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## The default backend: onnx-int8 against torch on every dev set (issue 16)"
+SETS = {  # set -> (title, headline metric)
+    "squad1": ("SQuAD v1.1 dev", "answer_recall@5"),
+    "squad2": ("SQuAD v2.0 dev", "answer_recall@5"),
+    "covid": ("COVID-QA", "answer_recall@5"),
+    "scifact": ("SciFact train", "ndcg@10"),
+}
+BAR = 0.005
+log = logging.getLogger("default_backend")
+
+
+def convert(name: str) -> Path:
+    folder = OUT / name
+    if name == "scifact":
+        convert_beir(DATA / "scifact", folder, split="train")
+    else:
+        convert_squad(DATA / SQUAD_FILES[name], folder)
+    return folder
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def build(names: list[str], torch_root: Path) -> None:
+    for name in names:
+        folder = convert(name)
+        theirs = torch_root / name / "articles.jsonl"
+        if theirs.is_file() and digest(theirs) != digest(folder / "articles.jsonl"):
+            raise SystemExit(f"{theirs} differs from {folder / 'articles.jsonl'}: not the same corpus")
+        started, cpu = time.perf_counter(), time.process_time()
+        built = index_paths(
+            [folder / "articles.jsonl"],
+            folder / "index-onnx-int8",
+            backend="onnx-int8",
+            progress=progress_printer(f"{name}: embedding"),
+        ).report
+        log.info(
+            "%s: %d passages, %d embedded in %.0f s wall, %.0f s CPU (load %.1f)",
+            name, built.passages, built.embedded, time.perf_counter() - started,
+            time.process_time() - cpu, os.getloadavg()[0],
+        )
+
+
+def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
+    engine = Engine.from_index(index)
+    backend = manifest_backend(engine.index.manifest)
+    engine = Engine.from_index(index, embedder=LastQueryMemo(default_embedder(backend)))
+    done = evaluate(engine, questions, SearchOptions(k=10), progress=progress_printer(f"{index}: question"))
+    return {"backend": backend, "metrics": done.report.metrics, "index": done.report.index}
+
+
+def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
+    found = json.loads(RESULT.read_text()) if RESULT.is_file() else {"sets": {}}
+    for name in names:
+        questions = sample(load_questions(OUT / name / "questions.jsonl"), limit)
+        load = os.getloadavg()[0]
+        row = {
+            "questions": len(questions),
+            "torch": measure(torch_root / name / "index", questions),
+            "onnx-int8": measure(OUT / name / "index-onnx-int8", questions),
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "commit": commit(),
+            "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
+        }
+        found["sets"][name] = row
+        found["machine"] = machine()
+        RESULT.parent.mkdir(parents=True, exist_ok=True)
+        RESULT.write_text(json.dumps(found, indent=1))
+        log.info("%s: %s", name, verdict(name, row))
+
+
+def verdict(name: str, row: dict[str, Any]) -> dict[str, float]:
+    headline = SETS[name][1]
+    return {
+        metric: round(row["onnx-int8"]["metrics"][metric] - row["torch"]["metrics"][metric], 4)
+        for metric in (headline, "answer_accuracy")
+        if row["torch"]["metrics"].get(metric) is not None
+    }
+
+
+def section() -> str:
+    found = json.loads(RESULT.read_text())
+    lines = [
+        HEADING,
+        "",
+        "Written by `benchmarks/default_backend.py` from `benchmarks/out/default-backend/quality.json`. "
+        "The same questions asked, through `qa eval`'s code path (k=10, default fusion), of a torch "
+        "index and an onnx-int8 index of the same articles; each index encodes questions with its own "
+        "backend. "
+        f"The bar for int8 to be the default: within {BAR} of torch on the set's headline metric and on "
+        "\"the cited sentence holds the answer\", on every set.",
+        "",
+        f"> {found['machine']}",
+        "",
+        "| set | questions | metric | torch | onnx-int8 | int8 - torch | within 0.005 | load (1 min) "
+        "| date, commit |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in found["sets"].items():
+        title, headline = SETS[name]
+        for metric, diff in verdict(name, row).items():
+            label = {"answer_accuracy": "cited sentence holds the answer"}.get(metric, metric)
+            t, q = row["torch"]["metrics"][metric], row["onnx-int8"]["metrics"][metric]
+            ok = "yes" if diff >= -BAR else f"**no** (short by {-diff - BAR:.4f})"
+            lines.append(
+                f"| {title} | {row['questions']} | {label} | {t:.4f} | {q:.4f} | {diff:+.4f} | {ok} | "
+                f"{row['load']} | {row['date']}, `{row['commit']}` |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=["build", "eval", "docs"])
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--torch-root", type=Path, default=Path("/work/main/benchmarks/out"))
+    parser.add_argument("--limit", type=int, default=300, help="questions per set (0: all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.step == "build":
+        build(args.sets, args.torch_root)
+    elif args.step == "eval":
+        run_eval(args.sets, args.torch_root, args.limit or None)
+    else:
+        from doc_sections import write_section  # type: ignore[import-not-found]
+
+        text = section()
+        write_section(DOC, HEADING, text)
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
