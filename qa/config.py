@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # the folder's layout; 3: segments (issue 16), and 2 is still read
+PASSAGE_FORMAT = 2  # how passages are cut and keyed: a change re-embeds (IndexSettings)
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX_DIR = Path("index")
@@ -39,7 +40,7 @@ class IndexSettings:
     max_tokens: int = 256
     passage_tokens: int = 160
     overlap_sentences: int = 1
-    format_version: int = FORMAT_VERSION
+    format_version: int = PASSAGE_FORMAT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +68,7 @@ class DenseSettings:
     hnsw_m: int = 32  # graph links per vector: more is better recall, more memory
     ef_construction: int = 80
     ef_search: int = 512  # recall@10 >= 0.96 up to 1M vectors at about 2 ms (docs/benchmarks.md)
+    graph_rows: int = 10_000  # in an HNSW index, a smaller segment is searched exactly (about 1 ms)
 
 
 def default_index_dir() -> Path:

@@ -58,6 +58,17 @@ class HashEmbedder:
         return vectors, sentences
 
 
+def segment_file(root: Path, name: str) -> Path:
+    """A file of the first segment of the index at `root` (its only one after a first build)."""
+    import json
+
+    from qa import store
+
+    folder = store.live_generation(root)
+    first = json.loads((folder / "manifest.json").read_text())["segments"][0]["name"]
+    return folder / first / name
+
+
 @pytest.fixture
 def embedder() -> HashEmbedder:
     return HashEmbedder()
