@@ -99,6 +99,7 @@ def index_paths(
             dense=dense,
             split_workers=split_workers,
             remove=remove,
+            also_in=lambda: loaded.also_in,
         )
         if to_record is not None:
             sources.write_sources(root, to_record)

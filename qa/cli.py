@@ -51,6 +51,13 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
+@click.option("--add", "add", is_flag=True, help="Add or update PATHS' articles and keep the others indexed")
+@click.option(
+    "--remove",
+    multiple=True,
+    metavar="ARTICLE_ID",
+    help="Take this article out (repeatable); without PATHS every other article stays",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 @click.option("--verify", is_flag=True, help="Check every index file against its checksum; change nothing")
 @click.option(
@@ -85,6 +92,8 @@ def index(
     paths: tuple[Path, ...],
     index_dir: Path,
     rebuild: bool,
+    add: bool,
+    remove: tuple[str, ...],
     as_json: bool,
     verify: bool,
     follow_outside_links: bool,
@@ -96,12 +105,15 @@ def index(
 ) -> None:
     """Index the articles in PATHS (files or folders; default: the last sources, or seeds/).
 
-    Only new or changed articles are embedded; articles whose files are gone are dropped.
+    Only new or changed articles are embedded; articles whose files are gone are dropped
+    (with --add, kept). A run costs what it adds or removes, not the whole archive.
     INDEX/uploads/ (articles added in the chat) is always read too. Links that lead out
     of a folder, devices, FIFOs and other qa index folders are skipped with a warning.
 
     \b
         qa index seeds/ ~/news/2024
+        qa index --add ~/news/today
+        qa index --remove news/2024-10-29-storm
         qa index --verify
         qa index ~/news --ray-address ray://head:10001   # bulk embedding on a Ray cluster
         qa index --rebuild --backend torch --device cpu
@@ -118,6 +130,8 @@ def index(
             lambda progress: index_paths(
                 list(paths),
                 index_dir,
+                keep_others=add,
+                remove=list(remove),
                 rebuild=rebuild,
                 progress=progress,
                 ray=ray,

@@ -18,7 +18,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +67,14 @@ def update_index(
     dense: DenseSettings | None = None,
     split_workers: int = 1,
     remove: Sequence[str] = (),
+    also_in: Callable[[], dict[str, Any]] | None = None,
 ) -> IndexReport:
     """Make the index at `root` hold `articles`, embedding only what is new or changed.
 
     Args:
-        articles: read once, in order; an ingest.Ingested stream also names the places
-            where copies of its articles were found (also_in).
+        articles: read once, in order.
+        also_in: called once `articles` is read: {article id: places where copies of it
+            were found} (ingest.Ingested.also_in; a stream learns them last).
         keep_others: keep indexed articles that are not in `articles` (an upload adds;
             a `qa index` of a folder replaces).
         rebuild: ignore the previous vectors and embed everything.
@@ -106,7 +108,7 @@ def update_index(
             return plan.report(root, previous.passages, 0, started)
         parts = maintain(parts, choice, embedder.dim, SEGMENT_ROWS)
         manifest = build_manifest(parts, embedder, settings, sources, choice, started)
-        manifest["also_in"] = plan.also_in(articles, building)
+        manifest["also_in"] = plan.also_in(also_in() if also_in else {}, building)
         write_generation(root, building, manifest, previous.folder if previous else None)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

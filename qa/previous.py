@@ -151,7 +151,7 @@ class Plan:
     def kept_parts(self, building: Path) -> list[Part]:
         """The previous segments, linked into the new generation with this run's deletions."""
         parts = []
-        entries = self.previous.manifest["segments"] if self.previous else []
+        entries = self.previous.manifest.get("segments", []) if self.previous else []
         for k, (segment, entry) in enumerate(zip(self.previous.segments if self.previous else [], entries)):
             now_dead = sorted(self.dead.get(k, ()))
             rows = [r for aid in now_dead for r in range(self.catalog[aid][2], sum(self.catalog[aid][2:]))]
@@ -174,9 +174,8 @@ class Plan:
         fresh = any(p.new for p in parts) or self.dead or self.previous.legacy is not None
         return not fresh and same_dense and list(sources) == manifest.get("sources")
 
-    def also_in(self, articles: Iterable[Article], building: Path) -> str | None:
+    def also_in(self, found: dict[str, Any], building: Path) -> str | None:
         """Write the places where copies of articles were found (a stream learns them last)."""
-        found = dict(getattr(articles, "also_in", None) or {})
         if self.keep_others and self.previous is not None:
             path = self.previous.folder / str(self.previous.manifest.get("also_in") or "")
             if path.is_file():
