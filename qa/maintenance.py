@@ -14,6 +14,7 @@ articles marks rows deleted. Before a new generation is published:
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import time
@@ -110,7 +111,7 @@ def segment_entries(parts: list[Part]) -> tuple[list[dict[str, Any]], dict[str, 
     counts = {"articles": 0, "passages": 0, "sentences": 0}
     for part in parts:
         segment, dead = part.segment, set(part.segment.deleted["articles"])
-        catalog = segment.catalog
+        catalog = json.loads((segment.folder / "catalog.json").read_text(encoding="utf-8"))  # not kept
         starts = np.load(segment.folder / "sentence_rows.npy")
         live = segment.live_rows()
         sentences = int((starts[live + 1] - starts[live]).sum())
