@@ -101,20 +101,24 @@ def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
 
 def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
     found = json.loads(RESULT.read_text()) if RESULT.is_file() else {"sets": {}}
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
     for name in names:
         questions = sample(load_questions(OUT / name / "questions.jsonl"), limit)
         load = os.getloadavg()[0]
-        row = {
-            "questions": len(questions),
-            "torch": measure(torch_root / name / "index", questions),
-            "onnx-int8": measure(OUT / name / "index-onnx-int8", questions),
-            "date": time.strftime("%Y-%m-%d %H:%M"),
-            "commit": commit(),
-            "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
-        }
-        found["sets"][name] = row
+        row = found["sets"].setdefault(name, {})
+        indexes = {"torch": torch_root / name / "index", "onnx-int8": OUT / name / "index-onnx-int8"}
+        for backend, index in indexes.items():
+            if row.get(backend, {}).get("questions") == len(questions):
+                continue  # measured before on the same sample (a killed run goes on from here)
+            row[backend] = {**measure(index, questions), "questions": len(questions)}
+            RESULT.write_text(json.dumps(found, indent=1))
+        row.update(
+            questions=len(questions),
+            date=time.strftime("%Y-%m-%d %H:%M"),
+            commit=commit(),
+            load=f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
+        )
         found["machine"] = machine()
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
         RESULT.write_text(json.dumps(found, indent=1))
         log.info("%s: %s", name, verdict(name, row))
 

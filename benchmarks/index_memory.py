@@ -40,8 +40,14 @@ def measure(size: int, keep: bool) -> dict[str, Any]:
     disk = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
     if not keep:
         shutil.rmtree(index, ignore_errors=True)
-    row = {"size": size, **found, "disk_mb": disk / 1e6, "load": f"{before} before, {stand_in.load()} after",
-           "date": time.strftime("%Y-%m-%d %H:%M"), "commit": stand_in.commit()}
+    row = {
+        "size": size,
+        **found,
+        "disk_mb": disk / 1e6,
+        "load": f"{before} before, {stand_in.load()} after",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": stand_in.commit(),
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -55,28 +61,35 @@ def section(rows: list[dict[str, Any]], machine: str) -> str:
         "benchmarks/stand_in.py). Peak memory is the command's VmHWM; the splitting workers are "
         "separate processes of their own, reported apart.",
         "",
-        "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) | on disk | load (1, 5, 15 min) | date, commit |",
+        "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
+        "| on disk | load (1, 5, 15 min) | date, commit |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rep = r["report"]
         lines.append(
-            f"| {rep['passages']:,} | {rep['articles']:,} | {r['peak_rss_mb']:,.0f} MB | {r['worker_peak_rss_mb']:,.0f} MB "
-            f"| {r['wall_s'] / 60:.0f} min | {r['cpu_s'] / 60:.0f} min | {r['disk_mb']:,.0f} MB | {r['load']} "
+            f"| {rep['passages']:,} | {rep['articles']:,} | {r['peak_rss_mb']:,.0f} MB "
+            f"| {r['worker_peak_rss_mb']:,.0f} MB | {r['wall_s'] / 60:.0f} min | {r['cpu_s'] / 60:.0f} min "
+            f"| {r['disk_mb']:,.0f} MB | {r['load']} "
             f"| {r['date']}, `{r['commit']}` |"
         )
     if len(rows) >= 2:
         small, big = rows[0], rows[-1]
         growth = big["peak_rss_mb"] / small["peak_rss_mb"] - 1
-        lines += ["", f"Peak memory at {big['report']['passages']:,} passages is {growth:+.0%} of the figure at "
-                  f"{small['report']['passages']:,} (goal: under 6 GB and within 20 %)."]
+        lines += [
+            "",
+            f"Peak memory at {big['report']['passages']:,} passages is {growth:+.0%} of the figure at "
+            f"{small['report']['passages']:,} (goal: under 6 GB and within 20 %).",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000,1000000")
-    parser.add_argument("--keep", action="store_true", help="keep the indexes (daily_additions.py uses the 1M one)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the indexes (daily_additions.py uses the 1M one)"
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -154,7 +154,10 @@ class LastQueryMemo:
     """
 
     def __init__(self, inner: Any):
+        from qa.embed import backend_of
+
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.backend = backend_of(inner)  # what the index's backend is checked against
         self._last: tuple[str, np.ndarray] | None = None
 
     @property

@@ -1,7 +1,7 @@
 """What the indexing benchmarks share: a fast stand-in encoder, a tiled corpus, and `qa index` in a child.
 
     python benchmarks/stand_in.py tile OUT --passages 1000000       # SciFact tiled into JSONL shards
-    python benchmarks/stand_in.py index FOLDER... --index IX [qa index options]   # the real CLI, stand-in model
+    python benchmarks/stand_in.py index FOLDER... --index IX [options]   # the real CLI, stand-in model
 
 The stand-in has the packaged model's shapes (384 dimensions, one vector per passage and per
 sentence, unit length) at almost no cost, so a benchmark of the index path measures
@@ -10,6 +10,10 @@ Gaussian noise, sigma 0.02) for passages whose text it holds: tiled copies of Sc
 cluster like real text, which graph search cares about. The corpus is SciFact's abstracts
 repeated under new ids, each copy's title marked "(copy N)" so that no copy is an identical
 story (qa stores those once), in JSONL shards under the 50 MB per-file limit.
+
+synthesize() skips the texts' splitting and writes a tiled index directly from a built one
+(for benchmarks/scaling.py's query latencies): real vectors plus noise, the library's own
+segments, maintenance and manifest.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -30,6 +37,7 @@ SCIFACT = ROOT / "benchmarks" / "out" / "scifact" / "articles.jsonl"
 SHARD_ARTICLES = 20_000  # about 31 MB of JSONL
 PASSAGES_PER_ARTICLE = 3.065  # SciFact: 15,887 passages from 5,183 abstracts
 COPY = re.compile(r" \(copy \d+\)(?=\n)")
+SIGMA = 0.02  # noise per dimension on replayed and tiled vectors: cosine about 0.93 to the original
 
 
 class StandIn:
@@ -46,9 +54,12 @@ class StandIn:
             index = PassageIndex.load(replay)
             vectors = index.vectors()
             for row, p in enumerate(index.passages):
-                self.known[p.embedding_input()] = (vectors[row], index.sentence_vectors_of(row).astype(np.float16))
+                self.known[p.embedding_input()] = (
+                    vectors[row],
+                    index.sentence_vectors_of(row).astype(np.float16),
+                )
 
-    def _unit(self, rows: int, base: np.ndarray | None = None, sigma: float = 0.02) -> np.ndarray:
+    def _unit(self, rows: int, base: np.ndarray | None = None, sigma: float = SIGMA) -> np.ndarray:
         noise = self.rng.standard_normal((rows, self.dim), dtype=np.float32)
         out = noise if base is None else base.astype(np.float32) + sigma * noise
         return out / np.linalg.norm(out, axis=1, keepdims=True)
@@ -58,7 +69,9 @@ class StandIn:
             progress(len(texts))
         return self._unit(len(texts))
 
-    def embed_passages(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None):  # type: ignore[no-untyped-def]
+    def embed_passages(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], progress: Any = None
+    ):  # type: ignore[no-untyped-def]
         vectors, sentences = self._unit(len(texts)), []
         for i, (text, own) in enumerate(zip(texts, spans, strict=True)):
             found = self.known.get(COPY.sub("", text, count=1))
@@ -91,6 +104,87 @@ def tile(out: Path, passages: int, source: Path = SCIFACT) -> int:
     return wanted
 
 
+def noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = vectors.astype(np.float32) + rng.normal(0, SIGMA, vectors.shape).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def tiles(src: Any, size: int) -> Iterator[tuple[Any, list[Any], np.ndarray, np.ndarray]]:
+    """(article, passages, passage vectors, sentence vectors) of copy after copy of `src`."""
+    vectors, rng, written = src.vectors(), np.random.default_rng(size), 0
+    by_article: dict[str, list[int]] = {}
+    for row, p in enumerate(src.passages):
+        by_article.setdefault(p.article_id, []).append(row)
+    for copy in range(-(-size // len(src.passages))):
+        tag = "" if copy == 0 else f"~{copy}"
+        for aid, rows in by_article.items():
+            if written >= size:
+                return
+            passages = [
+                replace(src.passages[r], id=f"{aid}{tag}#{n}", article_id=aid + tag)
+                for n, r in enumerate(rows)
+            ]
+            sentences = np.concatenate([src.sentence_vectors_of(r) for r in rows])
+            own = (
+                (vectors[rows], sentences)
+                if copy == 0
+                else (noisy(vectors[rows], rng), noisy(sentences, rng))
+            )
+            yield replace(src.articles[aid], id=aid + tag), passages, *own
+            written += len(rows)
+
+
+def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
+    """Write an index of `size` passages tiled from the index at `base` with the library's own
+    segments, maintenance and manifest; returns timings."""
+    from qa import store
+    from qa.index import SEGMENT_ROWS, build_manifest, write_generation
+    from qa.load import PassageIndex
+    from qa.maintenance import Part, maintain, new_segment_name
+    from qa.segments import Segment, SegmentTexts, SegmentVectors
+    from qa.vectors import key_bytes
+
+    started, src = time.perf_counter(), PassageIndex.load(base)
+    shutil.rmtree(target, ignore_errors=True)
+    building, parts = store.new_generation(target), []
+    stream = tiles(src, size)
+    while True:
+        texts, out, batch = SegmentTexts(building / new_segment_name()), None, []
+        out = SegmentVectors(texts.folder, src.dense.d)
+        for article, passages, vectors, sentences in stream:
+            texts.add(article, passages, [key_bytes(p) for p in passages], [None] * len(passages))
+            batch.append((passages, vectors, sentences))
+            if sum(len(b[0]) for b in batch) >= 2048 or texts.rows >= SEGMENT_ROWS:
+                out.add(
+                    [p for b in batch for p in b[0]], *(np.concatenate([b[i] for b in batch]) for i in (1, 2))
+                )
+                batch = []
+            if texts.rows >= SEGMENT_ROWS:
+                break
+        if batch:
+            out.add(
+                [p for b in batch for p in b[0]], *(np.concatenate([b[i] for b in batch]) for i in (1, 2))
+            )
+        texts.close()
+        out.close()
+        parts.append(Part(Segment(texts.folder), new=True, changed=True))
+        if texts.rows < SEGMENT_ROWS:
+            break
+    prepared = time.perf_counter()
+    from qa import dense
+    from qa.config import DenseSettings
+
+    choice = dense.choose(sum(p.rows for p in parts), DenseSettings())
+    parts = maintain(parts, choice, src.dense.d, SEGMENT_ROWS)
+    m = src.manifest
+    model = SimpleNamespace(
+        name=m["model"], fingerprint=m["model_fingerprint"], dim=m["dim"], backend=m.get("backend")
+    )
+    manifest = build_manifest(parts, model, src.settings, ["synthetic"], choice, started)  # type: ignore[arg-type]
+    write_generation(target, building, manifest, None)
+    return {"prepare_s": prepared - started, "write_s": time.perf_counter() - prepared}
+
+
 def memory_mb(field: str, pid: str = "self") -> float:
     """One memory figure from /proc/<pid>/status (VmHWM: peak resident set), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -101,10 +195,15 @@ def memory_mb(field: str, pid: str = "self") -> float:
 
 def machine_line() -> str:
     cpu = next(
-        (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")),
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
         "?",
     )
-    return f"{cpu}, {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB"
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {ram:.1f} GiB"
 
 
 def load() -> str:
@@ -157,8 +256,15 @@ def _child(argv: list[str]) -> None:
         cli(["index", *argv, "--json"], standalone_mode=False)
     finally:
         workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(json.dumps({"seconds": time.perf_counter() - started, "peak_rss_mb": memory_mb("VmHWM"),
-                          "worker_peak_rss_mb": workers}))
+        print(
+            json.dumps(
+                {
+                    "seconds": time.perf_counter() - started,
+                    "peak_rss_mb": memory_mb("VmHWM"),
+                    "worker_peak_rss_mb": workers,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
