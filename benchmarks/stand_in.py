@@ -167,7 +167,7 @@ def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
             )
         texts.close()
         out.close()
-        parts.append(Part(Segment(texts.folder), new=True, changed=True))
+        parts.append(Part(Segment(texts.folder), new=True))
         if texts.rows < SEGMENT_ROWS:
             break
     prepared = time.perf_counter()

@@ -45,7 +45,7 @@ def check_device(device: str) -> str:
 
 
 def gpu_device(requested: str, gpu_available: bool, runtime: str) -> str:
-    """"cuda" or "cpu": auto takes the GPU when `runtime` can use one; cuda insists on it."""
+    """ "cuda" or "cpu": auto takes the GPU when `runtime` can use one; cuda insists on it."""
     check_device(requested)
     if requested == "cuda" and not gpu_available:
         raise QAError(f"--device cuda, but {runtime}; use --device cpu (or auto)")

@@ -143,7 +143,7 @@ def write_texts(
 
 def _closed(texts: SegmentTexts) -> Part:
     to_embed = texts.close()
-    return Part(Segment(texts.folder), new=True, changed=True, to_embed=to_embed)
+    return Part(Segment(texts.folder), new=True, to_embed=to_embed)
 
 
 def _reuse(keys: np.ndarray, sources: Sequence[Any]) -> list[tuple[int, int] | None]:

@@ -37,7 +37,6 @@ class Part:
 
     segment: Segment
     new: bool  # written by this run (else hard-linked from the previous generation)
-    changed: bool  # new, or rows deleted by this run
     to_embed: int = 0
     kind: str = "flat"  # the FAISS index written for it
     _rows: int | None = None
@@ -67,7 +66,7 @@ def maintain(parts: list[Part], choice: dict[str, Any], dim: int, segment_rows: 
         if wanted != part.kind:
             kind = dense_index.FLAT if wanted == "flat" else choice
             dense_index.convert(part.segment.folder / "dense.faiss", kind)
-            part.kind, part.changed = wanted, True
+            part.kind = wanted
     return parts
 
 
@@ -97,7 +96,7 @@ def _rewritten(parts: list[Part], dim: int) -> Part:
     rewrite([p.segment for p in parts], folder, dim)
     for part in parts:
         shutil.rmtree(part.segment.folder)
-    return Part(Segment(folder), new=True, changed=True)
+    return Part(Segment(folder), new=True)
 
 
 def new_segment_name() -> str:
@@ -118,8 +117,14 @@ def segment_entries(parts: list[Part]) -> tuple[list[dict[str, Any]], dict[str, 
         articles = len(catalog["ids"]) - len(dead)
         dates.extend(d for a, d in zip(catalog["ids"], catalog["dates"], strict=True) if d and a not in dead)
         entries.append(
-            {"name": segment.name, "rows": part.rows, "deleted": part.rows - part.live,
-             "articles": articles, "sentences": sentences, "dense": part.kind}
+            {
+                "name": segment.name,
+                "rows": part.rows,
+                "deleted": part.rows - part.live,
+                "articles": articles,
+                "sentences": sentences,
+                "dense": part.kind,
+            }
         )
         for key, value in (("articles", articles), ("passages", part.live), ("sentences", sentences)):
             counts[key] += value

@@ -55,8 +55,10 @@ class PostingsWriter:
     def save(self, folder: Path) -> None:
         """Write the segment's postings, sorted by term then passage."""
         folder.mkdir(parents=True, exist_ok=True)
-        docs, ids, tf = (_joined(parts, dtype) for parts, dtype in (
-            (self._docs, np.int32), (self._ids, np.int32), (self._tf, np.uint16)))
+        docs, ids, tf = (
+            _joined(parts, dtype)
+            for parts, dtype in ((self._docs, np.int32), (self._ids, np.int32), (self._tf, np.uint16))
+        )
         order = np.lexsort((docs, ids))
         indptr = np.zeros(len(self.terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ids, minlength=len(self.terms)), out=indptr[1:])

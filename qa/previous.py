@@ -163,7 +163,7 @@ class Plan:
             link(segment.folder, folder, skip=(DELETED,))
             if dead["articles"]:
                 (folder / DELETED).write_text(json.dumps(dead), encoding="utf-8")
-            part = Part(Segment(folder, dead), new=False, changed=bool(now_dead), kind=entry["dense"])
+            part = Part(Segment(folder, dead), new=False, kind=entry["dense"])
             parts.append(part)
         return parts
 
@@ -189,6 +189,13 @@ class Plan:
     def report(self, root: Path, passages: int, embedded: int, started: float) -> IndexReport:
         seconds = round(time.perf_counter() - started, 3)
         return IndexReport(
-            str(root), self.added, self.updated, self.removed, self.unchanged,
-            self.articles, passages, embedded, seconds,
+            str(root),
+            self.added,
+            self.updated,
+            self.removed,
+            self.unchanged,
+            self.articles,
+            passages,
+            embedded,
+            seconds,
         )

@@ -50,13 +50,21 @@ class SegmentTexts:
         self._keys: list[bytes] = []
         self._reuse: list[tuple[int, int]] = []
 
-    def add(self, article: Article, passages: Sequence[Passage], keys: Sequence[bytes],
-            reuse: Sequence[tuple[int, int] | None]) -> None:
+    def add(
+        self,
+        article: Article,
+        passages: Sequence[Passage],
+        keys: Sequence[bytes],
+        reuse: Sequence[tuple[int, int] | None],
+    ) -> None:
         self._articles.write(json.dumps(article_row(article), ensure_ascii=False) + "\n")
         for p in passages:
             self._passages.write(json.dumps(passage_row(p), ensure_ascii=False) + "\n")
-        for name, value in zip(self.catalog, (article.id, article.content_hash, [self.rows, len(passages)],
-                                               article.date), strict=True):
+        for name, value in zip(
+            self.catalog,
+            (article.id, article.content_hash, [self.rows, len(passages)], article.date),
+            strict=True,
+        ):
             self.catalog[name].append(value)
         self._keys.extend(keys)
         self._reuse.extend(r or (-1, -1) for r in reuse)
@@ -76,8 +84,10 @@ class SegmentTexts:
 
 def read_passages(folder: Path) -> Iterator[tuple[Article, list[Passage]]]:
     """(article, its passages) in row order, one article in memory at a time."""
-    with (folder / "articles.jsonl").open(encoding="utf-8") as articles, \
-            (folder / "passages.jsonl").open(encoding="utf-8") as passages:
+    with (
+        (folder / "articles.jsonl").open(encoding="utf-8") as articles,
+        (folder / "passages.jsonl").open(encoding="utf-8") as passages,
+    ):
         pending = None
         for line in articles:
             article = article_from_row(json.loads(line))

@@ -92,7 +92,9 @@ def test_torch_embedder_settles_its_device(fake_cuda, monkeypatch):
 
 
 def test_onnx_embedder_uses_the_cuda_provider_when_installed(monkeypatch, fake_cuda):
-    ort = types.SimpleNamespace(get_available_providers=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    ort = types.SimpleNamespace(
+        get_available_providers=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
     monkeypatch.setitem(sys.modules, "onnxruntime", ort)
     from qa.onnx_embed import OnnxEmbedder
 
@@ -131,7 +133,9 @@ def test_cli_device_option(monkeypatch, tmp_path, articles_dir):
     monkeypatch.setattr("qa.embed.default_embedder", fake_default)
     ix = str(tmp_path / "ix")
     assert CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix]).exit_code == 0
-    assert CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix, "--device", "cpu"]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix, "--device", "cpu"]).exit_code == 0
+    )
     assert chosen == [("onnx-int8", "auto"), ("torch", "cpu")]  # the fake's index records torch
     bad = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix, "--device", "tpu"])
     assert bad.exit_code == 2 and "cuda" in bad.output
@@ -163,7 +167,11 @@ class FakeRay:
 
 @pytest.mark.parametrize(
     ("resources", "device", "gpus", "actors"),
-    [({"CPU": 8, "GPU": 2}, "auto", 1.0, 2), ({"CPU": 8}, "auto", 0.0, 8), ({"CPU": 8, "GPU": 2}, "cpu", 0.0, 8)],
+    [
+        ({"CPU": 8, "GPU": 2}, "auto", 1.0, 2),
+        ({"CPU": 8}, "auto", 0.0, 8),
+        ({"CPU": 8, "GPU": 2}, "cpu", 0.0, 8),
+    ],
 )
 def test_ray_actors_ask_for_a_gpu_when_the_cluster_has_them(resources, device, gpus, actors):
     ray = FakeRay(resources)

@@ -22,7 +22,10 @@ WORDS = "harbour council budget river bridge school election market storm festiv
 
 
 def write_story(folder, i):
-    sentences = [f"The {WORDS[(i + j) % len(WORDS)]} report number {i}.{j} was read by {100 + i * j} people." for j in range(6)]
+    sentences = [
+        f"The {WORDS[(i + j) % len(WORDS)]} report number {i}.{j} was read by {100 + i * j} people."
+        for j in range(6)
+    ]
     (folder / f"story{i:03d}.txt").write_text(f"Story {i}\n\n" + " ".join(sentences))
 
 
@@ -159,7 +162,9 @@ def test_cli_add_and_remove(monkeypatch, tmp_path, articles_dir):
     assert runner.invoke(cli, ["index", str(articles_dir), "--index", ix]).exit_code == 0
     added = runner.invoke(cli, ["index", "--add", str(extra), "--index", ix, "--json"])
     assert json.loads(added.output)["articles"] == 7 and json.loads(added.output)["added"] == 1
-    gone = runner.invoke(cli, ["index", "--remove", "story007", "--remove", "orchard", "--index", ix, "--json"])
+    gone = runner.invoke(
+        cli, ["index", "--remove", "story007", "--remove", "orchard", "--index", ix, "--json"]
+    )
     assert (json.loads(gone.output)["removed"], json.loads(gone.output)["articles"]) == (2, 5)
     again = runner.invoke(cli, ["index", "--index", ix, "--json"])  # the recorded folders, read again
     assert json.loads(again.output)["articles"] == 7
