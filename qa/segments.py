@@ -12,7 +12,7 @@ friends first, then vectors, sentence vectors and BM25 postings from reading tho
     dense.faiss      flat or HNSW over the rows (dense.py)
     sentences.npy    float16 sentence vectors, row after row; sentence_rows.npy: each row's first
     bm25/            postings.py
-    deleted.json     rows and articles deleted later (a file of the generation, not the segment)
+    deleted.json     rows and articles deleted since (written by each later generation for itself)
 """
 
 from __future__ import annotations

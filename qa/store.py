@@ -1,7 +1,7 @@
 """The on-disk layout of an index folder and its atomic generation switch.
 
     index/CURRENT          name of the live generation (replaced atomically)
-    index/gen-<stamp>/     .qa-generation, manifest.json, articles.jsonl, passages.jsonl, ...
+    index/gen-<stamp>/     .qa-generation, manifest.json and its segments' folders (segments.py)
     index/.lock            held (flock) by the one writer at a time; readers never take it
 
 A writer builds a complete new generation beside the live one, fsyncs it, then
