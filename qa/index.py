@@ -91,8 +91,7 @@ def update_index(
     if dense is None:  # keep what the index was told before (an upload must not undo --dense-index)
         chosen = previous.manifest.get("dense", {}).get("chosen_by", "auto") if previous else "auto"
         dense = DenseSettings(kind=chosen)
-    building = store.new_generation(root)
-    try:
+    with store.building(root) as building:  # removed again if anything fails (a full disk, a kill)
         plan = Plan(previous, keep_others, remove)
         written = write_texts(building, plan.fresh(articles), previous, settings, counter, split_workers)
         plan.finish()
@@ -110,9 +109,6 @@ def update_index(
         manifest = build_manifest(parts, embedder, settings, sources, choice, started)
         manifest["also_in"] = plan.also_in(also_in() if also_in else {}, building)
         write_generation(root, building, manifest, previous.folder if previous else None)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return plan.report(root, manifest["counts"]["passages"], embedded, started)
 
 

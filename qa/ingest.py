@@ -38,7 +38,8 @@ class Ingested:
     copies (a stream can only say so at its end), and `problems` what went wrong so far."""
 
     def __init__(self, roots: list[Path], index_root: Path | None = None, follow_links: bool = False):
-        self._roots, self._index_root, self._follow_links, self._streamed = roots, index_root, follow_links, False
+        self._roots, self._index_root, self._follow_links = roots, index_root, follow_links
+        self._streamed = False
         self._articles: tuple[Article, ...] | None = None
         self._dedupe = Dedupe()
         self._problems: list[Problem] = []

@@ -266,6 +266,25 @@ def check_model(manifest: dict[str, Any], embedder: Embedder, root: Path) -> Non
         )
 
 
+def article_places(root: Path) -> list[str]:
+    """Where the live index's articles were read from ("file" or "file:line"), from the small
+    catalogs of its segments (or the manifest of an index from before segments)."""
+    from .segments import read_deleted
+
+    folder = store.live_generation(root)
+    manifest = read_manifest(folder, root)
+    if "segments" not in manifest:
+        articles = manifest.get("articles") or {}
+        return [str(a.get("path") or "") for a in articles.values() if isinstance(a, dict)]
+    places = []
+    for entry in manifest["segments"]:
+        catalog = json.loads((folder / entry["name"] / "catalog.json").read_text(encoding="utf-8"))
+        dead = set(read_deleted(folder / entry["name"])["articles"])
+        found = zip(catalog["ids"], catalog.get("paths", []), strict=False)
+        places += [str(path or "") for aid, path in found if aid not in dead]
+    return places
+
+
 def manifest_backend(manifest: dict[str, Any]) -> str:
     """The backend an index was built with (indexes from before backends existed: torch)."""
     return str(manifest.get("backend") or TORCH)

@@ -262,7 +262,9 @@ def _worker_pool(workers: int) -> ProcessPoolExecutor:
 
     # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
 
 
 def _split_in_worker(article: Article, settings: IndexSettings) -> list[Passage]:

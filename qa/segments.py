@@ -6,7 +6,7 @@ segments' files into the new generation, so its cost follows what it adds, not t
 A segment is written in two passes that each hold one batch in memory (passages.jsonl and
 friends first, then vectors, sentence vectors and BM25 postings from reading those back):
 
-    articles.jsonl   passages.jsonl   catalog.json (id, content hash, rows, date per article)
+    articles.jsonl   passages.jsonl   catalog.json (id, content hash, rows, date, path per article)
     keys.npy         16-byte embedding keys per row (vectors.embedding_key), for reuse
     reuse.npy        while building only: (segment, row) of a previous passage to copy, or -1
     dense.faiss      flat or HNSW over the rows (dense.py)
@@ -46,7 +46,7 @@ class SegmentTexts:
         self.folder, self.rows = folder, 0
         self._articles = (folder / "articles.jsonl").open("w", encoding="utf-8")
         self._passages = (folder / "passages.jsonl").open("w", encoding="utf-8")
-        self.catalog: dict[str, list[Any]] = {"ids": [], "hashes": [], "rows": [], "dates": []}
+        self.catalog: dict[str, list[Any]] = {"ids": [], "hashes": [], "rows": [], "dates": [], "paths": []}
         self._keys: list[bytes] = []
         self._reuse: list[tuple[int, int]] = []
 
@@ -60,11 +60,8 @@ class SegmentTexts:
         self._articles.write(json.dumps(article_row(article), ensure_ascii=False) + "\n")
         for p in passages:
             self._passages.write(json.dumps(passage_row(p), ensure_ascii=False) + "\n")
-        for name, value in zip(
-            self.catalog,
-            (article.id, article.content_hash, [self.rows, len(passages)], article.date),
-            strict=True,
-        ):
+        values = (article.id, article.content_hash, [self.rows, len(passages)], article.date, article.path)
+        for name, value in zip(self.catalog, values, strict=True):
             self.catalog[name].append(value)
         self._keys.extend(keys)
         self._reuse.extend(r or (-1, -1) for r in reuse)
