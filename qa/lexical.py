@@ -95,17 +95,17 @@ class Bm25Index:
         if not self.size or not terms:
             return np.zeros(self.size, dtype=np.float32)
         idf = self.idf(terms)
-        norm = K1 * (1 - B)
+        norm, slope = np.float32(K1 * (1 - B)), np.float32(K1 * B / self._avgdl)
         out = []
         for postings, live in self._parts:
             docs, weights = [], []
             for term in terms:  # a repeated query term counts again, as in bm25s
                 rows, tf = postings.postings(term)
                 if len(rows):
-                    tf = np.asarray(tf, dtype=np.float64)
-                    length = np.asarray(postings.lengths[rows], dtype=np.float64)
+                    tf = tf.astype(np.float32)  # float32 arithmetic: a third faster than float64
+                    length = postings.lengths[rows].astype(np.float32)
                     docs.append(rows)
-                    weights.append(idf[term] * tf / (tf + norm + (K1 * B / self._avgdl) * length))
+                    weights.append(np.float32(idf[term]) * tf / (tf + norm + slope * length))
             total = (
                 np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=postings.rows)
                 if docs
