@@ -52,16 +52,19 @@ def kind_of(index: Any) -> str:
     return "hnsw" if hasattr(index, "hnsw") else "flat"
 
 
-def convert(path: Path, choice: dict[str, Any]) -> None:
+def convert(path: Path, choice: dict[str, Any], chunk: int = 20_000) -> None:
     """Rewrite the FAISS file at `path` as `choice`'s type, from the vectors it holds (a new
-    file renamed over the name: a hard link to an older generation's file is left as it is)."""
+    file renamed over the name: a hard link to an older generation's file is left as it is).
+    The old file is memory-mapped and copied a chunk at a time, so memory holds one index."""
     import faiss
 
     old = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-    vectors = old.reconstruct_n(0, old.ntotal) if old.ntotal else np.zeros((0, old.d), np.float32)
+    new = build(np.zeros((0, old.d), np.float32), choice)
+    for start in range(0, old.ntotal, chunk):
+        new.add(old.reconstruct_n(start, min(chunk, old.ntotal - start)))
     del old
     tmp = path.with_name(f".{path.name}.tmp")
-    faiss.write_index(build(vectors, choice), str(tmp))
+    faiss.write_index(new, str(tmp))
     tmp.replace(path)
 
 

@@ -60,6 +60,7 @@ class Ingested:
                 kept = self._dedupe.add(item)
                 if kept is not None:
                     yield kept
+        self._dedupe.forget()  # read to the end: a hash per story is no longer needed
 
     @property
     def articles(self) -> tuple[Article, ...]:
@@ -160,6 +161,10 @@ class Dedupe:
         self.ids: set[str] = set()
         self.also_in: dict[str, list[str]] = {}
         self.problems: list[Problem] = []
+
+    def forget(self) -> None:
+        """Let go of the hashes and ids once every article was seen (also_in and problems stay)."""
+        self.first, self.ids = {}, set()
 
     def add(self, article: Article) -> Article | None:
         """The article to keep (its id made unique), or None for a copy of a kept one."""

@@ -53,18 +53,21 @@ class PostingsWriter:
         self._tf.append(tf.astype(np.uint16))
 
     def save(self, folder: Path) -> None:
-        """Write the segment's postings, sorted by term then passage."""
+        """Write the segment's postings, sorted by term then passage; the writer is emptied.
+
+        The counts come sorted by passage, so a stable sort by term gives term-then-passage
+        order. Each array is let go as soon as it is written: this is a build's peak memory.
+        """
         folder.mkdir(parents=True, exist_ok=True)
-        docs, ids, tf = (
-            _joined(parts, dtype)
-            for parts, dtype in ((self._docs, np.int32), (self._ids, np.int32), (self._tf, np.uint16))
-        )
-        order = np.lexsort((docs, ids))
+        ids = _taken(self._ids, np.int32)
+        order = np.argsort(ids, kind="stable")
         indptr = np.zeros(len(self.terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ids, minlength=len(self.terms)), out=indptr[1:])
-        for name, array in (("indptr", indptr), ("docs", docs[order]), ("tf", tf[order])):
-            np.save(folder / f"{name}.npy", array, allow_pickle=False)
-        np.save(folder / "lengths.npy", _joined(self._lengths, np.int32), allow_pickle=False)
+        del ids
+        np.save(folder / "indptr.npy", indptr, allow_pickle=False)
+        np.save(folder / "docs.npy", _taken(self._docs, np.int32)[order], allow_pickle=False)
+        np.save(folder / "tf.npy", _taken(self._tf, np.uint16)[order], allow_pickle=False)
+        np.save(folder / "lengths.npy", _taken(self._lengths, np.int32), allow_pickle=False)
         (folder / "terms.json").write_text(json.dumps(list(self.terms), ensure_ascii=False), encoding="utf-8")
 
 
@@ -122,5 +125,8 @@ def _count(rows: np.ndarray, term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return pairs // width, pairs % width, counts
 
 
-def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+def _taken(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The chunks as one array; the list is emptied, so that they are not held twice."""
+    joined: np.ndarray = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+    parts.clear()
+    return joined

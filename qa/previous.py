@@ -111,7 +111,7 @@ class Plan:
         self.hashes = previous.hashes if previous else {}
         self.seen: set[str] = set()
         self.dead: dict[int, set[str]] = {}  # segment -> ids of its articles deleted
-        self.added = self.updated = self.unchanged = self.removed = 0
+        self.added = self.updated = self.unchanged = self.removed = self.read = 0
 
     def fresh(self, articles: Iterable[Article]) -> Iterator[Article]:
         """The articles to write: new and changed ones (and a legacy index's others)."""
@@ -139,14 +139,15 @@ class Plan:
     def finish(self) -> None:
         """After the stream: the indexed articles that were not in it (or asked to go) are deleted."""
         gone = set(self.hashes) & self.remove if self.keep_others else set(self.hashes) - self.seen
-        self.removed = len(gone)
+        self.removed, self.read = len(gone), len(self.seen)
+        self.seen = set()  # not needed any more: let a million ids go before the vectors are written
         for aid in gone & set(self.catalog):
             self.dead.setdefault(self.catalog[aid][0], set()).add(aid)
 
     @property
     def articles(self) -> int:
         kept = len(self.hashes) - self.removed if self.keep_others else 0
-        return kept + (self.added if self.keep_others else len(self.seen))
+        return kept + (self.added if self.keep_others else self.read)
 
     def kept_parts(self, building: Path) -> list[Part]:
         """The previous segments, linked into the new generation with this run's deletions."""

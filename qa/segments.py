@@ -146,6 +146,7 @@ class SegmentVectors:
         import faiss
 
         faiss.write_index(self.dense, str(self.folder / "dense.faiss"))
+        self.dense = None  # let the vectors go before the postings' sort: the peak of a build
         self.sentences.close()
         starts = np.array(self._sentence_rows, np.int64)
         np.save(self.folder / "sentence_rows.npy", starts, allow_pickle=False)
