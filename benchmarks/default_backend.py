@@ -11,7 +11,8 @@ on answer sentence choice ("the cited sentence holds the answer", `answer_accura
 build: each set is converted as benchmarks/public_sets.py does into benchmarks/out/<set>/ and
 indexed with `--backend onnx-int8` into benchmarks/out/<set>/index-onnx-int8. The torch index
 of each set is another checkout's (default /work/main/benchmarks/out/<set>/index, --torch-root)
-built from byte-identical articles.jsonl (checked). eval: `qa eval`'s code path (k=10, default
+built from byte-identical articles.jsonl (checked), copied to benchmarks/out/<set>/index-torch.
+eval: `qa eval`'s code path (k=10, default
 fusion) on a fixed sample of each set's questions (public_sets.sample, seed 0), the same
 questions for both indexes, each index's questions encoded by its own backend.
 """
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -91,12 +93,24 @@ def build(names: list[str], torch_root: Path) -> None:
         )
 
 
+def torch_index(name: str, torch_root: Path) -> Path:
+    """A copy, under benchmarks/out/<set>/index-torch, of the torch index's live generation at
+    torch_root (another checkout rewrites its own while this runs)."""
+    copy = OUT / name / "index-torch"
+    if not (copy / "CURRENT").is_file():
+        live = (torch_root / name / "index" / "CURRENT").read_text().strip()
+        shutil.copytree(torch_root / name / "index" / live, copy / live)
+        (copy / "CURRENT").write_text(live + "\n")
+    return copy
+
+
 def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
     engine = Engine.from_index(index)
     backend = manifest_backend(engine.index.manifest)
     engine = Engine.from_index(index, embedder=LastQueryMemo(default_embedder(backend)))
     done = evaluate(engine, questions, SearchOptions(k=10), progress=progress_printer(f"{index}: question"))
-    return {"backend": backend, "metrics": done.report.metrics, "index": done.report.index}
+    report = done.report
+    return {"backend": backend, "metrics": report.metrics, "index": report.index, "commit": commit()}
 
 
 def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
@@ -106,18 +120,15 @@ def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
         questions = sample(load_questions(OUT / name / "questions.jsonl"), limit)
         load = os.getloadavg()[0]
         row = found["sets"].setdefault(name, {})
-        indexes = {"torch": torch_root / name / "index", "onnx-int8": OUT / name / "index-onnx-int8"}
+        indexes = {"torch": torch_index(name, torch_root), "onnx-int8": OUT / name / "index-onnx-int8"}
         for backend, index in indexes.items():
             if row.get(backend, {}).get("questions") == len(questions):
                 continue  # measured before on the same sample (a killed run goes on from here)
             row[backend] = {**measure(index, questions), "questions": len(questions)}
             RESULT.write_text(json.dumps(found, indent=1))
-        row.update(
-            questions=len(questions),
-            date=time.strftime("%Y-%m-%d %H:%M"),
-            commit=commit(),
-            load=f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
-        )
+        row.setdefault("load", f"{load:.1f} before, {os.getloadavg()[0]:.1f} after")
+        row.update(questions=len(questions), date=row.get("date") or time.strftime("%Y-%m-%d %H:%M"))
+        row["commit"] = row["torch"].get("commit") or row.get("commit")
         found["machine"] = machine()
         RESULT.write_text(json.dumps(found, indent=1))
         log.info("%s: %s", name, verdict(name, row))
