@@ -39,6 +39,7 @@ class Part:
     new: bool  # written by this run (else hard-linked from the previous generation)
     to_embed: int = 0
     kind: str = "flat"  # the FAISS index written for it
+    entry: dict[str, Any] | None = None  # its manifest entry, while nothing of it changed
     _rows: int | None = None
 
     @property
@@ -105,27 +106,25 @@ def new_segment_name() -> str:
 
 def segment_entries(parts: list[Part]) -> tuple[list[dict[str, Any]], dict[str, int], list[str] | None]:
     """(the manifest's segment list, live counts, date range of the live articles)."""
-    entries: list[dict[str, Any]] = []
-    dates: list[str] = []
-    counts = {"articles": 0, "passages": 0, "sentences": 0}
-    for part in parts:
-        segment, dead = part.segment, set(part.segment.deleted["articles"])
-        catalog = json.loads((segment.folder / "catalog.json").read_text(encoding="utf-8"))  # not kept
-        starts = np.load(segment.folder / "sentence_rows.npy")
-        live = segment.live_rows()
-        sentences = int((starts[live + 1] - starts[live]).sum())
-        articles = len(catalog["ids"]) - len(dead)
-        dates.extend(d for a, d in zip(catalog["ids"], catalog["dates"], strict=True) if d and a not in dead)
-        entries.append(
-            {
-                "name": segment.name,
-                "rows": part.rows,
-                "deleted": part.rows - part.live,
-                "articles": articles,
-                "sentences": sentences,
-                "dense": part.kind,
-            }
-        )
-        for key, value in (("articles", articles), ("passages", part.live), ("sentences", sentences)):
-            counts[key] += value
+    entries = [{**(part.entry or _entry(part)), "dense": part.kind} for part in parts]
+    counts = {key: sum(e[key] for e in entries) for key in ("articles", "passages", "sentences")}
+    dates = [d for e in entries for d in e["dates"] or ()]
     return entries, counts, [min(dates), max(dates)] if dates else None
+
+
+def _entry(part: Part) -> dict[str, Any]:
+    """A segment's manifest entry, counted from its catalog and sentence rows."""
+    segment, dead = part.segment, set(part.segment.deleted["articles"])
+    catalog = json.loads((segment.folder / "catalog.json").read_text(encoding="utf-8"))  # not kept
+    starts = np.load(segment.folder / "sentence_rows.npy")
+    live = segment.live_rows()
+    dates = [d for a, d in zip(catalog["ids"], catalog["dates"], strict=True) if d and a not in dead]
+    return {
+        "name": segment.name,
+        "rows": part.rows,
+        "deleted": part.rows - part.live,
+        "articles": len(catalog["ids"]) - len(dead),
+        "passages": part.live,
+        "sentences": int((starts[live + 1] - starts[live]).sum()),
+        "dates": [min(dates), max(dates)] if dates else None,
+    }

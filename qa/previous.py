@@ -164,7 +164,8 @@ class Plan:
             link(segment.folder, folder, skip=(DELETED,))
             if dead["articles"]:
                 (folder / DELETED).write_text(json.dumps(dead), encoding="utf-8")
-            part = Part(Segment(folder, dead), new=False, kind=entry["dense"])
+            unchanged = entry if not now_dead and "dates" in entry else None  # its counts still hold
+            part = Part(Segment(folder, dead), new=False, kind=entry["dense"], entry=unchanged)
             parts.append(part)
         return parts
 

@@ -7,7 +7,8 @@ A segment is written in two passes that each hold one batch in memory (passages.
 friends first, then vectors, sentence vectors and BM25 postings from reading those back):
 
     articles.jsonl   passages.jsonl   catalog.json (id, content hash, rows, date, path per article)
-    keys.npy         16-byte embedding keys per row (vectors.embedding_key), for reuse
+    keys.npy         16-byte embedding keys per row (vectors.embedding_key), for reuse;
+                     key_order.npy: their argsort
     reuse.npy        while building only: (segment, row) of a previous passage to copy, or -1
     dense.faiss      flat or HNSW over the rows (dense.py)
     sentences.npy    float16 sentence vectors, row after row; sentence_rows.npy: each row's first
@@ -73,7 +74,9 @@ class SegmentTexts:
         self._passages.close()
         catalog = json.dumps(self.catalog, ensure_ascii=False)
         (self.folder / "catalog.json").write_text(catalog, encoding="utf-8")
-        np.save(self.folder / "keys.npy", np.array(self._keys, dtype=f"S{KEY_BYTES}"), allow_pickle=False)
+        keys = np.array(self._keys, dtype=f"S{KEY_BYTES}")
+        np.save(self.folder / "keys.npy", keys, allow_pickle=False)
+        np.save(self.folder / "key_order.npy", np.argsort(keys, kind="stable"), allow_pickle=False)
         reuse = np.array(self._reuse, dtype=np.int64).reshape(-1, 2)
         np.save(self.folder / "reuse.npy", reuse, allow_pickle=False)
         return int((reuse[:, 0] < 0).sum())
@@ -183,7 +186,8 @@ class Segment:
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Row of each key in this segment (-1: not here); dead rows count, their vectors are intact."""
         if "keys" not in self._cache:
-            self._cache["keys"] = KeyTable(np.load(self.folder / "keys.npy", allow_pickle=False))
+            order = np.load(self.folder / "key_order.npy", allow_pickle=False)
+            self._cache["keys"] = KeyTable(np.load(self.folder / "keys.npy", allow_pickle=False), order)
         return self._cache["keys"].find(keys)  # type: ignore[no-any-return]
 
     def vectors(self, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -199,10 +203,11 @@ class Segment:
 
 
 class KeyTable:
-    """Rows by embedding key: sorted keys and two binary searches, no dictionary of a million keys."""
+    """Rows by embedding key: sorted keys and two binary searches, no dictionary of a million keys.
+    `order` (the keys' argsort) is stored with a segment, so opening one sorts nothing."""
 
-    def __init__(self, keys: np.ndarray):
-        self.order = np.argsort(keys, kind="stable")
+    def __init__(self, keys: np.ndarray, order: np.ndarray | None = None):
+        self.order = np.argsort(keys, kind="stable") if order is None else order
         self.keys = keys[self.order]
 
     def find(self, keys: np.ndarray) -> np.ndarray:

@@ -69,7 +69,12 @@ def test_an_addition_writes_one_segment_and_links_the_others(built, articles_dir
     names = [s["name"] for s in segments(built)]
     assert names[0] == first["name"] and len(names) == 2
     assert inode(built, first["name"]) == before  # the old postings were linked, not rewritten
-    assert PassageIndex.load(built, verify=True).articles.keys() >= {"harbour", "story001"}
+    index = PassageIndex.load(built, verify=True)
+    assert index.articles.keys() >= {"harbour", "story001"}
+    sentences = sum(len(p.sentences) for p in index.passages)
+    assert index.manifest["counts"] == {"articles": 7, "passages": len(index.passages), "sentences": sentences}
+    dates = sorted(a.date for a in index.articles.values() if a.date)
+    assert index.manifest["date_range"] == [dates[0], dates[-1]]
 
 
 def test_a_removal_deletes_rows_and_searches_never_return_them(built, settings):
