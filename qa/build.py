@@ -5,6 +5,7 @@ Reads with ingest.py, then lets index.py embed only what is new or changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,9 @@ def index_paths(
     prepare = getattr(embedder, "prepare", None)
     if prepare is not None:  # the first run's model export, announced: it takes about 20 s
         prepare(notify)
-    with store.writer_lock(root):  # one writer at a time; readers keep reading the live generation
+    # Ray is kept for the whole run, and a Ray this run started is shut down at its end.
+    running = embedder if isinstance(embedder, contextlib.AbstractContextManager) else contextlib.nullcontext()
+    with store.writer_lock(root), running:  # one writer at a time; readers keep the live generation
         removing_only = bool(remove) and not paths
         keep_others = keep_others or removing_only
         to_read, to_record = plan_sources(root, paths, keep_others)

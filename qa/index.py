@@ -171,7 +171,8 @@ def write_vectors(
         out = SegmentVectors(part.segment.folder, embedder.dim)
         reuse = np.load(part.segment.folder / "reuse.npy")
         row = 0
-        for batch in _batches(read_passages(part.segment.folder), EMBED_ROWS):
+        size = getattr(embedder, "stream_rows", EMBED_ROWS)  # Ray: a call starts actors, so fewer
+        for batch in _batches(read_passages(part.segment.folder), size):
             here = reuse[row : row + len(batch)]
             vectors, sentences = gather(batch, here, sources, embedder, step)
             out.add(batch, vectors, sentences)

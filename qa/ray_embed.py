@@ -77,7 +77,14 @@ class PassageActor:
 
 
 class RayEmbedder:
-    """An Embedder whose passage embedding runs on Ray; questions stay in this process."""
+    """An Embedder whose passage embedding runs on Ray; questions stay in this process.
+
+    A context manager: Ray is joined (or started) at the first passages, kept for the whole
+    run, and a Ray it started is shut down on exit. An index build hands it a whole segment
+    at a time (stream_rows): each call starts a pool of actors that load the model.
+    """
+
+    stream_rows = 100_000  # passages per call (index.py streams others in smaller batches)
 
     def __init__(
         self,
@@ -90,6 +97,16 @@ class RayEmbedder:
         self.name, self.dim, self.backend = base.name, base.dim, backend_of(base)
         self.requested_device = devices.check_device(device)
         self.embedded_on = "ray"  # recorded in the manifest; actors' vectors are the backend's own
+        self._ray: Any = None
+        self._started = False
+
+    def __enter__(self) -> RayEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started:
+            self._ray.shutdown()
+        self._ray, self._started = None, False
 
     @property
     def fingerprint(self) -> str:
@@ -107,12 +124,9 @@ class RayEmbedder:
         """As SentenceTransformerEmbedder.embed_passages, with the work spread over Ray actors."""
         if not texts:
             return self.base.embed_passages(texts, spans, progress)
-        ray, started = connect(self.address)
-        try:
-            rows = self._run(ray, texts, spans, progress)
-        finally:
-            if started:
-                ray.shutdown()
+        if self._ray is None:
+            self._ray, self._started = connect(self.address)
+        rows = self._run(self._ray, texts, spans, progress)
         vectors = np.stack([rows[i][0] for i in range(len(texts))])
         blocks = [rows[i][1] for i in range(len(texts)) if len(rows[i][1])]
         flat = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), np.float32)

@@ -60,8 +60,10 @@ def test_ray_vectors_equal_single_process_vectors(tmp_path, monkeypatch, stale_r
     single = embed_fresh(passages, embedder, None)
     seen: list[int] = []
     try:
-        done = embed_fresh(passages, RayEmbedder(embedder, actors=2), lambda n, total: seen.append(n))
-        assert not ray.is_initialized()  # the Ray qa started is shut down again
+        with RayEmbedder(embedder, actors=2) as on_ray:
+            done = embed_fresh(passages, on_ray, lambda n, total: seen.append(n))
+            assert ray.is_initialized()  # kept for the whole run...
+        assert not ray.is_initialized()  # ...and the Ray qa started is shut down at its end
     finally:
         ray.shutdown()
     assert len(passages) > 40 and seen[-1] == len(passages)
@@ -77,6 +79,20 @@ def test_a_ray_the_caller_started_is_used_and_left_running(monkeypatch):
     assert connect("local") == (fake, False) and calls == []
     fake.is_initialized = lambda: False
     assert connect("local") == (fake, True) and calls[0]["address"] == "local"
+
+
+def test_one_ray_serves_a_whole_run(monkeypatch):
+    """An index build embeds batch after batch: Ray is joined once and let go once."""
+    events = []
+    fake = types.SimpleNamespace(shutdown=lambda: events.append("shutdown"))
+    monkeypatch.setattr("qa.ray_embed.connect", lambda address: events.append("connect") or (fake, True))
+    monkeypatch.setattr(RayEmbedder, "_run", lambda self, ray, texts, spans, progress: {
+        i: (np.ones(384, np.float32), np.ones((len(s), 384), np.float32)) for i, s in enumerate(spans)
+    })
+    with RayEmbedder(SentenceTransformerEmbedder()) as on_ray:
+        for _ in range(3):
+            on_ray.embed_passages(["a text", "another"], [[(0, 1)], [(0, 2), (2, 4)]])
+    assert events == ["connect", "shutdown"]
 
 
 def test_ray_needs_the_packaged_model(tmp_path, articles_dir, embedder, settings):
