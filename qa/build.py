@@ -84,7 +84,9 @@ def index_paths(
     if prepare is not None:  # the first run's model export, announced: it takes about 20 s
         prepare(notify)
     # Ray is kept for the whole run, and a Ray this run started is shut down at its end.
-    running = embedder if isinstance(embedder, contextlib.AbstractContextManager) else contextlib.nullcontext()
+    running = (
+        embedder if isinstance(embedder, contextlib.AbstractContextManager) else contextlib.nullcontext()
+    )
     with store.writer_lock(root), running:  # one writer at a time; readers keep the live generation
         removing_only = bool(remove) and not paths
         keep_others = keep_others or removing_only

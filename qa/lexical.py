@@ -114,14 +114,15 @@ class Bm25Index:
             out.append(total if live is None else total[live])
         return np.concatenate(out).astype(np.float32)
 
+    def frequency(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term (0: the index has never seen it); rows deleted
+        since their segment was written count until it is compacted, as in the IDF."""
+        return {term: sum(p.df(term) for p, _ in self._parts) for term in terms}
+
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each term over the passages (unknown terms: the max)."""
         n = max(self._n, 1)
-        out = {}
-        for term in terms:
-            df = sum(p.df(term) for p, _ in self._parts)
-            out[term] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        return out
+        return {term: _idf(n, df) for term, df in self.frequency(terms).items()}
 
 
 class LegacyBm25Index:
@@ -159,4 +160,9 @@ class LegacyBm25Index:
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each term over the passages (unknown terms: the max)."""
         n = max(self.size, 1)
-        return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in self.frequency(terms).items()}
+        return {term: _idf(n, df) for term, df in self.frequency(terms).items()}
+
+
+def _idf(n: int, df: int) -> float:
+    """bm25s's "lucene" IDF of a term held by `df` of `n` passages."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))

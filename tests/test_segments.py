@@ -13,6 +13,7 @@ from qa import maintenance, store
 from qa.cli import cli
 from qa.engine import Engine, SearchOptions, index_paths
 from qa.index import PassageIndex
+from qa.lexical import tokenize
 from qa.vectors import embedding_key
 
 from .conftest import DATA, HashEmbedder
@@ -37,6 +38,14 @@ def ranking(root, fusion, k=8):
     ]
 
 
+def frequencies(root):
+    """How many passages hold each term of the questions (Bm25Index.frequency)."""
+    bm25 = PassageIndex.load(root).bm25
+    terms = sorted({term for terms in tokenize(QUESTIONS) for term in terms}) + ["zzzunknown"]
+    found = bm25.frequency(terms)
+    return [found[term] for term in terms]
+
+
 def segments(root):
     return json.loads((store.live_generation(root) / "manifest.json").read_text())["segments"]
 
@@ -54,6 +63,7 @@ def test_many_segments_search_like_one(tmp_path, articles_dir, settings, monkeyp
     assert len(segments(one)) == 1 and len(segments(many)) >= 3
     for fusion in ("bm25", "dense", "convex"):
         assert ranking(many, fusion) == ranking(one, fusion)  # BM25 statistics span all segments
+    assert frequencies(many) == frequencies(one) and max(frequencies(one)) >= 2
 
 
 def test_an_addition_writes_one_segment_and_links_the_others(built, articles_dir, settings, tmp_path):
@@ -139,6 +149,7 @@ def test_an_index_from_before_segments_is_read_then_rewritten_without_embedding(
     assert old.manifest["format_version"] == 2 and "segments" not in old.manifest
     for fusion in ("bm25", "dense", "convex"):
         assert ranking(legacy, fusion) == ranking(fresh, fusion)  # bm25s's scores equal the postings'
+    assert frequencies(legacy) == frequencies(fresh) and max(frequencies(fresh)) >= 1
     embedder = HashEmbedder()
     report = index_paths([DATA / "articles"], legacy, embedder=embedder, settings=settings).report
     assert (report.unchanged, report.embedded, embedder.texts_embedded) == (6, 0, 0)
