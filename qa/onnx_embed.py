@@ -37,6 +37,7 @@ from .tokens import packaged_model_dir
 log = logging.getLogger(__name__)
 FILES = {"onnx-fp32": "model-fp32.onnx", "onnx-int8": "model-int8.onnx"}
 MAX_TOKENS = 256  # the window sentence-transformers uses for this model
+ATTENTION_BUDGET = 32 * 128 * 128  # rows x tokens² per forward pass (see rows_per_pass)
 RECIPE = 1  # bump when export or quantisation changes, so old cached files are not reused
 
 
@@ -120,7 +121,10 @@ class OnnxEmbedder:
             encodings = tokenizer.encode_batch([texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            step = rows_per_pass(len(rows), ids.shape[1])
+            pieces = range(0, len(rows), step)
+            feeds = [{"input_ids": ids[b : b + step], "attention_mask": mask[b : b + step]} for b in pieces]
+            hidden = np.concatenate([session.run(None, feed)[0] for feed in feeds])
             return rows, encodings, hidden, mask
 
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
@@ -167,6 +171,14 @@ class OnnxEmbedder:
                 progress(len(rows))
         flat = np.concatenate(pooled) if pooled else np.zeros((0, self.dim), np.float32)
         return unit_rows(passages), unit_rows(flat)
+
+
+def rows_per_pass(rows: int, tokens: int) -> int:
+    """Rows of a batch run in one forward pass. Attention holds rows x heads x tokens² scores,
+    and ONNX Runtime's arena keeps the largest it has seen: a batch of 32 texts of 256 word
+    pieces took a build to 950 MB, against 365 MB run 8 rows at a time (no slower: 9% less CPU).
+    Up to 128 word pieces a whole batch of 32 runs at once."""
+    return max(1, min(rows, ATTENTION_BUDGET // max(tokens * tokens, 1)))
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -228,3 +228,29 @@ def test_cli_index_shows_the_export_line(monkeypatch, tmp_path, articles_dir):
     assert result.exit_code == 0 and "Preparing the onnx-int8 model" in result.output
     quiet = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(tmp_path / "iy"), "--json"])
     assert "Preparing" not in quiet.output and json.loads(quiet.output)["articles"] == 6
+
+
+class RecordingSession:
+    """An ONNX session whose token vectors depend on the token alone; it records each pass's shape."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, int]] = []
+        self.table = np.random.default_rng(0).standard_normal((30522, 384), dtype=np.float32)
+
+    def run(self, outputs, feeds):
+        ids = feeds["input_ids"]
+        self.shapes.append(ids.shape)
+        return [self.table[ids]]
+
+
+def test_long_texts_run_a_few_rows_per_pass_with_the_same_vectors():
+    from qa.onnx_embed import ATTENTION_BUDGET, OnnxEmbedder
+
+    session = RecordingSession()
+    embedder = OnnxEmbedder("onnx-int8", batch_size=32, workers=1, session=session)
+    texts = [f"Short note {i}." for i in range(40)] + [f"{SENTENCES[1]} " * (i + 20) for i in range(40)]
+    together = embedder.embed(texts)
+    assert max(rows * tokens**2 for rows, tokens in session.shapes) <= ATTENTION_BUDGET
+    assert (32, 256) not in session.shapes and any(rows == 32 for rows, _ in session.shapes)  # short: whole
+    alone = np.concatenate([embedder.embed([text]) for text in texts])
+    assert np.allclose(together, alone, atol=1e-6)
