@@ -134,9 +134,10 @@ def tiles(src: Any, size: int) -> Iterator[tuple[Any, list[Any], np.ndarray, np.
             written += len(rows)
 
 
-def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
+def synthesize(size: int, base: Path, target: Path, **model: Any) -> dict[str, Any]:
     """Write an index of `size` passages tiled from the index at `base` with the library's own
-    segments, maintenance and manifest; returns timings."""
+    segments, maintenance and manifest; returns timings. `model` overrides the manifest's
+    model record (fingerprint="stand-in": an index the stand-in may add to)."""
     from qa import store
     from qa.index import SEGMENT_ROWS, build_manifest, write_generation
     from qa.load import PassageIndex
@@ -177,9 +178,8 @@ def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
     choice = dense.choose(sum(p.rows for p in parts), DenseSettings())
     parts = maintain(parts, choice, src.dense.d, SEGMENT_ROWS)
     m = src.manifest
-    model = SimpleNamespace(
-        name=m["model"], fingerprint=m["model_fingerprint"], dim=m["dim"], backend=m.get("backend")
-    )
+    recorded = {"name": m["model"], "fingerprint": m["model_fingerprint"], "dim": m["dim"]}
+    model = SimpleNamespace(**{**recorded, "backend": m.get("backend"), **model})
     manifest = build_manifest(parts, model, src.settings, ["synthetic"], choice, started)  # type: ignore[arg-type]
     write_generation(target, building, manifest, None)
     return {"prepare_s": prepared - started, "write_s": time.perf_counter() - prepared}
