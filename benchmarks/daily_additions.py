@@ -1,4 +1,4 @@
-"""Daily additions to a 1M-passage index cost what they add (issue 16).
+"""Daily additions to a large index (1M passages by default) cost what they add (issue 16).
 
     python benchmarks/daily_additions.py [--index benchmarks/out/index-memory/index-1000000] [--rounds 3]
 
@@ -36,7 +36,7 @@ import stand_in  # noqa: E402
 OUT = stand_in.ROOT / "benchmarks" / "out" / "daily-additions"
 BIG = stand_in.ROOT / "benchmarks" / "out" / "index-memory" / "index-1000000"
 DOC = stand_in.ROOT / "docs" / "scaling.md"
-HEADING = "## Daily additions and removals at 1M passages (issue 16)"
+HEADING = "## Daily additions and removals in a large index (issue 16)"
 
 
 def new_articles(folder: Path, tag: str, count: int = 100, seed: int = 0) -> list[str]:
@@ -136,7 +136,7 @@ def section(found: dict[str, Any]) -> str:
         f"commit `{found['commit']}`: the "
         "real `qa index` with the stand-in model on "
         + (
-            "a 1M-passage index tiled from the onnx-int8 SciFact index by stand_in.synthesize "
+            "an index tiled from the onnx-int8 SciFact index by stand_in.synthesize "
             if found.get("synthesized")
             else "the 1M-passage index of benchmarks/index_memory.py "
         )
@@ -178,9 +178,10 @@ def main() -> None:
         "--synthesize",
         type=Path,
         metavar="BASE",
-        help="a missing --index is tiled to 1M passages from the built index BASE (stand_in.synthesize: "
+        help="a missing --index is tiled to --size passages from the built index BASE (stand_in.synthesize: "
         "no splitting; the re-addition and whole-archive steps are left out)",
     )
+    parser.add_argument("--size", type=int, default=1_000_000, help="passages of a --synthesize index")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -189,7 +190,7 @@ def main() -> None:
     if not args.write_docs or not saved.is_file():
         if args.synthesize and not (args.index / "CURRENT").is_file():
             print(
-                stand_in.synthesize(1_000_000, args.synthesize, args.index, fingerprint="stand-in"),
+                stand_in.synthesize(args.size, args.synthesize, args.index, fingerprint="stand-in"),
                 flush=True,
             )
         live = args.index / (args.index / "CURRENT").read_text().strip()

@@ -46,10 +46,12 @@ from qa.convert import convert_beir, convert_squad
 from qa.embed import default_embedder
 from qa.evaluate import evaluate, load_questions
 from qa.load import PassageIndex, manifest_backend
+from qa.metrics import within
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 RESULT = OUT / "default-backend" / "quality.json"
+BUILDS = OUT / "default-backend" / "builds.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## The default backend: onnx-int8 against torch on every dev set (issue 16)"
 SETS = {  # set -> (title, headline metric)
@@ -82,7 +84,7 @@ def digest(path: Path) -> str:
 def build(names: list[str], torch_root: Path) -> None:
     """`qa index --rebuild` of each set by the CLI with its default backend, in a child process
     under GNU time (its peak resident set, %M, is the largest of the command and its workers)."""
-    found = json.loads(RESULT.read_text()) if RESULT.is_file() else {"sets": {}}
+    found = json.loads(BUILDS.read_text()) if BUILDS.is_file() else {}
     for name in names:
         folder = convert(name)
         source = ROOT / "seeds" if name == "seeds" else folder / "articles.jsonl"
@@ -110,9 +112,9 @@ def build(names: list[str], torch_root: Path) -> None:
             "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
             "commit": commit(),
         }
-        found.setdefault("builds", {})[name] = row
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(found, indent=1))
+        found[name] = row
+        BUILDS.parent.mkdir(parents=True, exist_ok=True)
+        BUILDS.write_text(json.dumps(found, indent=1))  # apart from RESULT: eval may run meanwhile
         log.info("%s: %s", name, row)
 
 
@@ -133,7 +135,17 @@ def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
     engine = Engine.from_index(index, embedder=LastQueryMemo(default_embedder(backend)))
     done = evaluate(engine, questions, SearchOptions(k=10), progress=progress_printer(f"{index}: question"))
     report = done.report
-    return {"backend": backend, "metrics": report.metrics, "index": report.index, "commit": commit()}
+    flags = {  # per question, to count the questions that changed either way
+        "answer_accuracy": [bool(r.get("correct")) for r in done.rows],
+        "answer_recall@5": [bool(within(r.get("answer_rank"), 5)) for r in done.rows],
+    }
+    return {
+        "backend": backend,
+        "metrics": report.metrics,
+        "index": report.index,
+        "commit": commit(),
+        "flags": flags,
+    }
 
 
 def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
@@ -210,7 +222,29 @@ def section() -> str:
             + ", so `onnx-int8` is the default backend for new indexes (config.DEFAULT_BACKEND); "
             "an existing index keeps the backend it was built with.",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + build_lines()) + "\n"
+
+
+def build_lines() -> list[str]:
+    """The default builds' cost: `qa index --rebuild` of each set, peak memory of all its processes."""
+    builds = json.loads(BUILDS.read_text()) if BUILDS.is_file() else {}
+    if not builds:
+        return []
+    lines = [
+        "",
+        "The onnx-int8 indexes were built by `qa index --rebuild` with no `--backend` (the default), "
+        "each in a child process under GNU time (peak RSS: the largest of the command and its "
+        "splitting workers; goal under 500 MB):",
+        "",
+        "| set | passages | wall | CPU | peak RSS | load (1 min) | commit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, b in builds.items():
+        lines.append(
+            f"| {SETS[name][0]} | {b['passages']:,} | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s "
+            f"| {b['peak_rss_mb']} MB | {b['load']} | `{b['commit']}` |"
+        )
+    return lines
 
 
 def main() -> None:
@@ -219,8 +253,11 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--torch-root", type=Path, default=Path("/work/main/benchmarks/out"))
     parser.add_argument("--limit", type=int, default=300, help="questions per set (0: all)")
+    parser.add_argument("--result", type=Path, help=f"results file (default {RESULT})")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.result:
+        globals()["RESULT"] = args.result  # read by run_eval and section
     if args.step == "build":
         build(args.sets, args.torch_root)
     elif args.step == "eval":
