@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from qa import devices
 from qa.cli import cli
+from qa.config import DEFAULT_BACKEND
 from qa.embed import SentenceTransformerEmbedder, backend_of, default_embedder
 from qa.engine import Engine, index_paths
 from qa.errors import IndexMismatchError, QAError
@@ -126,7 +127,7 @@ def test_a_recorded_gpu_backend_is_encoded_on_that_gpu_and_kept_apart(tmp_path, 
 def test_cli_device_option(monkeypatch, tmp_path, articles_dir):
     chosen = []
 
-    def fake_default(backend="onnx-int8", device=None):
+    def fake_default(backend=DEFAULT_BACKEND, device=None):
         chosen.append((backend, device))
         return HashEmbedder()
 
@@ -136,7 +137,7 @@ def test_cli_device_option(monkeypatch, tmp_path, articles_dir):
     assert (
         CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix, "--device", "cpu"]).exit_code == 0
     )
-    assert chosen == [("onnx-int8", "auto"), ("torch", "cpu")]  # the fake's index records torch
+    assert chosen == [(DEFAULT_BACKEND, "auto"), ("torch", "cpu")]  # the fake's index records torch
     bad = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix, "--device", "tpu"])
     assert bad.exit_code == 2 and "cuda" in bad.output
 
