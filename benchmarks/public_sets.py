@@ -154,7 +154,10 @@ class LastQueryMemo:
     """
 
     def __init__(self, inner: Any):
+        from qa.embed import backend_of
+
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.backend = backend_of(inner)  # what the index's backend is checked against
         self._last: tuple[str, np.ndarray] | None = None
 
     @property
@@ -242,7 +245,10 @@ def done_before(label: str, fusion: str, questions: int) -> bool:
 
 
 def open_engine(index: Path, model: Any) -> Engine:
-    return Engine.from_index(index, embedder=LastQueryMemo(model))
+    """The index's engine; questions are encoded by the backend the index was built with."""
+    from qa.build import recorded_backend
+
+    return Engine.from_index(index, embedder=LastQueryMemo(default_embedder(recorded_backend(index))))
 
 
 def run_set(name: str, limit: int | None, model: Any) -> None:

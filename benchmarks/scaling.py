@@ -9,8 +9,9 @@ the real ones plus Gaussian noise (sigma 0.02 per dimension, cosine about 0.93 t
 original), renormalised. Texts are therefore repeated (BM25 sees each word c times more
 often) and vectors are near-duplicates in clusters; dense search cost does not depend on
 the values for exact search, and depends on them only mildly for graph/IVF search. The index
-is written by the library's own `write_generation`, so file formats, FAISS type choice and
-BM25 are exactly what `qa index` would produce for that many passages.
+is written with the library's own segments (qa/segments.py, SEGMENT_ROWS per segment),
+maintenance and `write_generation`, so file formats, FAISS type per segment and BM25
+postings are exactly what `qa index` would produce for that many passages.
 
 Each size is then opened in a fresh process (`--probe`), as `qa ask` would: load time, first
 answer, peak RSS (getrusage), then warm questions (real SciFact claims) with each stage timed
@@ -22,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,66 +38,18 @@ OUT = ROOT / "benchmarks" / "out" / "scaling"
 BASE = ROOT / "benchmarks" / "out" / "scifact"
 DOC = ROOT / "docs" / "scaling.md"
 HEADING = "## How cost grows with the corpus"
-SIGMA = 0.02
 
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-
-def noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = vectors.astype(np.float32) + rng.normal(0, SIGMA, vectors.shape).astype(np.float32)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-def synthesize(size: int, base: Path, target: Path) -> dict[str, Any]:
-    """Write an index of `size` passages tiled from the index at `base`; returns timings."""
-    from qa import index as qindex
-    from qa.records import build_manifest
-
-    started = time.perf_counter()
-    src = qindex.PassageIndex.load(base)
-    vectors, sentences = src.vectors(), np.asarray(src.sentence_vectors, dtype=np.float32)
-    rng = np.random.default_rng(size)
-    articles: dict[str, Any] = {}
-    passages, vec_blocks, sent_blocks = [], [], []
-    n = len(src.passages)
-    for copy in range(-(-size // n)):
-        take = min(n, size - copy * n)
-        suffix = "" if copy == 0 else f"~{copy}"
-        for p in src.passages[:take]:
-            aid = p.article_id + suffix
-            if aid not in articles:
-                articles[aid] = replace(src.articles[p.article_id], id=aid)
-            passages.append(replace(p, id=f"{aid}#{p.ordinal}", article_id=aid))
-        last = int(src.sentence_rows[take - 1]) + len(src.passages[take - 1].sentences)
-        vec_blocks.append(vectors[:take] if copy == 0 else noisy(vectors[:take], rng))
-        block = sentences[:last] if copy == 0 else noisy(sentences[:last], rng)
-        sent_blocks.append(block.astype(np.float16))  # float16 as stored: halves the peak
-    prepared = time.perf_counter()
-    model = (src.manifest["model"], src.manifest["model_fingerprint"], src.manifest["dim"])
-    manifest = build_manifest(articles, passages, model, src.settings, ["synthetic"], prepared)
-    manifest["dense"] = dense_choice(len(passages))
-    shutil.rmtree(target, ignore_errors=True)
-    qindex.write_generation(
-        target, articles, passages, np.concatenate(vec_blocks), np.concatenate(sent_blocks), manifest
-    )
-    return {"prepare_s": prepared - started, "write_s": time.perf_counter() - prepared}
-
-
-def dense_choice(passages: int) -> dict[str, Any]:
-    """The FAISS index type `qa index` would choose for this many passages."""
-    from qa import dense
-    from qa.config import DenseSettings
-
-    return dense.choose(passages, DenseSettings())
-
-
+import stand_in  # noqa: E402
+from stand_in import memory_mb, synthesize  # noqa: E402
 
 
 def disk_bytes(folder: Path) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for f in folder.rglob("*"):
         if f.is_file():
-            key = f.name if f.parent.name.startswith("gen-") else f.parent.name + "/"
+            key = "bm25/" if f.parent.name == "bm25" else f.name  # summed over segments
             sizes[key] = sizes.get(key, 0) + f.stat().st_size
     return sizes
 
@@ -143,7 +93,7 @@ def probe(index_dir: str, questions: list[str]) -> None:
 
     engine = Engine.from_index(index_dir)
     loaded = time.perf_counter()
-    rss_loaded = rss_now()
+    rss_loaded = memory_mb("VmRSS")
     engine.ask(questions[0])
     first = time.perf_counter()
     clock = StageClock()
@@ -163,9 +113,9 @@ def probe(index_dir: str, questions: list[str]) -> None:
                 "rss_loaded_mb": rss_loaded,
                 # VmHWM, not getrusage: ru_maxrss survives exec and would count the parent's
                 # synthetic arrays (13.7 GB "peak" at 1M that this process never held).
-                "peak_rss_mb": status_mb("VmHWM"),
-                "anon_mb": status_mb("RssAnon"),
-                "file_mb": status_mb("RssFile"),
+                "peak_rss_mb": memory_mb("VmHWM"),
+                "anon_mb": memory_mb("RssAnon"),
+                "file_mb": memory_mb("RssFile"),
                 "stages_ms": {k: [r.get(k, 0.0) * 1000 for r in rows] for k in STAGES},
                 "dense": dense,
             }
@@ -174,19 +124,6 @@ def probe(index_dir: str, questions: list[str]) -> None:
 
 
 STAGES = ["query encoding", "dense search", "BM25", "fusion", "sentence evidence", "total"]
-
-
-def status_mb(field: str) -> float:
-    """One memory figure of this process from /proc/self/status, in MB."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def rss_now() -> float:
-    return status_mb("VmRSS")
 
 
 def questions(base: Path, count: int) -> list[str]:
@@ -219,9 +156,8 @@ def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     lines = [
         HEADING,
         "",
-        f"Measured {machine['date']} by `benchmarks/scaling.py` on {machine['cpu']}, "
-        f"{machine['nproc']} cores, "
-        f"{machine['ram_gib']} GiB, Python {machine['python']} ({machine['note']}). Indexes above the real "
+        f"Measured {machine['date']} by `benchmarks/scaling.py` on {machine['line']} "
+        f"({machine['note']}). Indexes above the real "
         "SciFact size (15,887 passages) are tiled from it: real texts repeated, real vectors plus noise "
         "(see the script's docstring). Questions: real SciFact claims; warm latencies are per question, "
         "after one question has been answered.",
@@ -262,22 +198,6 @@ def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-
-
-def machine_facts(note: str) -> dict[str, Any]:
-    with open("/proc/cpuinfo") as fh:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "date": time.strftime("%Y-%m-%d"),
-        "cpu": cpu,
-        "nproc": os.cpu_count(),
-        "ram_gib": round(ram, 1),
-        "python": platform.python_version(),
-        "note": note or f"load average {os.getloadavg()[0]:.1f} at the end",
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
@@ -301,12 +221,17 @@ def main() -> None:
             flush=True,
         )
     OUT.mkdir(parents=True, exist_ok=True)
-    machine = machine_facts(args.note)
+    machine = {
+        "date": time.strftime("%Y-%m-%d"),
+        "line": stand_in.machine_line(),
+        "note": args.note or f"load average {stand_in.load()} at the end",
+    }
     (OUT / "scaling.json").write_text(json.dumps({"machine": machine, "results": results}, indent=1))
     section = report(results, machine)
     print(section)
     if args.write_docs:
         from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+
         write_section(DOC, HEADING, section, title="# Scaling")
 
 

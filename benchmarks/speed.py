@@ -149,16 +149,15 @@ def versions() -> dict[str, str]:
 # so the breakdown follows the code wherever a stage function is imported. Missing ones are skipped.
 STAGES = [
     ("reading", "qa.ingest", "load_articles"),
-    ("splitting", "qa.passages", "split_articles"),  # wall: with much text it runs in worker processes
+    ("splitting", "qa.index", "write_texts"),  # wall: with much text it runs in worker processes
     ("embedding", "qa.vectors", "embed_fresh"),
     ("faiss", "faiss", "write_index"),
-    ("bm25", "qa.lexical", "Bm25Index.build"),
-    ("bm25", "qa.lexical", "Bm25Index.save"),
-    ("writing", "qa.store", "write_jsonl"),
-    ("writing", "numpy", "save"),
+    ("bm25", "qa.lexical", "tokenize_ids"),
+    ("bm25", "qa.postings", "PostingsWriter.save"),
+    ("writing", "qa.segments", "SegmentVectors.close"),
     ("writing", "qa.store", "file_checksums"),
     ("writing", "qa.store", "publish"),
-    ("previous index check", "qa.index", "reusable"),
+    ("previous index check", "qa.previous", "Previous.open"),
 ]
 
 

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # the folder's layout; 3: segments (issue 16), and 2 is still read
+PASSAGE_FORMAT = 2  # how passages are cut and keyed: a change re-embeds (IndexSettings)
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 INDEX_ENV = "QA_INDEX"
 DEFAULT_INDEX_DIR = Path("index")
@@ -19,8 +20,12 @@ DEFAULT_SOURCES = (Path("seeds"),)
 CACHE_ENV = "QA_CACHE_DIR"
 # How passages and questions are encoded. Vectors of two backends differ slightly, so an
 # index records its backend and is searched only with questions encoded the same way.
-BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
-DEFAULT_BACKEND = "torch"
+TORCH = "torch"  # also what an index from before backends were recorded was built with
+BACKENDS = (TORCH, "onnx-fp32", "onnx-int8")
+# For new indexes: the fastest backend that keeps torch's answers. onnx-fp32 gives torch's
+# vectors at 1.26x its speed in less memory; onnx-int8 (2.4x) lost 0.006 of SQuAD v1.1's
+# AnswerRecall@5 against a bar of 0.005 (docs/benchmarks.md, issue 16), so it is opt-in.
+DEFAULT_BACKEND = "onnx-fp32"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +42,7 @@ class IndexSettings:
     max_tokens: int = 256
     passage_tokens: int = 160
     overlap_sentences: int = 1
-    format_version: int = FORMAT_VERSION
+    format_version: int = PASSAGE_FORMAT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +70,7 @@ class DenseSettings:
     hnsw_m: int = 32  # graph links per vector: more is better recall, more memory
     ef_construction: int = 80
     ef_search: int = 512  # recall@10 >= 0.96 up to 1M vectors at about 2 ms (docs/benchmarks.md)
+    graph_rows: int = 10_000  # in an HNSW index, a smaller segment is searched exactly (about 1 ms)
 
 
 def default_index_dir() -> Path:

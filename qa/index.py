@@ -1,16 +1,24 @@
-"""Build and update an index: articles, passages, FAISS vectors, sentence vectors, BM25.
+"""Build and update an index: segments of articles, passages, vectors and BM25 postings.
 
-Re-indexing embeds only new or changed articles (matched by id and content hash)
-and drops the ones that are gone. Opening an index is load.py's job.
+A run reads the articles it is given once, as a stream. An unchanged article (same id and
+content hash as indexed) costs a dictionary lookup; new and changed ones are split (in
+worker processes when there is much text) and written into new segments (segments.py) in
+two passes that each hold one batch: texts first, then passage and sentence vectors
+(embedded, or copied when a passage's embedding key is already in the index) and BM25
+postings. The previous generation's segments are hard-linked into the new one, with the
+rows of changed and removed articles marked deleted; maintenance.py then rewrites segments
+that are mostly deleted and merges small ones. So adding or removing a few articles costs
+about what they cost alone, and memory is set by the batch and the segment size, not the
+archive. Opening an index is load.py's job.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +27,20 @@ import numpy as np
 from . import dense as dense_index
 from . import store
 from .articles import Article
-from .config import DenseSettings, IndexSettings
+from .config import FORMAT_VERSION, DenseSettings, IndexSettings
 from .embed import Embedder, backend_of
-from .errors import IndexCorruptError, IndexMismatchError, NoArticlesError
-from .lexical import Bm25Index
+from .errors import NoArticlesError
 from .load import PassageIndex, check_model, describe, read_manifest, verify_index
-from .passages import Passage, split_articles
-from .records import article_row, build_manifest, passage_row
+from .maintenance import Part, maintain, new_segment_name, segment_entries
+from .passages import split_stream
+from .previous import IndexReport, Plan, Previous
+from .segments import Segment, SegmentTexts, SegmentVectors, read_passages
 from .tokens import TokenCounter
-from .vectors import Progress, assemble, embedding_key, rows_by_key
+from .vectors import Progress, gather, key_bytes
 
 log = logging.getLogger(__name__)
+SEGMENT_ROWS = 100_000  # passages per segment: a build holds one segment's vectors and postings
+EMBED_ROWS = 2048  # passages embedded at once (sorted by length inside, so padding stays small)
 __all__ = [
     "IndexReport",
     "PassageIndex",
@@ -42,24 +53,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class IndexReport:
-    """What one `qa index` run did."""
-
-    path: str
-    added: int
-    updated: int
-    removed: int
-    unchanged: int
-    articles: int
-    passages: int
-    embedded: int
-    seconds: float
-
-
 def update_index(
     root: Path | str,
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     embedder: Embedder,
     *,
     settings: IndexSettings | None = None,
@@ -70,149 +66,175 @@ def update_index(
     progress: Progress | None = None,
     dense: DenseSettings | None = None,
     split_workers: int = 1,
+    remove: Sequence[str] = (),
+    also_in: Callable[[], dict[str, Any]] | None = None,
 ) -> IndexReport:
     """Make the index at `root` hold `articles`, embedding only what is new or changed.
 
     Args:
+        articles: read once, in order.
+        also_in: called once `articles` is read: {article id: places where copies of it
+            were found} (ingest.Ingested.also_in; a stream learns them last).
         keep_others: keep indexed articles that are not in `articles` (an upload adds;
             a `qa index` of a folder replaces).
         rebuild: ignore the previous vectors and embed everything.
         dense: which FAISS index to write (default: the kind the index was given before,
             else exact up to 100k passages, then HNSW).
-        split_workers: processes that split new articles into passages (see split_articles).
+        split_workers: processes that split new articles into passages (see split_stream).
+        remove: ids of articles to take out (with keep_others, the only ones removed).
     Raises:
         NoArticlesError: the index would hold no article at all.
     """
     started = time.perf_counter()
     root, settings = Path(root), settings or IndexSettings(dim=embedder.dim, model=embedder.name)
-    previous = reusable(root, embedder, settings)
-    old = previous.articles if previous else {}
-    target = {**old, **{a.id: a for a in articles}} if keep_others else {a.id: a for a in articles}
-    if not target:
-        raise NoArticlesError(
-            f"no articles to index at {root}; supported files: .txt .md .json .jsonl .html .htm"
-        )
+    previous = None if rebuild else Previous.open(root, embedder, settings)
     if dense is None:  # keep what the index was told before (an upload must not undo --dense-index)
         chosen = previous.manifest.get("dense", {}).get("chosen_by", "auto") if previous else "auto"
         dense = DenseSettings(kind=chosen)
-    if not rebuild and previous is not None and _same_contents(previous, target, sources, dense):
-        return _report(root, target, old, 0, len(previous.passages), started)
-    plan = plan_rows(target, None if rebuild else previous, settings, counter, split_workers)
-    old_vectors = None
-    if previous is not None and not rebuild:
-        old_vectors = (previous.vectors(), previous.sentence_vectors, previous.sentence_rows)
-    vectors, sentences, embedded = assemble(plan, old_vectors, embedder, progress)
-    model = (embedder.name, embedder.fingerprint, embedder.dim)
-    passages = [p for p, _ in plan]
-    manifest = build_manifest(target, passages, model, settings, sources, started)
-    manifest["dense"] = dense_index.choose(len(passages), dense)
-    manifest["backend"] = backend_of(embedder)
-    write_generation(root, target, passages, vectors, sentences, manifest)
-    return _report(root, target, old, embedded, len(plan), started)
+    with store.building(root) as building:  # removed again if anything fails (a full disk, a kill)
+        plan = Plan(previous, keep_others, remove)
+        written = write_texts(building, plan.fresh(articles), previous, settings, counter, split_workers)
+        plan.finish()
+        if plan.articles == 0:
+            raise NoArticlesError(
+                f"no articles to index at {root}; supported files: .txt .md .json .jsonl .html .htm"
+            )
+        parts = [*plan.kept_parts(building), *written]
+        embedded = write_vectors(parts, previous, embedder, progress)
+        choice = dense_index.choose(sum(p.live for p in parts), dense)
+        if previous is not None and plan.nothing_changed(sources, choice, parts):
+            shutil.rmtree(building, ignore_errors=True)
+            return plan.report(root, previous.passages, 0, started)
+        parts = maintain(parts, choice, embedder.dim, SEGMENT_ROWS)
+        manifest = build_manifest(parts, embedder, settings, sources, choice, started)
+        manifest["also_in"] = plan.also_in(also_in() if also_in else {}, building)
+        write_generation(root, building, manifest, previous.folder if previous else None)
+    return plan.report(root, manifest["counts"]["passages"], embedded, started)
 
 
-def _same_contents(
-    previous: PassageIndex, target: dict[str, Article], sources: Sequence[str], dense: DenseSettings
-) -> bool:
-    """True when a new generation would hold exactly what the live one holds, the same way."""
-    old, manifest = previous.articles, previous.manifest
-    same = set(old) == set(target) and all(old[i].content_hash == a.content_hash for i, a in target.items())
-    same_dense = manifest.get("dense", dense_index.FLAT) == dense_index.choose(len(previous.passages), dense)
-    return same and same_dense and list(sources) == manifest.get("sources")
-
-
-def reusable(root: Path, embedder: Embedder, settings: IndexSettings) -> PassageIndex | None:
-    """The previous index if its vectors can be reused as they are, else None."""
-    if not store.exists(root):
-        return None
-    try:
-        previous = PassageIndex.load(root)
-        check_model(previous.manifest, embedder, root)
-    except (IndexMismatchError, IndexCorruptError) as ex:
-        log.warning("re-embedding everything: %s", ex)
-        return None
-    if previous.settings != settings:
-        log.warning(
-            "splitter settings changed (%s -> %s); re-embedding everything", previous.settings, settings
-        )
-        return None
-    return previous
-
-
-def plan_rows(
-    target: dict[str, Article],
-    previous: PassageIndex | None,
+def write_texts(
+    building: Path,
+    articles: Iterator[Article],
+    previous: Previous | None,
     settings: IndexSettings,
-    counter: TokenCounter | None = None,
-    workers: int = 1,
-) -> list[tuple[Passage, int | None]]:
-    """Every passage of the new index with a row of the previous one to reuse (None: embed it).
-
-    An unchanged article keeps its rows. A new or changed one is split again, and each
-    passage reuses any previous row with the same embedding_key: an edit re-embeds only
-    the passages it touched, a renamed or moved file nothing.
-    """
-    old_rows = previous.rows_by_article() if previous else {}
-
-    def unchanged(article: Article) -> bool:
-        before = previous.articles.get(article.id) if previous else None
-        return before is not None and before.content_hash == article.content_hash
-
-    fresh = [a for a in target.values() if not unchanged(a)]
-    split = dict(zip([a.id for a in fresh], split_articles(fresh, settings, counter, workers), strict=True))
-    by_key = rows_by_key(previous.passages) if previous and fresh else {}
-    plan: list[tuple[Passage, int | None]] = []
-    for article in target.values():
-        if article.id in split:
-            plan.extend((p, by_key.get(embedding_key(p))) for p in split[article.id])
-        else:
-            plan.extend((previous.passages[r], r) for r in old_rows.get(article.id, []))  # type: ignore[union-attr]
-    return plan
+    counter: TokenCounter | None,
+    workers: int,
+) -> list[Part]:
+    """Pass one: split the articles into new segments of at most SEGMENT_ROWS passages each,
+    noting for every passage where its vectors can be copied from (else it is embedded)."""
+    sources = previous.sources if previous else []
+    parts: list[Part] = []
+    current: SegmentTexts | None = None
+    for article, passages in split_stream(articles, settings, counter, workers):
+        if current is None or current.rows >= SEGMENT_ROWS:
+            if current is not None:
+                parts.append(_closed(current))
+            current = SegmentTexts(building / new_segment_name())
+        keys = [key_bytes(p) for p in passages]
+        current.add(article, passages, keys, _reuse(np.array(keys, dtype="S16"), sources))
+    if current is not None:
+        parts.append(_closed(current))
+    return parts
 
 
-def write_generation(
-    root: Path,
-    articles: dict[str, Article],
-    passages: list[Passage],
-    vectors: np.ndarray,
-    sentences: np.ndarray,
-    manifest: dict[str, Any],
-) -> Path:
-    """Write a complete generation and switch to it atomically."""
-    import faiss
-
-    with store.building(root) as folder:  # removed again if anything fails (a full disk)
-        store.write_jsonl(folder / "articles.jsonl", (article_row(a) for a in articles.values()))
-        store.write_jsonl(folder / "passages.jsonl", (passage_row(p) for p in passages))
-        dense = dense_index.build(vectors, manifest.get("dense", dense_index.FLAT))
-        faiss.write_index(dense, str(folder / "dense.faiss"))
-        # float16 halves the disk and page cache; sentence scores need no more precision.
-        np.save(folder / "sentences.npy", sentences.astype(np.float16), allow_pickle=False)
-        Bm25Index.build([p.embedding_input() for p in passages]).save(folder / "bm25")
-        manifest["files"] = store.file_checksums(folder)
-        (folder / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        return store.publish(root, folder)
+def _closed(texts: SegmentTexts) -> Part:
+    to_embed = texts.close()
+    return Part(Segment(texts.folder), new=True, to_embed=to_embed)
 
 
-def _report(
-    root: Path,
-    target: dict[str, Article],
-    old: dict[str, Article],
-    embedded: int,
-    passages: int,
+def _reuse(keys: np.ndarray, sources: Sequence[Any]) -> list[tuple[int, int] | None]:
+    found: list[tuple[int, int] | None] = [None] * len(keys)
+    for k, source in enumerate(sources):
+        missing = [i for i, f in enumerate(found) if f is None]
+        if not missing:
+            break
+        for i, row in zip(missing, source.find(keys[missing]), strict=True):
+            if row >= 0:
+                found[i] = (k, int(row))
+    return found
+
+
+def write_vectors(
+    parts: list[Part], previous: Previous | None, embedder: Embedder, progress: Progress | None
+) -> int:
+    """Pass two: vectors, sentence vectors and postings of every new segment, EMBED_ROWS at a time;
+    returns how many passages were embedded (the others' vectors were copied)."""
+    sources = previous.sources if previous else []
+    total = sum(p.to_embed for p in parts if p.new)
+    done = 0
+
+    def step(n: int, _: int) -> None:
+        if progress:
+            progress(done + n, total)
+
+    for part in (p for p in parts if p.new):
+        out = SegmentVectors(part.segment.folder, embedder.dim)
+        reuse = np.load(part.segment.folder / "reuse.npy")
+        row = 0
+        size = getattr(embedder, "stream_rows", EMBED_ROWS)  # Ray: a call starts actors, so fewer
+        for batch in _batches(read_passages(part.segment.folder), size):
+            here = reuse[row : row + len(batch)]
+            vectors, sentences = gather(batch, here, sources, embedder, step)
+            out.add(batch, vectors, sentences)
+            done += int((here[:, 0] < 0).sum())
+            row += len(batch)
+        out.close()
+    return done
+
+
+def _batches(articles: Iterator[tuple[Article, list[Any]]], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for _, passages in articles:
+        batch.extend(passages)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build_manifest(
+    parts: list[Part],
+    embedder: Embedder,
+    settings: IndexSettings,
+    sources: Sequence[str],
+    choice: dict[str, Any],
     started: float,
-) -> IndexReport:
-    added = sum(1 for i in target if i not in old)
-    updated = sum(1 for i, a in target.items() if i in old and old[i].content_hash != a.content_hash)
-    removed = len(set(old) - set(target))
-    return IndexReport(
-        str(root),
-        added,
-        updated,
-        removed,
-        len(target) - added - updated,
-        len(target),
-        passages,
-        embedded,
-        round(time.perf_counter() - started, 3),
-    )
+) -> dict[str, Any]:
+    """Everything a reader needs to trust an index: format, model, settings, segments, counts."""
+    entries, counts, dates = segment_entries(parts)
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": embedder.name,
+        "model_fingerprint": embedder.fingerprint,
+        "dim": embedder.dim,
+        "backend": backend_of(embedder),
+        "device": device_entry(embedder),
+        "settings": settings.to_dict(),
+        "sources": list(sources),
+        "counts": counts,
+        "date_range": dates,
+        "dense": choice,
+        "segments": entries,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def device_entry(embedder: Embedder) -> dict[str, Any]:
+    """Where the passages were embedded: the device, and on a GPU how close its probe
+    vectors came to the CPU's (devices.py)."""
+    device = str(getattr(embedder, "embedded_on", None) or getattr(embedder, "device", "cpu"))
+    agreement = getattr(embedder, "agreement", None)
+    return {"name": device} if agreement is None else {"name": device, "min_cosine_to_cpu": agreement}
+
+
+def write_generation(root: Path, building: Path, manifest: dict[str, Any], previous: Path | None) -> Path:
+    """Checksum the new generation's files (a file hard-linked from the previous generation keeps
+    its checksum), write its manifest and switch to it atomically."""
+    known = {}
+    if previous is not None:
+        known = json.loads((previous / store.MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    manifest["files"] = store.file_checksums(building, unchanged_from=previous, known=known)
+    (building / store.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return store.publish(root, building)

@@ -11,10 +11,10 @@ import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from .articles import Article, Problem
+from .errors import NoArticlesError
 from .readers import READERS
 from .walk import find_files
 
@@ -31,12 +31,51 @@ _BOMS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Ingested:
-    """What a load produced: the articles, and the problems met on the way."""
+    """The articles under some paths, read when first asked for: iterating streams them once,
+    one file at a time (an index build holds a batch, not the archive); `articles` reads
+    them all. Identical articles are stored once; `also_in` then names the places of the
+    copies (a stream can only say so at its end), and `problems` what went wrong so far."""
 
-    articles: tuple[Article, ...]
-    problems: tuple[Problem, ...]
+    def __init__(self, roots: list[Path], index_root: Path | None = None, follow_links: bool = False):
+        self._roots, self._index_root, self._follow_links = roots, index_root, follow_links
+        self._streamed = False
+        self._articles: tuple[Article, ...] | None = None
+        self._dedupe = Dedupe()
+        self._problems: list[Problem] = []
+
+    def __iter__(self) -> Iterator[Article]:
+        if self._articles is not None:
+            yield from self._articles
+            return
+        if self._streamed:
+            raise RuntimeError("the articles were streamed once already; use .articles to keep them")
+        self._streamed = True
+        for found in find_files(self._roots, self._index_root, self._follow_links):
+            for item in [found] if isinstance(found, Problem) else read_file(*found):
+                if isinstance(item, Problem):  # the caller shows them (one line each): logged quietly
+                    log.info("%s: %s", item.level, item)
+                    self._problems.append(item)
+                    continue
+                kept = self._dedupe.add(item)
+                if kept is not None:
+                    yield kept
+        self._dedupe.forget()  # read to the end: a hash per story is no longer needed
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        if self._articles is None:
+            found, places = list(self), self.also_in
+            self._articles = tuple(a.with_changes(also_in=(*a.also_in, *places.get(a.id, ()))) for a in found)
+        return self._articles
+
+    @property
+    def also_in(self) -> dict[str, tuple[str, ...]]:
+        return {aid: tuple(paths) for aid, paths in self._dedupe.also_in.items()}
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(self._problems + self._dedupe.problems)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -110,21 +149,33 @@ def read_file(file: Path, root: Path) -> Iterator[Article | Problem]:
         yield Problem(shown, f"cannot be read ({type(ex).__name__}: {str(ex)[:200]}); skipped")
 
 
-def dedupe(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
-    """Store identical stories once; keep both when one id names different stories."""
-    by_identity: dict[str, int] = {}
-    kept: list[Article] = []
-    ids: set[str] = set()
-    problems: list[Problem] = []
-    for article in articles:
-        first = by_identity.get(article.identity_hash)
+class Dedupe:
+    """Store identical stories once; keep both when one id names different stories.
+
+    One article at a time: the first copy is kept, later copies only add their path to
+    `also_in`; memory is a 128-bit hash per story and the ids, not the texts.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[int, str] = {}  # identity hash (as a number: smaller) -> id of the copy kept
+        self.ids: set[str] = set()
+        self.also_in: dict[str, list[str]] = {}
+        self.problems: list[Problem] = []
+
+    def forget(self) -> None:
+        """Let go of the hashes and ids once every article was seen (also_in and problems stay)."""
+        self.first, self.ids = {}, set()
+
+    def add(self, article: Article) -> Article | None:
+        """The article to keep (its id made unique), or None for a copy of a kept one."""
+        identity = int(article.identity_hash, 16)
+        first = self.first.get(identity)
         if first is not None:
-            original = kept[first]
-            kept[first] = original.with_changes(also_in=(*original.also_in, article.path or ""))
-            continue
-        if article.id in ids:
-            new_id = _free_id(article.id, ids)
-            problems.append(
+            self.also_in.setdefault(first, []).append(article.path or "")
+            return None
+        if article.id in self.ids:
+            new_id = _free_id(article.id, self.ids)
+            self.problems.append(
                 Problem(
                     article.path or "",
                     f"id {article.id!r} is already used by another article; stored this one as {new_id!r}",
@@ -132,34 +183,26 @@ def dedupe(articles: Iterable[Article]) -> tuple[list[Article], list[Problem]]:
                 )
             )
             article = article.with_changes(id=new_id)
-        ids.add(article.id)
-        by_identity[article.identity_hash] = len(kept)
-        kept.append(article)
-    return kept, problems
+        self.ids.add(article.id)
+        self.first[identity] = article.id
+        return article
 
 
 def load_articles(
     paths: Iterable[Path | str], index_root: Path | None = None, follow_outside_links: bool = False
 ) -> Ingested:
-    """Read every supported article under `paths` (files or folders, recursively).
+    """The supported articles under `paths` (files or folders, recursively), read lazily.
 
     Files at the border (links out of a folder, devices, index folders: see walk.py)
     are skipped with a warning; `index_root`'s own uploads/ may be read.
     Raises:
         NoArticlesError: a path does not exist.
     """
-    found: list[Article] = []
-    problems: list[Problem] = []
-    for item in find_files([Path(p) for p in paths], index_root, follow_outside_links):
-        if isinstance(item, Problem):
-            problems.append(item)
-            continue
-        for read in read_file(*item):
-            (found if isinstance(read, Article) else problems).append(read)  # type: ignore[arg-type]
-    kept, duplicate_ids = dedupe(found)
-    for problem in problems:  # the caller shows them (one line each); a log line would repeat it
-        log.info("%s: %s", problem.level, problem)
-    return Ingested(tuple(kept), tuple(problems + duplicate_ids))
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise NoArticlesError(f"{root} does not exist; give a file or folder of articles")
+    return Ingested(roots, index_root, follow_outside_links)
 
 
 def _free_id(base: str, used: set[str]) -> str:

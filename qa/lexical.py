@@ -1,6 +1,10 @@
-"""BM25 over the same passage rows as the dense index (bm25s, saved in the index folder).
+"""BM25 over the same passage rows as the dense index, from the segments' postings (postings.py).
 
-Built once per `qa index` and memory-mapped on load, so no query ever rebuilds it.
+Scores are computed at query time from term counts, with the collection-wide IDF and mean
+passage length of all segments together, so appending a segment changes no file; rows
+deleted since a segment was written still count in those statistics until the segment is
+compacted (as in Lucene). On one segment without deletions the scores are bm25s's ("lucene"
+variant, k1 1.5, b 0.75), which indexes before issue 16 were built with and still load with.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .postings import Postings
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +58,83 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
+def tokenize_ids(texts: Sequence[str]) -> tuple[list[list[int]], list[str]]:
+    """(term ids per text, the terms by id): tokenize() without spelling every term again."""
+    ids, vocab = _bm25s().tokenize(
+        list(texts), stopwords=stopwords(), stemmer=_stemmer(), return_ids=True, show_progress=False
+    )
+    terms = [""] * len(vocab)
+    for term, i in vocab.items():
+        terms[i] = term
+    return ids, terms
+
+
+K1, B = 1.5, 0.75  # bm25s's defaults
+
+
 class Bm25Index:
-    """BM25 scores for every passage row; row i is passage i of the index."""
+    """BM25 scores for every live passage row, over the postings of every segment.
+
+    `parts` is (postings, live local rows or None for all) per segment, in row order: the
+    index's row i is the i-th live row counting segment by segment.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray | None]]):
+        self._parts = list(parts)
+        self.size = sum(p.rows if live is None else len(live) for p, live in self._parts)
+        self._n = sum(p.rows for p, _ in self._parts)  # deleted rows included, as their counts are
+        self._avgdl = sum(int(np.sum(p.lengths, dtype=np.int64)) for p, _ in self._parts) / max(self._n, 1)
+
+    @classmethod
+    def load(cls, folders: Sequence[tuple[Path, np.ndarray | None]]) -> Bm25Index:
+        return cls([(Postings(folder), live) for folder, live in folders])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for `query` (float32, shape (size,))."""
+        terms = tokenize([query])[0]
+        if not self.size or not terms:
+            return np.zeros(self.size, dtype=np.float32)
+        idf = self.idf(terms)
+        norm, slope = np.float32(K1 * (1 - B)), np.float32(K1 * B / self._avgdl)
+        out = []
+        for postings, live in self._parts:
+            docs, weights = [], []
+            for term in terms:  # a repeated query term counts again, as in bm25s
+                rows, tf = postings.postings(term)
+                if len(rows):
+                    tf = tf.astype(np.float32)  # float32 arithmetic: a third faster than float64
+                    length = postings.lengths[rows].astype(np.float32)
+                    docs.append(rows)
+                    weights.append(np.float32(idf[term]) * tf / (tf + norm + slope * length))
+            total = (
+                np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=postings.rows)
+                if docs
+                else np.zeros(postings.rows)
+            )
+            out.append(total if live is None else total[live])
+        return np.concatenate(out).astype(np.float32)
+
+    def frequency(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term (0: the index has never seen it); rows deleted
+        since their segment was written count until it is compacted, as in the IDF."""
+        return {term: sum(p.df(term) for p, _ in self._parts) for term in terms}
+
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Inverse document frequency of each term over the passages (unknown terms: the max)."""
+        n = max(self._n, 1)
+        return {term: _idf(n, df) for term, df in self.frequency(terms).items()}
+
+
+class LegacyBm25Index:
+    """The bm25s index of an index written before issue 16 (one bm25/ folder): read as it is
+    until the next `qa index` rewrites it as postings."""
 
     def __init__(self, retriever: object, size: int):
         self._retriever = retriever
         self.size = size
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> Bm25Index:
-        bm25s = _bm25s()
-        retriever = bm25s.BM25()
-        if texts:
-            tokens = bm25s.tokenize(
-                list(texts), stopwords=stopwords(), stemmer=_stemmer(), show_progress=False
-            )
-            retriever.index(tokens, show_progress=False)
-        return cls(retriever, len(texts))
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.size:
-            self._retriever.save(str(folder))  # type: ignore[attr-defined]
-
-    @classmethod
-    def load(cls, folder: Path, size: int) -> Bm25Index:
+    def load(cls, folder: Path, size: int) -> LegacyBm25Index:
         bm25s = _bm25s()
         if size == 0:
             return cls(bm25s.BM25(), 0)
@@ -102,4 +160,9 @@ class Bm25Index:
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """Inverse document frequency of each term over the passages (unknown terms: the max)."""
         n = max(self.size, 1)
-        return {t: float(np.log(1 + (n - df + 0.5) / (df + 0.5))) for t, df in self.frequency(terms).items()}
+        return {term: _idf(n, df) for term, df in self.frequency(terms).items()}
+
+
+def _idf(n: int, df: int) -> float:
+    """bm25s's "lucene" IDF of a term held by `df` of `n` passages."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))

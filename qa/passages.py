@@ -7,11 +7,13 @@ so that heading + passage fit the model window; neighbours share one sentence.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
@@ -250,16 +252,74 @@ def split_articles(
 def _split_in_workers(
     articles: Sequence[Article], settings: IndexSettings, workers: int
 ) -> list[list[Passage]]:
-    import multiprocessing
-
-    # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        min(workers, len(articles)), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
+    with _worker_pool(min(workers, len(articles))) as pool:
         chunk = max(1, len(articles) // (workers * 4))
         return list(pool.map(_split_in_worker, articles, [settings] * len(articles), chunksize=chunk))
 
 
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # spawn, not fork: the parent may already run torch's thread pool, which fork breaks.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+
+
 def _split_in_worker(article: Article, settings: IndexSettings) -> list[Passage]:
     return split_article(article, settings, model_token_counter())
+
+
+def _split_chunk(articles: list[Article], settings: IndexSettings) -> list[list[Passage]]:
+    counter = model_token_counter()
+    return [split_article(a, settings, counter) for a in articles]
+
+
+def split_stream(
+    articles: Iterable[Article],
+    settings: IndexSettings,
+    count: TokenCounter | None = None,
+    workers: int = 1,
+    parallel_chars: int = PARALLEL_CHARS,
+    chunk: int = 32,
+) -> Iterator[tuple[Article, list[Passage]]]:
+    """split_article over a stream, in input order, holding a few chunks of articles at a time.
+
+    As split_articles: with workers > 1 and more than `parallel_chars` of text (read ahead
+    to decide), chunks of `chunk` articles are split in worker processes, 2 per worker ahead.
+    """
+    stream = iter(articles)
+    ahead: list[Article] = []
+    chars = 0
+    for article in stream:
+        ahead.append(article)
+        chars += len(article.text)
+        if chars >= parallel_chars:
+            break
+    rest: Iterator[Article] = itertools.chain(ahead, stream)
+    if count is None and workers > 1 and chars >= parallel_chars:
+        rest = yield from _split_stream_in_workers(rest, settings, workers, chunk)
+    counter = count or model_token_counter()
+    yield from ((a, split_article(a, settings, counter)) for a in rest)
+
+
+def _split_stream_in_workers(
+    articles: Iterator[Article], settings: IndexSettings, workers: int, chunk: int
+) -> Generator[tuple[Article, list[Passage]], None, Iterator[Article]]:
+    """Yields what the workers split; returns what is left to split here if a worker died."""
+    pending: deque[tuple[list[Article], Future[list[list[Passage]]]]] = deque()
+    try:
+        with _worker_pool(workers) as pool:
+            while True:
+                batch = list(itertools.islice(articles, chunk))
+                if batch:
+                    pending.append((batch, pool.submit(_split_chunk, batch, settings)))
+                if pending and (not batch or len(pending) > 2 * workers):
+                    split = pending[0][1].result()
+                    yield from zip(pending.popleft()[0], split, strict=True)
+                elif not batch:
+                    return iter(())
+    except BrokenProcessPool as ex:  # a worker died (memory, a script without a main guard)
+        log.warning("splitting in worker processes failed (%s); splitting here instead", ex)
+        return itertools.chain.from_iterable([*(batch for batch, _ in pending), articles])

@@ -1,26 +1,32 @@
 """Bulk embedding on Ray (ray.data), for corpora that take hours on one box.
 
-RayEmbedder wraps the packaged model's embedder: same name, dimension and fingerprint,
-so the index cannot tell the difference. Its embed_passages cuts the passages into
-blocks that a pool of actors (one CPU each, each holding the model) run through
-SentenceTransformerEmbedder.embed_passages, the single-process code itself; results are
-put back in input order. Nothing here imports ray until a passage is embedded.
+RayEmbedder wraps the packaged model's embedder (any backend): same name, dimension,
+fingerprint and backend, so the index cannot tell the difference. Its embed_passages cuts
+the passages into blocks that a pool of actors (one CPU each, each holding the model on that
+backend) run through the single-process embed_passages itself; results are put back in
+input order. Nothing here imports ray until a passage is embedded.
 
-    qa index --ray                        # a local Ray on this machine's cores
-    qa index --ray ray://head:10001       # a running cluster (workers need `pip install 'qa[ray]'`)
+    qa index --ray                        # a new local Ray on this machine's cores ($RAY_ADDRESS: that one)
+    qa index --ray-address ray://head:10001   # a running cluster (workers need `pip install 'qa[ray]'`)
+
+Actors ask for a GPU each when the cluster has GPUs (devices.ray_gpus); an actor whose GPU
+vectors disagree with its CPU's beyond devices.AGREEMENT embeds on its CPU instead.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .embed import Progress, SentenceTransformerEmbedder, unit_rows
+from . import devices
+from .config import TORCH
+from .embed import Progress, SentenceTransformerEmbedder, backend_of, unit_rows
 from .errors import MissingDependencyError, QAError
 from .tokens import packaged_model_dir
 
@@ -33,8 +39,24 @@ BLOCK_ROWS = 256  # passages per actor call: big enough to batch well, small eno
 class PassageActor:
     """Holds the model in one Ray actor; turns a block of passages into (vector, sentence bytes)."""
 
-    def __init__(self, model_dir: str | None, batch_size: int, fingerprint: str):
-        self.embedder = SentenceTransformerEmbedder(Path(model_dir) if model_dir else None, batch_size)
+    def __init__(
+        self,
+        model_dir: str | None,
+        batch_size: int,
+        fingerprint: str,
+        backend: str = TORCH,
+        gpu: bool = False,
+    ):
+        folder = Path(model_dir) if model_dir else None
+        # "auto" on a GPU actor: its vectors are checked against its own CPU's (devices.settle)
+        device = "auto" if gpu else "cpu"
+        if backend == TORCH:
+            self.embedder: Any = SentenceTransformerEmbedder(folder, batch_size, device=device)
+        else:
+            from .onnx_embed import OnnxEmbedder
+
+            self.embedder = OnnxEmbedder(backend, folder, batch_size=batch_size, workers=1, device=device)
+        log.info("Ray actor embeds with %s on %s", backend, self.embedder.device)
         if self.embedder.fingerprint != fingerprint:  # a worker with other weights would mix vectors
             raise QAError(
                 f"a Ray worker has model weights {self.embedder.fingerprint}, the driver "
@@ -55,11 +77,36 @@ class PassageActor:
 
 
 class RayEmbedder:
-    """An Embedder whose passage embedding runs on Ray; questions stay in this process."""
+    """An Embedder whose passage embedding runs on Ray; questions stay in this process.
 
-    def __init__(self, base: SentenceTransformerEmbedder, address: str = LOCAL, actors: int | None = None):
+    A context manager: Ray is joined (or started) at the first passages, kept for the whole
+    run, and a Ray it started is shut down on exit. An index build hands it a whole segment
+    at a time (stream_rows): each call starts a pool of actors that load the model.
+    """
+
+    stream_rows = 100_000  # passages per call (index.py streams others in smaller batches)
+
+    def __init__(
+        self,
+        base: Any,
+        address: str = LOCAL,
+        actors: int | None = None,
+        device: str = "auto",
+    ):
         self.base, self.address, self.actors = base, address, actors
-        self.name, self.dim = base.name, base.dim
+        self.name, self.dim, self.backend = base.name, base.dim, backend_of(base)
+        self.requested_device = devices.check_device(device)
+        self.embedded_on = "ray"  # recorded in the manifest; actors' vectors are the backend's own
+        self._ray: Any = None
+        self._started = False
+
+    def __enter__(self) -> RayEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._started:
+            self._ray.shutdown()
+        self._ray, self._started = None, False
 
     @property
     def fingerprint(self) -> str:
@@ -77,12 +124,9 @@ class RayEmbedder:
         """As SentenceTransformerEmbedder.embed_passages, with the work spread over Ray actors."""
         if not texts:
             return self.base.embed_passages(texts, spans, progress)
-        ray, started = connect(self.address)
-        try:
-            rows = self._run(ray, texts, spans, progress)
-        finally:
-            if started:
-                ray.shutdown()
+        if self._ray is None:
+            self._ray, self._started = connect(self.address)
+        rows = self._run(self._ray, texts, spans, progress)
         vectors = np.stack([rows[i][0] for i in range(len(texts))])
         blocks = [rows[i][1] for i in range(len(texts)) if len(rows[i][1])]
         flat = np.concatenate(blocks) if blocks else np.zeros((0, self.dim), np.float32)
@@ -94,18 +138,23 @@ class RayEmbedder:
         """{input row: (passage vector, sentence vectors)} from the actor pool."""
         items = [{"row": i, "text": t, "spans": json.dumps(s)} for i, (t, s) in enumerate(zip(texts, spans))]
         packaged = self.base.model_dir.resolve() == Path(packaged_model_dir()).resolve()
-        pool = self.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        cluster = ray.cluster_resources()
+        gpus = devices.ray_gpus(self.requested_device, cluster)
+        pool = self.actors or max(1, int(cluster.get("GPU" if gpus else "CPU", 1)))
         out = ray.data.from_items(items, override_num_blocks=max(1, len(items) // BLOCK_ROWS)).map_batches(
             PassageActor,
             fn_constructor_kwargs={
                 "model_dir": None if packaged else str(self.base.model_dir),  # each node's own wheel
                 "batch_size": self.base.batch_size,
                 "fingerprint": self.base.fingerprint,
+                "backend": self.backend,
+                "gpu": gpus > 0,
             },
             batch_size=BLOCK_ROWS,
             batch_format="numpy",
             concurrency=pool,
             num_cpus=1,
+            num_gpus=gpus,
         )
         found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         try:
@@ -119,12 +168,22 @@ class RayEmbedder:
                 f"embedding on Ray failed ({type(ex).__name__}: {str(ex)[-300:]}); "
                 "check that every node has the same qa install and model, or index without --ray"
             ) from None
-        log.info("embedded %d passages on Ray with %d actors", len(found), pool)
+        log.info("embedded %d passages on Ray with %d actors (%s GPU each)", len(found), pool, gpus)
+        self.embedded_on = f"ray ({pool} actors, {'GPU' if gpus else 'CPU'})"
         return found
 
 
+def init_address(address: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """What ray.init is given: LOCAL starts a new Ray on this machine ("local"), unless
+    $RAY_ADDRESS names one. Never None: that would join whatever Ray the machine's last cluster
+    file names (another user's, or a dead one left by a killed run)."""
+    if address != LOCAL:
+        return address
+    return None if environ.get("RAY_ADDRESS") else "local"
+
+
 def connect(address: str) -> tuple[Any, bool]:
-    """(the ray module, whether this call started Ray): joins a running Ray if there is one."""
+    """(the ray module, whether this call started Ray): a Ray this process already joined is used."""
     try:
         import ray
     except ImportError:
@@ -135,7 +194,7 @@ def connect(address: str) -> tuple[Any, bool]:
     package = {"py_modules": [str(Path(__file__).parent)]}
     try:
         ray.init(
-            address=None if address == LOCAL else address,
+            address=init_address(address),
             include_dashboard=False,
             log_to_driver=False,
             runtime_env=package,

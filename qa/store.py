@@ -1,7 +1,7 @@
 """The on-disk layout of an index folder and its atomic generation switch.
 
     index/CURRENT          name of the live generation (replaced atomically)
-    index/gen-<stamp>/     .qa-generation, manifest.json, articles.jsonl, passages.jsonl, ...
+    index/gen-<stamp>/     .qa-generation, manifest.json and its segments' folders (segments.py)
     index/.lock            held (flock) by the one writer at a time; readers never take it
 
 A writer builds a complete new generation beside the live one, fsyncs it, then
@@ -236,12 +236,23 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     return jsonl.read(path)
 
 
-def file_checksums(folder: Path) -> dict[str, dict[str, Any]]:
-    """sha256 and size of every file in a generation except the manifest and qa's mark."""
+def file_checksums(
+    folder: Path, unchanged_from: Path | None = None, known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file in a generation except the manifest and qa's mark.
+
+    A file that is the very file (same inode: a hard link) of the same name in the generation
+    `unchanged_from` keeps its entry in `known`, that generation's checksums, unread.
+    """
     sums = {}
     skip = (MANIFEST, GENERATION_MARK)
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip):
-        sums[file.relative_to(folder).as_posix()] = {"size": file.stat().st_size, "sha256": _sha256(file)}
+        name = file.relative_to(folder).as_posix()
+        before = unchanged_from / name if unchanged_from is not None else None
+        if known and name in known and before is not None and before.exists() and before.samefile(file):
+            sums[name] = known[name]
+        else:
+            sums[name] = {"size": file.stat().st_size, "sha256": _sha256(file)}
     return sums
 
 

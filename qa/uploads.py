@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import store
 from .articles import Problem
 from .embed import Embedder
 from .engine import BuildResult, index_paths
 from .errors import QAError
 from .index import Progress
-from .load import read_manifest
+from .load import article_places
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -142,6 +141,5 @@ def add_uploads(
 
 def unread(saved: Sequence[Path], index_dir: Path) -> list[Path]:
     """The saved files that no article of the live index was read from."""
-    articles = read_manifest(store.live_generation(index_dir), index_dir).get("articles") or {}
-    places = [str(a.get("path") or "") for a in articles.values() if isinstance(a, dict)]
+    places = article_places(index_dir)
     return [p for p in saved if not any(w == str(p) or w.startswith(f"{p}:") for w in places)]

@@ -3,13 +3,15 @@
 Each passage gets one vector, and each of its sentences one more, pooled from the
 same forward pass when the embedder can (see SentenceTransformerEmbedder.embed_passages).
 A passage's vectors depend only on its embedding input and its sentence spans in it,
-so embedding_key() of those two finds reusable rows whatever article they came from.
+so embedding_key() of those two finds reusable rows whatever article they came from
+(an index keeps 16 bytes of it per passage: key_bytes()).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -17,7 +19,6 @@ from .embed import Embedder
 from .passages import Passage
 
 Progress = Callable[[int, int], None]  # (done, total) passages embedded
-Reused = tuple[np.ndarray, np.ndarray]  # (passage vectors, sentence vectors) of the old rows, in plan order
 
 
 def sentence_spans_in_input(p: Passage) -> list[tuple[int, int]]:
@@ -32,9 +33,9 @@ def embedding_key(p: Passage) -> str:
     return hashlib.sha256(f"{spans}\x1f{p.embedding_input()}".encode()).hexdigest()
 
 
-def rows_by_key(passages: Sequence[Passage]) -> dict[str, int]:
-    """embedding_key -> a row of `passages` with that key."""
-    return {embedding_key(p): row for row, p in enumerate(passages)}
+def key_bytes(p: Passage) -> bytes:
+    """embedding_key as the 16 bytes an index stores per passage (segments.py keys.npy)."""
+    return bytes.fromhex(embedding_key(p))[:16]
 
 
 def embed_fresh(
@@ -59,32 +60,35 @@ def embed_fresh(
     return vectors, sentence_vectors
 
 
-def assemble(
-    plan: Sequence[tuple[Passage, int | None]],
-    old: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+class Source(Protocol):
+    """Where reused vectors come from: a previous segment (segments.Segment) or an older index."""
+
+    def vectors(self, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+def gather(
+    passages: Sequence[Passage],
+    reuse: np.ndarray,
+    sources: Sequence[Source],
     embedder: Embedder,
     progress: Progress | None,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Vectors for every planned passage, in plan order; returns (passages, sentences, embedded).
-
-    `old` is (passage vectors, sentence vectors, first sentence row per passage) of the
-    previous index; a plan entry with a row number reuses that row.
-    """
-    fresh_rows = [i for i, (_, row) in enumerate(plan) if row is None]
-    new_vecs, new_sents = embed_fresh([plan[i][0] for i in fresh_rows], embedder, progress)
-    passages = np.zeros((len(plan), embedder.dim), dtype=np.float32)
-    blocks: list[np.ndarray] = []
-    fresh_at = {row: k for k, row in enumerate(fresh_rows)}
-    fresh_sentence_starts = np.cumsum([0] + [len(plan[i][0].sentences) for i in fresh_rows])
-    for i, (passage, row) in enumerate(plan):
-        n = len(passage.sentences)
-        if row is None:
-            k = fresh_at[i]
-            passages[i] = new_vecs[k]
-            blocks.append(new_sents[fresh_sentence_starts[k] : fresh_sentence_starts[k] + n])
-        else:
-            assert old is not None
-            passages[i] = old[0][row]
-            blocks.append(np.asarray(old[1][old[2][row] : old[2][row] + n], dtype=np.float32))
-    sentences = np.concatenate(blocks) if blocks else np.zeros((0, embedder.dim), np.float32)
-    return passages, sentences, len(fresh_rows)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(passage vectors, sentence vectors) of a batch in order: rows with a reuse entry
+    (source, row) are copied from that source, the others (source -1) embedded."""
+    fresh = np.flatnonzero(reuse[:, 0] < 0)
+    new_vectors, new_sentences = (
+        embed_fresh([passages[int(i)] for i in fresh], embedder, progress) if len(fresh) else (None, None)
+    )
+    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    blocks: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * len(passages)
+    starts = np.cumsum([0, *(len(passages[int(i)].sentences) for i in fresh)])
+    for k, i in enumerate(fresh):
+        vectors[i] = new_vectors[k]  # type: ignore[index]
+        blocks[i] = new_sentences[starts[k] : starts[k + 1]]  # type: ignore[index]
+    for source in np.unique(reuse[:, 0][reuse[:, 0] >= 0]):
+        at = np.flatnonzero(reuse[:, 0] == source)
+        copied, sentence_blocks = sources[int(source)].vectors(reuse[at, 1])
+        vectors[at] = copied
+        for i, block in zip(at, sentence_blocks, strict=True):
+            blocks[i] = block
+    return vectors, np.concatenate(blocks) if blocks else np.zeros((0, embedder.dim), np.float32)

@@ -29,7 +29,7 @@ class HashEmbedder:
     dim = 64
     fingerprint = "hash-v1"
 
-    def __init__(self, backend: str = "torch") -> None:  # also stands in for default_embedder(backend)
+    def __init__(self, backend: str = "torch", device: str | None = None) -> None:  # stands in for default_embedder
         self.calls = 0
         self.texts_embedded = 0
 
@@ -56,6 +56,17 @@ class HashEmbedder:
         pieces = [text[a:b] for text, row in zip(texts, spans) for a, b in row]
         sentences = self._vectors(pieces) if pieces else np.zeros((0, self.dim), np.float32)
         return vectors, sentences
+
+
+def segment_file(root: Path, name: str) -> Path:
+    """A file of the first segment of the index at `root` (its only one after a first build)."""
+    import json
+
+    from qa import store
+
+    folder = store.live_generation(root)
+    first = json.loads((folder / "manifest.json").read_text())["segments"][0]["name"]
+    return folder / first / name
 
 
 @pytest.fixture
@@ -88,9 +99,15 @@ def engine(built: Path, embedder: HashEmbedder) -> Engine:
     return Engine.from_index(built, embedder=embedder)
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's exported ONNX models go: exported once (about 20 s), not per test."""
+    return tmp_path_factory.mktemp("qa-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads or writes the developer's ./index."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> None:
+    """No test reads or writes the developer's ./index or model cache."""
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "default-index"))
     monkeypatch.delenv("QA_VECTOR_STORE", raising=False)
-    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # exported models too
+    monkeypatch.setenv("QA_CACHE_DIR", str(model_cache))

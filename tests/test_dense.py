@@ -38,7 +38,7 @@ def test_auto_picks_exact_up_to_the_limit_then_hnsw():
 @pytest.fixture
 def hnsw_built(tmp_path, articles_dir, settings):
     ix = tmp_path / "hnsw"
-    forced = DenseSettings(exact_limit=2)  # auto, with a limit the tiny corpus exceeds
+    forced = DenseSettings(exact_limit=2, graph_rows=1)  # auto, with limits the tiny corpus exceeds
     index_paths([articles_dir], ix, embedder=HashEmbedder(), settings=settings, dense=forced)
     return ix
 
@@ -48,7 +48,8 @@ def test_an_hnsw_index_finds_what_the_exact_one_finds(hnsw_built, built, embedde
         Engine.from_index(hnsw_built, embedder=embedder),
         Engine.from_index(built, embedder=embedder),
     )
-    assert approx.index.manifest["dense"]["type"] == "hnsw" and "HNSW" in type(approx.index.dense).__name__
+    assert approx.index.manifest["dense"]["type"] == "hnsw"
+    assert [dense.kind_of(part) for part, _ in approx.index.dense.parts] == ["hnsw"]
     assert exact.index.manifest["dense"]["type"] == "flat"
     for q in QUESTIONS:
         for fusion in ("dense", "convex"):
@@ -71,8 +72,9 @@ def test_the_dense_file_is_memory_mapped(hnsw_built, built):
     maps = Path("/proc/self/maps").read_text()
     for root in (built, hnsw_built):
         index = PassageIndex.load(root)
-        assert str(index.folder / "dense.faiss") in Path("/proc/self/maps").read_text()
-        assert str(index.folder / "dense.faiss") not in maps
+        files = [index.folder / s["name"] / "dense.faiss" for s in index.manifest["segments"]]
+        assert files and all(str(f) in Path("/proc/self/maps").read_text() for f in files)
+        assert not any(str(f) in maps for f in files)
 
 
 def test_changing_the_kind_rewrites_without_embedding(built, articles_dir, settings):
@@ -99,7 +101,7 @@ def test_hnsw_recall_on_random_unit_vectors():
 
 def test_an_hnsw_index_gives_back_its_vectors_for_reuse(hnsw_built, built, articles_dir, settings):
     (articles_dir / "new.txt").write_text("Brand New\n\nA fresh article about bridges.")
-    forced = DenseSettings(exact_limit=2)
+    forced = DenseSettings(exact_limit=2, graph_rows=1)
     for root in (hnsw_built, built):
         report = index_paths(
             [articles_dir], root, embedder=HashEmbedder(), settings=settings, dense=forced

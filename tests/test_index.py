@@ -19,8 +19,11 @@ def test_round_trip(built, embedder):
     n_sentences = sum(len(p.sentences) for p in index.passages)
     assert m["counts"] == {"articles": 6, "passages": len(index.passages), "sentences": n_sentences}
     assert index.sentence_vectors.shape == (n_sentences, 64)
-    assert set(m["articles"]["harbour"]) == {"hash", "path", "passages"}
-    assert m["settings"]["overlap_sentences"] == 1 and m["format_version"] == 2
+    [segment] = m["segments"]  # a first build: one segment, nothing deleted
+    assert segment["rows"] == len(index.passages) and segment["deleted"] == 0 and segment["articles"] == 6
+    catalog = json.loads((index.folder / segment["name"] / "catalog.json").read_text())
+    assert "harbour" in catalog["ids"] and len(catalog["hashes"]) == 6
+    assert m["settings"]["overlap_sentences"] == 1 and m["format_version"] == 3
     for p in index.passages:
         assert index.articles[p.article_id].text[p.start : p.end] == p.text
     assert json.loads((index.folder / "manifest.json").read_text())["date_range"] == [
@@ -86,7 +89,7 @@ def test_a_failed_write_leaves_the_previous_index_live(tmp_path, built, articles
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr("qa.index.Bm25Index.save", crash)
+    monkeypatch.setattr("qa.postings.PostingsWriter.save", crash)
     with pytest.raises(KeyboardInterrupt):
         index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
     after = PassageIndex.load(built)
@@ -125,7 +128,8 @@ def test_other_format_version_is_refused(built):
 
 
 def test_truncated_file_is_detected(built):
-    passages = store.live_generation(built) / "passages.jsonl"
+    [segment] = json.loads((store.live_generation(built) / "manifest.json").read_text())["segments"]
+    passages = store.live_generation(built) / segment["name"] / "passages.jsonl"
     passages.write_text(passages.read_text()[:-20])
     with pytest.raises(IndexCorruptError, match="passages.jsonl"):
         PassageIndex.load(built)

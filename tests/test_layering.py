@@ -7,14 +7,14 @@ import pytest
 
 STAGES = [
     {"errors", "config", "metrics", "terminal", "jsonl", "layout", "lifeline"},
-    {"articles", "tokens"},
+    {"articles", "tokens", "devices"},
     {"readers"},
     {"walk", "ingest"},
     {"passages"},
     {"minilm"},
-    {"embed", "onnx_embed", "lexical", "store", "records", "dense"},
-    {"vectors", "ray_embed", "load", "sources"},
-    {"index"},
+    {"embed", "onnx_embed", "lexical", "postings", "store", "records", "dense"},
+    {"vectors", "ray_embed", "load", "sources", "segments"},
+    {"index", "previous", "maintenance"},
     {"retrieve", "build", "milvus_store"},
     {"conversation", "dates"},
     {"evidence"},

@@ -31,7 +31,7 @@ SENTENCES = [
 class OnnxFake(HashEmbedder):
     """The fake model, claiming another backend: plumbing tests need no onnxruntime."""
 
-    def __init__(self, backend: str = "onnx-int8") -> None:
+    def __init__(self, backend: str = "onnx-int8", device: str | None = None) -> None:
         super().__init__()
         self.backend = backend
 
@@ -57,7 +57,7 @@ def test_engine_and_reindexing_use_the_backend_the_index_was_built_with(
 ):
     asked = []
 
-    def fake_default(backend="torch"):
+    def fake_default(backend="torch", device=None):
         asked.append(backend)
         return OnnxFake(backend)
 
@@ -85,8 +85,8 @@ def test_cli_index_backend_option(monkeypatch, tmp_path, articles_dir):
 def test_missing_onnxruntime_says_how_to_install(monkeypatch, tmp_path):
     from qa.onnx_embed import OnnxEmbedder
 
-    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
-    with pytest.raises(MissingDependencyError, match=r"pip install -e '\.\[onnx\]'"):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if the install were broken
+    with pytest.raises(MissingDependencyError, match=r"reinstall qa \(`pip install -e \.`\) or index with `--backend torch`"):
         OnnxEmbedder("onnx-int8", cache_dir=tmp_path).embed(["a question"])
 
 
@@ -96,14 +96,13 @@ onnx = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reaso
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory):
-    """One export and quantisation per test session (about 15 s), shared by the tests below."""
+def onnx_cache(model_cache):
+    """One export and quantisation per test session (about 15 s), shared by every test."""
     from qa.onnx_embed import model_file
     from qa.tokens import packaged_model_dir
 
-    cache = tmp_path_factory.mktemp("onnx-cache")
-    model_file("onnx-int8", packaged_model_dir(), cache)
-    return cache
+    model_file("onnx-int8", packaged_model_dir(), model_cache)
+    return model_cache
 
 
 @pytest.fixture(scope="session")
@@ -201,3 +200,57 @@ def test_asking_an_int8_index_uses_onnx_and_never_imports_torch(tmp_path, int8, 
     env = {**os.environ, "QA_CACHE_DIR": str(onnx_cache)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert out.stdout.split() == ["onnx-int8", "True", "False"], out.stdout + out.stderr
+
+
+def test_the_first_export_is_announced_once(monkeypatch, tmp_path):
+    from qa import onnx_embed
+    from qa.tokens import packaged_model_dir
+
+    monkeypatch.setattr(onnx_embed, "export_fp32", lambda model_dir, target: target.write_bytes(b"fp32"))
+    monkeypatch.setattr(onnx_embed, "quantize_int8", lambda source, target: target.write_bytes(b"int8"))
+    lines: list[str] = []
+    path = onnx_embed.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
+    assert path.read_bytes() == b"int8" and len(lines) == 2
+    assert lines[0].startswith("Preparing the onnx-int8 model (first run only") and str(tmp_path) in lines[0]
+    assert lines[1].startswith("Prepared the onnx-int8 model in")
+    onnx_embed.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
+    assert len(lines) == 2  # cached: nothing to say
+
+
+def test_cli_index_shows_the_export_line(monkeypatch, tmp_path, articles_dir):
+    class Exporting(OnnxFake):
+        def prepare(self, notify=None):  # type: ignore[no-untyped-def]
+            if notify:  # --json: no line (the real one logs instead)
+                notify("Preparing the onnx-int8 model (first run only, about 20 s; cached in X)...")
+
+    monkeypatch.setattr("qa.embed.default_embedder", Exporting)
+    result = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0 and "Preparing the onnx-int8 model" in result.output
+    quiet = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(tmp_path / "iy"), "--json"])
+    assert "Preparing" not in quiet.output and json.loads(quiet.output)["articles"] == 6
+
+
+class RecordingSession:
+    """An ONNX session whose token vectors depend on the token alone; it records each pass's shape."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, int]] = []
+        self.table = np.random.default_rng(0).standard_normal((30522, 384), dtype=np.float32)
+
+    def run(self, outputs, feeds):
+        ids = feeds["input_ids"]
+        self.shapes.append(ids.shape)
+        return [self.table[ids]]
+
+
+def test_long_texts_run_a_few_rows_per_pass_with_the_same_vectors():
+    from qa.onnx_embed import ATTENTION_BUDGET, OnnxEmbedder
+
+    session = RecordingSession()
+    embedder = OnnxEmbedder("onnx-int8", batch_size=32, workers=1, session=session)
+    texts = [f"Short note {i}." for i in range(40)] + [f"{SENTENCES[1]} " * (i + 20) for i in range(40)]
+    together = embedder.embed(texts)
+    assert max(rows * tokens**2 for rows, tokens in session.shapes) <= ATTENTION_BUDGET
+    assert (32, 256) not in session.shapes and any(rows == 32 for rows, _ in session.shapes)  # short: whole
+    alone = np.concatenate([embedder.embed([text]) for text in texts])
+    assert np.allclose(together, alone, atol=1e-6)

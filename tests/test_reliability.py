@@ -13,7 +13,7 @@ from qa.cli import cli
 from qa.engine import index_paths
 from qa.index import PassageIndex
 
-from .conftest import HashEmbedder
+from .conftest import HashEmbedder, segment_file
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_verify_reports_ok_then_a_corrupted_byte_and_rebuild_repairs_it(runner, 
     ok = runner.invoke(cli, ["index", "--verify", "--index", ix])
     assert ok.exit_code == 0 and ok.output.startswith("OK: ")
 
-    flip_byte(store.live_generation(tmp_path / "ix") / "dense.faiss")  # same size: only the hash sees it
+    flip_byte(segment_file(tmp_path / "ix", "dense.faiss"))  # same size: only the hash sees it
     damaged = runner.invoke(cli, ["index", "--verify", "--index", ix])
     assert damaged.exit_code == 1
     assert "dense.faiss" in damaged.output and f"qa index --rebuild --index {ix}" in damaged.output
@@ -47,7 +47,7 @@ def test_verify_reports_ok_then_a_corrupted_byte_and_rebuild_repairs_it(runner, 
 
 def test_verify_of_missing_file_missing_index_and_bad_manifest(runner, built, tmp_path):
     folder = store.live_generation(built)
-    (folder / "sentences.npy").unlink()
+    segment_file(built, "sentences.npy").unlink()
     missing = runner.invoke(cli, ["index", "--verify", "--index", str(built)])
     assert missing.exit_code == 1 and "sentences.npy" in missing.output
 
@@ -67,7 +67,7 @@ def test_verify_takes_no_paths(runner, built, articles_dir):
 
 @pytest.mark.parametrize("name", ["dense.faiss", "passages.jsonl", "articles.jsonl", "sentences.npy"])
 def test_rebuild_repairs_a_file_damaged_at_its_start(runner, built, articles_dir, name):
-    flip_byte(store.live_generation(built) / name, offset=0)
+    flip_byte(segment_file(built, name), offset=0)
     asked = runner.invoke(cli, ["ask", "Who supplied the cranes?", "--index", str(built)])
     assert asked.exit_code in (0, 1) and "Traceback" not in asked.output
     assert not isinstance(asked.exception, Exception) or isinstance(asked.exception, SystemExit)

@@ -1,0 +1,281 @@
+"""Is onnx-int8 good enough to be the default backend? torch and int8 indexes of every dev set (issue 16).
+
+    .venv/bin/python benchmarks/default_backend.py build               # int8 index of each set
+    .venv/bin/python benchmarks/default_backend.py eval [--limit 300]  # the same questions on both
+    .venv/bin/python benchmarks/default_backend.py docs                # our section of docs/benchmarks.md
+
+The bar: on every set the int8 index stays within 0.005 of the torch index on the set's
+headline metric (nDCG@10 for SciFact, AnswerRecall@5 for the SQuAD sets and COVID-QA) and
+on answer sentence choice ("the cited sentence holds the answer", `answer_accuracy`).
+
+build: each set is converted as benchmarks/public_sets.py does into benchmarks/out/<set>/ and
+indexed with `--backend onnx-int8` into benchmarks/out/<set>/index-onnx-int8. The torch index
+of each set is another checkout's (default /work/main/benchmarks/out/<set>/index, --torch-root)
+built from byte-identical articles.jsonl (checked), copied to benchmarks/out/<set>/index-torch.
+eval: `qa eval`'s code path (k=10, default
+fusion) on a fixed sample of each set's questions (public_sets.sample, seed 0), the same
+questions for both indexes, each index's questions encoded by its own backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from public_sets import (  # type: ignore[import-not-found]
+    DATA,
+    SQUAD_FILES,
+    LastQueryMemo,
+    commit,
+    machine,
+    progress_printer,
+    sample,
+)
+
+from qa import Engine, SearchOptions
+from qa.convert import convert_beir, convert_squad
+from qa.embed import default_embedder
+from qa.evaluate import evaluate, load_questions
+from qa.load import PassageIndex, manifest_backend
+from qa.metrics import within
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+RESULT = OUT / "default-backend" / "quality.json"
+BUILDS = OUT / "default-backend" / "builds.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## The default backend: onnx-int8 against torch on every dev set (issue 16)"
+SETS = {  # set -> (title, headline metric)
+    "seeds": ("Seed questions", "answer_recall@1"),
+    "squad1": ("SQuAD v1.1 dev", "answer_recall@5"),
+    "squad2": ("SQuAD v2.0 dev", "answer_recall@5"),
+    "covid": ("COVID-QA", "answer_recall@5"),
+    "scifact": ("SciFact train", "ndcg@10"),
+}
+BAR = 0.005
+log = logging.getLogger("default_backend")
+
+
+def convert(name: str) -> Path:
+    folder = OUT / name
+    if name == "seeds":
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "seeds" / "questions.jsonl", folder / "questions.jsonl")
+    elif name == "scifact":
+        convert_beir(DATA / "scifact", folder, split="train")
+    else:
+        convert_squad(DATA / SQUAD_FILES[name], folder)
+    return folder
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def build(names: list[str], torch_root: Path) -> None:
+    """`qa index --rebuild` of each set by the CLI with its default backend, in a child process
+    under GNU time (its peak resident set, %M, is the largest of the command and its workers)."""
+    found = json.loads(BUILDS.read_text()) if BUILDS.is_file() else {}
+    for name in names:
+        folder = convert(name)
+        source = ROOT / "seeds" if name == "seeds" else folder / "articles.jsonl"
+        theirs = torch_root / name / "articles.jsonl"
+        if name != "seeds" and theirs.is_file() and digest(theirs) != digest(source):
+            raise SystemExit(f"{theirs} differs from {source}: not the same corpus")
+        index, load, before = folder / "index-onnx-int8", os.getloadavg()[0], os.times()
+        started = time.perf_counter()
+        peak = OUT / "default-backend" / "peak-kb.txt"
+        peak.parent.mkdir(parents=True, exist_ok=True)
+        command = ["/usr/bin/time", "-f", "%M", "-o", str(peak), sys.executable, "-m", "qa", "index"]
+        command += [str(source), "--index", str(index), "--rebuild", "--json"]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+        after, report = os.times(), json.loads(done.stdout.strip().splitlines()[-1])
+        backend = manifest_backend(PassageIndex.load(index).manifest)
+        if backend != "onnx-int8":
+            raise SystemExit(f"{index}: built with {backend}, not the default onnx-int8")
+        row = {
+            "passages": report["passages"],
+            "wall_s": round(time.perf_counter() - started, 1),
+            "cpu_s": round(
+                after.children_user + after.children_system - before.children_user - before.children_system, 1
+            ),
+            "peak_rss_mb": round(int(peak.read_text().split()[-1]) / 1024),
+            "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
+            "commit": commit(),
+        }
+        found[name] = row
+        BUILDS.parent.mkdir(parents=True, exist_ok=True)
+        BUILDS.write_text(json.dumps(found, indent=1))  # apart from RESULT: eval may run meanwhile
+        log.info("%s: %s", name, row)
+
+
+def torch_index(name: str, torch_root: Path) -> Path:
+    """A copy, under benchmarks/out/<set>/index-torch, of the torch index's live generation at
+    torch_root (another checkout rewrites its own while this runs)."""
+    copy = OUT / name / "index-torch"
+    if not (copy / "CURRENT").is_file():
+        live = (torch_root / name / "index" / "CURRENT").read_text().strip()
+        shutil.copytree(torch_root / name / "index" / live, copy / live)
+        (copy / "CURRENT").write_text(live + "\n")
+    return copy
+
+
+def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
+    engine = Engine.from_index(index)
+    backend = manifest_backend(engine.index.manifest)
+    engine = Engine.from_index(index, embedder=LastQueryMemo(default_embedder(backend)))
+    done = evaluate(engine, questions, SearchOptions(k=10), progress=progress_printer(f"{index}: question"))
+    report = done.report
+    flags = {  # per question, to count the questions that changed either way
+        "answer_accuracy": [bool(r.get("correct")) for r in done.rows],
+        "answer_recall@5": [bool(within(r.get("answer_rank"), 5)) for r in done.rows],
+    }
+    return {
+        "backend": backend,
+        "metrics": report.metrics,
+        "index": report.index,
+        "commit": commit(),
+        "flags": flags,
+    }
+
+
+def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
+    found = json.loads(RESULT.read_text()) if RESULT.is_file() else {"sets": {}}
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        questions = sample(load_questions(OUT / name / "questions.jsonl"), limit)
+        load = os.getloadavg()[0]
+        row = found["sets"].setdefault(name, {})
+        indexes = {"torch": torch_index(name, torch_root), "onnx-int8": OUT / name / "index-onnx-int8"}
+        for backend, index in indexes.items():
+            if row.get(backend, {}).get("questions") == len(questions):
+                continue  # measured before on the same sample (a killed run goes on from here)
+            row[backend] = {**measure(index, questions), "questions": len(questions)}
+            RESULT.write_text(json.dumps(found, indent=1))
+        row.setdefault("load", f"{load:.1f} before, {os.getloadavg()[0]:.1f} after")
+        row.update(questions=len(questions), date=row.get("date") or time.strftime("%Y-%m-%d %H:%M"))
+        row["commit"] = row["torch"].get("commit") or row.get("commit")
+        found["machine"] = machine()
+        RESULT.write_text(json.dumps(found, indent=1))
+        log.info("%s: %s", name, verdict(name, row))
+
+
+def verdict(name: str, row: dict[str, Any]) -> dict[str, float]:
+    headline = SETS[name][1]
+    return {
+        metric: round(row["onnx-int8"]["metrics"][metric] - row["torch"]["metrics"][metric], 4)
+        for metric in (headline, "answer_accuracy")
+        if row["torch"]["metrics"].get(metric) is not None
+    }
+
+
+def changed(row: dict[str, Any], metric: str) -> str:
+    """Questions int8 got right and torch wrong / the other way round (when flags were kept)."""
+    t, q = (row[b].get("flags", {}).get(metric) for b in ("torch", "onnx-int8"))
+    if not t or not q:
+        return ""
+    pairs = list(zip(t, q, strict=True))
+    return f"{sum(b and not a for a, b in pairs)} / {sum(a and not b for a, b in pairs)}"
+
+
+def results() -> list[tuple[str, dict[str, Any]]]:
+    """(set, row) of RESULT and of every other quality-*.json beside it (larger samples)."""
+    files = [RESULT, *sorted(p for p in RESULT.parent.glob("quality-*.json") if p != RESULT)]
+    found = [json.loads(f.read_text()) for f in files if f.is_file() and "-old" not in f.name]
+    return [(name, row) for one in found for name, row in one["sets"].items() if "onnx-int8" in row]
+
+
+def section() -> str:
+    machine_of = json.loads(RESULT.read_text())["machine"]
+    lines = [
+        HEADING,
+        "",
+        "Written by `benchmarks/default_backend.py` from `benchmarks/out/default-backend/quality*.json`. "
+        "The same questions (a fixed sample, seed 0) asked, through `qa eval`'s code path (k=10, "
+        "default fusion), of a torch index (the dev index of main, format 2) and of an onnx-int8 index "
+        "of the same articles built by this branch's default `qa index` (segments); each index encodes "
+        "questions with its own backend. "
+        f"The bar for int8 to be the default: within {BAR} of torch on the set's headline metric and on "
+        '"the cited sentence holds the answer". "changed" counts the questions int8 got right and '
+        "torch wrong, then the other way round.",
+        "",
+        f"> {machine_of}",
+        "",
+        "| set | questions | metric | torch | onnx-int8 | int8 - torch | changed (int8 / torch) "
+        "| within 0.005 | load (1 min) | date, commit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    misses = []
+    for name, row in results():
+        title = SETS[name][0]
+        for metric, diff in verdict(name, row).items():
+            label = {"answer_accuracy": "cited sentence holds the answer"}.get(metric, metric)
+            t, q = row["torch"]["metrics"][metric], row["onnx-int8"]["metrics"][metric]
+            ok = "yes" if diff >= -BAR else f"**no** (short by {-diff - BAR:.4f})"
+            if diff < -BAR:
+                misses.append(f"{title} ({row['questions']} questions) {label}")
+            lines.append(
+                f"| {title} | {row['questions']} | {label} | {t:.4f} | {q:.4f} | {diff:+.4f} "
+                f"| {changed(row, metric)} | {ok} | {row['load']} | {row['date']}, `{row['commit']}` |"
+            )
+    if misses:
+        lines += ["", f"Beyond the bar: {'; '.join(misses)}."]
+    return "\n".join(lines + build_lines()) + "\n"
+
+
+def build_lines() -> list[str]:
+    """The default builds' cost: `qa index --rebuild` of each set, peak memory of all its processes."""
+    builds = json.loads(BUILDS.read_text()) if BUILDS.is_file() else {}
+    if not builds:
+        return []
+    lines = [
+        "",
+        "The onnx-int8 indexes were built by `qa index --rebuild` with no `--backend` (the default), "
+        "each in a child process under GNU time (peak RSS: the largest of the command and its "
+        "splitting workers; goal under 500 MB):",
+        "",
+        "| set | passages | wall | CPU | peak RSS | load (1 min) | commit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, b in builds.items():
+        lines.append(
+            f"| {SETS[name][0]} | {b['passages']:,} | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s "
+            f"| {b['peak_rss_mb']} MB | {b['load']} | `{b['commit']}` |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("step", choices=["build", "eval", "docs"])
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--torch-root", type=Path, default=Path("/work/main/benchmarks/out"))
+    parser.add_argument("--limit", type=int, default=300, help="questions per set (0: all)")
+    parser.add_argument("--result", type=Path, help=f"results file (default {RESULT})")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.result:
+        globals()["RESULT"] = args.result  # read by run_eval and section
+    if args.step == "build":
+        build(args.sets, args.torch_root)
+    elif args.step == "eval":
+        run_eval(args.sets, args.torch_root, args.limit or None)
+    else:
+        from doc_sections import write_section  # type: ignore[import-not-found]
+
+        text = section()
+        write_section(DOC, HEADING, text)
+        print(text)
+
+
+if __name__ == "__main__":
+    main()

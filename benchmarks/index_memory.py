@@ -1,0 +1,116 @@
+"""Peak memory of `qa index` as the archive grows: 100k against 1M passages (issue 16).
+
+    python benchmarks/index_memory.py [--sizes 100000,1000000] [--keep] [--write-docs]
+
+For each size, SciFact is tiled into JSONL shards (stand_in.tile) and indexed from scratch by
+the real `qa index` command in a child process with the stand-in model (stand_in.py): same
+reading, splitting (in worker processes, as `qa index` does), vector and sentence-vector
+streams, BM25 postings, segments and HNSW graphs as with the packaged model, without its
+cost. Measured: the child's VmHWM (peak resident set; the splitting workers are separate
+processes and reported apart), wall and CPU time, passages, disk. The 1M index is kept
+(--keep) for benchmarks/daily_additions.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path[:0] = [str(Path(__file__).resolve().parent)]
+
+import stand_in  # noqa: E402
+
+OUT = stand_in.ROOT / "benchmarks" / "out" / "index-memory"
+DOC = stand_in.ROOT / "docs" / "scaling.md"
+HEADING = "## Memory of `qa index` as the archive grows (issue 16)"
+
+
+def measure(size: int, keep: bool) -> dict[str, Any]:
+    corpus, index = OUT / f"corpus-{size}", OUT / f"index-{size}"
+    if not corpus.is_dir():
+        stand_in.tile(corpus, size)
+    shutil.rmtree(index, ignore_errors=True)
+    before = stand_in.load()
+    found = stand_in.run_qa_index([str(corpus), "--index", str(index)])
+    disk = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
+    if not keep:
+        shutil.rmtree(index, ignore_errors=True)
+    row = {
+        "size": size,
+        **found,
+        "disk_mb": disk / 1e6,
+        "load": f"{before} before, {stand_in.load()} after",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": stand_in.commit(),
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def section(rows: list[dict[str, Any]], machine: str) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"`benchmarks/index_memory.py` on {machine}. A fresh `qa index` of SciFact tiled into JSONL shards "
+        "(the real command, in a child process, with a stand-in model of the packaged model's shapes: "
+        "benchmarks/stand_in.py). Peak memory is the command's VmHWM; the splitting workers are "
+        "separate processes of their own, reported apart.",
+        "",
+        "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
+        "| on disk | load (1, 5, 15 min) | date, commit |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        rep = r["report"]
+        lines.append(
+            f"| {rep['passages']:,} | {rep['articles']:,} | {r['peak_rss_mb']:,.0f} MB "
+            f"| {r['worker_peak_rss_mb']:,.0f} MB | {r['wall_s'] / 60:.0f} min | {r['cpu_s'] / 60:.0f} min "
+            f"| {r['disk_mb']:,.0f} MB | {r['load']} "
+            f"| {r['date']}, `{r['commit']}` |"
+        )
+    if len(rows) < 2:
+        lines += [
+            "",
+            "Only one size measured so far: the goal (1M passages under 6 GB and within 20 % of 100k) "
+            "is not shown by this table.",
+        ]
+    if len(rows) >= 2:
+        small, big = rows[0], rows[-1]
+        growth = big["peak_rss_mb"] / small["peak_rss_mb"] - 1
+        lines += [
+            "",
+            f"Peak memory at {big['report']['passages']:,} passages is {growth:+.0%} of the figure at "
+            f"{small['report']['passages']:,} (goal: under 6 GB and within 20 %).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the indexes (daily_additions.py uses the 1M one)"
+    )
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved = OUT / "results.json"
+    rows = json.loads(saved.read_text()) if saved.is_file() else {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows[str(size)] = measure(size, args.keep)
+        saved.write_text(json.dumps(rows, indent=1))
+    text = section([rows[k] for k in sorted(rows, key=int)], stand_in.machine_line())
+    print(text)
+    if args.write_docs:
+        from doc_sections import write_section
+
+        write_section(DOC, HEADING, text, title="# Scaling")
+
+
+if __name__ == "__main__":
+    main()
