@@ -53,7 +53,9 @@ def collect(engine: Engine, questions: list[Question], cache: Path) -> None:
             found = engine.retrieve(q.question, SearchOptions(k=K))
             hits = [[h.row, h.score, h.dense, h.lexical, h.evidence] for h in found.hits]
             evidence = [[e.hit, *e.span, e.cosine, e.overlap, e.coverage, e.score] for e in found.evidence]
-            out.write(json.dumps({"id": q.id, "query": found.query, "hits": hits, "evidence": evidence}) + "\n")
+            out.write(
+                json.dumps({"id": q.id, "query": found.query, "hits": hits, "evidence": evidence}) + "\n"
+            )
             if n % 500 == 0:
                 log.info("%s: retrieved %d/%d", cache.parent.name, n, len(todo))
 
@@ -63,7 +65,9 @@ def rebuild(index: PassageIndex, record: dict) -> tuple[list[Hit], list[Sentence
     hits = []
     for row, score, dense, lexical, evidence in record["hits"]:
         passage = index.passages[row]
-        hits.append(Hit(passage, index.articles[passage.article_id], score, dense, lexical, row, (), evidence))
+        hits.append(
+            Hit(passage, index.articles[passage.article_id], score, dense, lexical, row, (), evidence)
+        )
     found = [SentenceEvidence(h, (a, b), c, o, v, s) for h, a, b, c, o, v, s in record["evidence"]]
     return hits, found
 

@@ -190,7 +190,8 @@ def format_answer(answer: Answer) -> str:
     for n, hit in enumerate(answer.hits, start=1):
         a = hit.article
         meta = " - ".join(x for x in (a.title, a.date, a.section or a.source) if x)
-        lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + mark(hit, n, marked, answer.span)]
+        passage = mark(hit, n, marked, answer.span)
+        lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + passage]
         if hit.also_in:
             lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
     return "\n".join(lines)
@@ -198,10 +199,13 @@ def format_answer(answer: Answer) -> str:
 
 def answer_line(answer: Answer) -> str:
     """Each quoted sentence and its [n] on one line, the answer phrase in bold."""
-    return " ".join(f"{styled(c.text, c.start, answer.span, one_line)} [{c.number}]" for c in answer.citations)
+    said = (f"{styled(c.text, c.start, answer.span, one_line)} [{c.number}]" for c in answer.citations)
+    return " ".join(said)
 
 
-def styled(text: str, start: int, span: AnswerSpan | None, escape: Callable[[str], str], **style: bool) -> str:
+def styled(
+    text: str, start: int, span: AnswerSpan | None, escape: Callable[[str], str], **style: bool
+) -> str:
     """`text` (which starts at `start` in its article) escaped and in `style`, the answer
     span inside it also bold. Split before escaping: the span's offsets are the article's."""
     import click

@@ -38,7 +38,8 @@ AUXILIARY = r"(?:is|was|are|were|did|does|do|has|have|had|can|could|would|will|s
 def lead(nouns: str) -> str:
     """'what/which' and a noun of the list, with up to two words between that are not verbs:
     "Which NFL team ...", "What is the population ...", but not "What did the team win?"."""
-    return rf"(?:what|which)\s+(?:(?:is|was|are|were)\s+)?(?:the\s+)?(?:(?!{AUXILIARY})[\w'-]+\s+){{0,2}}?(?:{nouns})\b"
+    gap = rf"(?:(?!{AUXILIARY})[\w'-]+\s+){{0,2}}?"
+    return rf"(?:what|which)\s+(?:(?:is|was|are|were)\s+)?(?:the\s+)?{gap}(?:{nouns})\b"
 
 
 # Tried in order at the question's first wh-word ("What does someone who completes ...?"
@@ -113,7 +114,8 @@ DETAILS = (
     ("number", "percent", re.compile(r"\b(percent|percentage|per cent|proportion|share|rate)\b", re.I)),
     ("number", "money", re.compile(r"\b(cost|costs|price|paid|pay|spend|spent|worth|budget|revenue|fee|money|"
                                    r"salary|funding|dollars|euros|pounds|raise|raised|sold for)\b", re.I)),
-    ("number", "duration", re.compile(r"\bhow long\b|\bhow many (years|months|weeks|days|hours|minutes)\b", re.I)),
+    ("number", "duration", re.compile(r"\bhow long\b|\bhow many (years|months|weeks|days|hours|minutes)\b",
+                                      re.I)),
     ("number", "count", re.compile(r"\bhow many ([A-Za-z-]+)", re.I)),
     ("date", "year", re.compile(r"\b(what|which|in what|in which) (year|decade)\b", re.I)),
     ("date", "century", re.compile(r"\bcentur(y|ies)\b", re.I)),

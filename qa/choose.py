@@ -4,7 +4,10 @@ Cosine and word overlap find sentences that *restate* a question; the answer is 
 in one that also adds what was asked ("Who leads ...?" -> a sentence with a name the
 question lacks). Each candidate sentence gets a few cheap features (cosine, IDF overlap
 and their gaps to the best candidate, words it adds beyond the question, whether it holds
-a phrase of the expected kind, its passage's score and rank, its neighbours' overlap), and
+a phrase of the expected kind, whether it holds the question's word that is rarest among
+the candidates (the word that tells them apart: "founded" in "When was the bakery chain
+founded?" when every sentence is about the chain), its passage's score and rank, its
+neighbours' overlap), and
 a linear model trained on dev sets (benchmarks/train_chooser.py) scores them; a softmax
 over one question's candidates says how likely each is the one holding the answer.
 The weights ship as qa/models/chooser.json.
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .answer_type import KINDS, OTHER, QuestionView, Term, echoed, terms_at
+from .errors import QAError
 from .evidence import SentenceEvidence
 from .phrases import Phrase, find_phrases, has_detail, named_as_agent
 from .retrieve import Hit
@@ -30,11 +34,15 @@ from .retrieve import Hit
 MODEL_FILE = Path(__file__).parent / "models" / "chooser.json"
 SENTENCE_FEATURES = (
     "cosine", "cosine_gap", "overlap", "overlap_gap", "coverage", "score_gap", "passage", "passage_rank",
-    "dense", "dense_gap", "bm25", "best_in_passage", "local_overlap", "new_terms", "echo", "length", "bigrams", "window",
+    "dense", "dense_gap", "bm25", "best_in_passage", "local_overlap", "holds_rarest", "typed_local",
+    "new_terms", "echo", "length", "bigrams", "window",
     "question_mark", "context_overlap",
     "article_start", "place_in_passage", "typed_missing", "typed_near", "typed_count", "typed_detail",
     *(f"typed_{kind}" for kind in KINDS),
 )  # fmt: skip
+
+
+LOCAL, TYPED_MISSING = SENTENCE_FEATURES.index("local_overlap"), SENTENCE_FEATURES.index("typed_missing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +57,14 @@ class Candidate:
 
 @lru_cache(maxsize=1)
 def load_model(path: Path = MODEL_FILE) -> dict[str, Any]:
-    """The shipped weights (read once per process)."""
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The shipped weights (read once per process), checked against the features computed here."""
+    model = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(model["sentence"]["features"]) != SENTENCE_FEATURES:
+        raise QAError(
+            f"{path} was trained on other features than qa/choose.py computes; "
+            "retrain it with benchmarks/train_chooser.py --write"
+        )
+    return model
 
 
 def distinct(evidence: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[SentenceEvidence]:
@@ -63,7 +77,9 @@ def distinct(evidence: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[
     return sorted(best.values(), key=lambda e: (e.hit, e.span))
 
 
-def candidates(view: QuestionView, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit]) -> list[Candidate]:
+def candidates(
+    view: QuestionView, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit]
+) -> list[Candidate]:
     """Every distinct sentence with its features (unscored)."""
     kept = distinct(evidence, hits)
     if not kept:
@@ -78,6 +94,7 @@ def candidates(view: QuestionView, evidence: Sequence[SentenceEvidence], hits: S
         best_in[x.hit] = max(best_in.get(x.hit, x.score), x.score)
     all_terms = [terms_at(text) for text in texts]
     local = local_weights(view, [{stem for _, _, stem in terms} for terms in all_terms])
+    rarest = {t for t, w in local.items() if w >= max(local.values(), default=0.0) - 1e-9}
     out = []
     for e, text, terms in zip(kept, texts, all_terms, strict=True):
         hit, words = hits[e.hit], [stem for _, _, stem in terms]
@@ -86,9 +103,12 @@ def candidates(view: QuestionView, evidence: Sequence[SentenceEvidence], hits: S
             e.cosine, e.cosine - best["cosine"], e.overlap, e.overlap - best["overlap"], e.coverage,
             e.score - best["score"], hit.score / top, math.log1p(e.hit), hit.dense, hit.dense - dense,
             hit.lexical / bm25, float(e.score >= best_in[e.hit]), local_overlap(local, words),
+            float(bool(rarest & set(words))), 0.0,
             *term_features(view, words), float(text.rstrip().endswith("?")), near,
             *place_features(hit, e.span), *typed_features(view, text, terms),
         ]  # fmt: skip
+        # typed_local: a phrase of the asked-for kind *and* the question's locally rare words
+        values[SENTENCE_FEATURES.index("typed_local")] = (1 - values[TYPED_MISSING]) * values[LOCAL]
         out.append(Candidate(e, text, tuple(values)))
     return out
 

@@ -23,7 +23,9 @@ _TERM = re.compile(r"[A-Za-z0-9][\w'-]*")
 # Words that point back at an earlier turn. A possessive "its" usually points inside the
 # question itself ("Why is the bakery closing its shops?"), so it alone does not tie a
 # question to the previous turn when the question names a new subject.
-TYING = frozenset("he him his she her hers they them their theirs it this that these those there then such".split())
+TYING = frozenset(
+    "he him his she her hers they them their theirs it this that these those there then such".split()
+)
 REFERRING = TYING | {"its"}
 OPENERS = ("and ", "but ", "also ", "what about", "how about", "what else", "how so", "so ")
 STOP = REFERRING | frozenset(
@@ -63,7 +65,11 @@ def words_of(question: str) -> set[str]:
 def is_follow_up(question: str) -> bool:
     """True for a question that leans on earlier turns: referring words, an opener, or very short."""
     lowered = question.lower().strip()
-    return bool(words_of(question) & REFERRING) or lowered.startswith(OPENERS) or len(content_terms(question)) <= 2
+    return (
+        bool(words_of(question) & REFERRING)
+        or lowered.startswith(OPENERS)
+        or len(content_terms(question)) <= 2
+    )
 
 
 def ties_back(question: str) -> bool:

@@ -138,7 +138,8 @@ class Engine:
         if not history or found.query == without_phrase(question, found.intent):
             return found
         alone = self._search(question, options, filters, ())
-        return alone if weaker(self._own_coverage(question, found), self._own_coverage(question, alone)) else found
+        worse = weaker(self._own_coverage(question, found), self._own_coverage(question, alone))
+        return alone if worse else found
 
     def _mentions(self, history: Sequence[Turn]) -> Mentions:
         cited = cited_articles(history)
@@ -146,7 +147,8 @@ class Engine:
 
     @staticmethod
     def _own_coverage(question: str, found: Retrieval) -> list[float]:
-        return own_coverage(question, [found.hits[e.hit].article.text[slice(*e.span)] for e in found.evidence])
+        said = [found.hits[e.hit].article.text[slice(*e.span)] for e in found.evidence]
+        return own_coverage(question, said)
 
     def _search(
         self, question: str, options: SearchOptions, filters: Filters | None, history: Sequence[Turn]

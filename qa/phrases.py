@@ -143,7 +143,9 @@ def names(text: str, kind: str) -> list[Phrase]:
     found = []
     for m in _NAME.finditer(text):
         words = [(w.start() + m.start(), w.end() + m.start()) for w in _NON_SPACE.finditer(m.group())]
-        while words and (text[slice(*words[0])].lower() in skip or _MONTH_OR_DAY.match(text[slice(*words[0])])):
+        while words and (
+            text[slice(*words[0])].lower() in skip or _MONTH_OR_DAY.match(text[slice(*words[0])])
+        ):
             words.pop(0)
         while words and _CONNECTOR.fullmatch(text[slice(*words[-1])]):
             words.pop()

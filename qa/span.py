@@ -37,7 +37,9 @@ def phrase_candidates(view: QuestionView, text: str) -> list[Phrase]:
     return [p for p in find_phrases(text, view.kind) if not echoed(view, text[p.start : p.end])]
 
 
-def phrase_features(view: QuestionView, text: str, phrases: Sequence[Phrase], probability: float) -> np.ndarray:
+def phrase_features(
+    view: QuestionView, text: str, phrases: Sequence[Phrase], probability: float
+) -> np.ndarray:
     """One row of SPAN_FEATURES per phrase."""
     words = list(_WORD.finditer(text))
     stems = {start: stem for start, _, stem in terms_at(text)}
@@ -52,7 +54,8 @@ def phrase_features(view: QuestionView, text: str, phrases: Sequence[Phrase], pr
         rows.append([
             probability, math.log1p(gap), after, float(gap == min(d for d, _ in distances)),
             math.log1p(len(phrases) - 1), math.log1p(len(inside)), float(not before), partly,
-            float(prev == "by"), float(prev in PLACE_WORDS), float(text[: p.start].count("(") > text[: p.start].count(")")),
+            float(prev == "by"), float(prev in PLACE_WORDS),
+            float(text[: p.start].count("(") > text[: p.start].count(")")),
             *(float(kind == p.kind) for kind in KINDS),
         ])  # fmt: skip
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(SPAN_FEATURES))

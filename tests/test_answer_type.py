@@ -57,7 +57,9 @@ def test_names_drop_sentence_words_titles_and_possessives():
     assert phrases(text, "person") == ["KCNA", "Choe Son Hui", "Russia"]
     assert phrases(text, "organisation") == ["KCNA", "Foreign Minister Choe Son Hui", "Russia"]
     assert phrases("The U.S. firm Dockline Inc. and the Bank of England's staff.", "name") == [
-        "U.S.", "Dockline Inc.", "Bank of England"
+        "U.S.",
+        "Dockline Inc.",
+        "Bank of England",
     ]
 
 
@@ -68,7 +70,11 @@ def test_causes_are_the_clause_after_a_cause_word():
 
 
 def test_stemmed_terms_are_bm25s_terms():
-    texts = ["Who leads the North Korean delegation to Russia?", "The $1.2 billion stadium opened in 2014.", ""]
+    texts = [
+        "Who leads the North Korean delegation to Russia?",
+        "The $1.2 billion stadium opened in 2014.",
+        "",
+    ]
     assert stemmed_terms(texts) == tokenize(texts)
 
 

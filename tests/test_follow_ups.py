@@ -10,8 +10,11 @@ import json
 import re
 import string
 
+import click
 import pytest
 
+from qa import views_reply
+from qa.answer import answer_json, format_answer
 from qa.conversation import content_terms
 from qa.embed import SentenceTransformerEmbedder
 from qa.engine import Engine, SearchOptions, index_paths
@@ -65,3 +68,21 @@ def assert_honest(question: str, query: str, history: list) -> None:
     assert query.startswith(question + " ") and history and history[-1].answered
     earlier = {t.lower() for t in content_terms(history[-1].query)}
     assert {t.lower() for t in query[len(question) :].split()} <= earlier
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("How much did the Lisbon tram Wi-Fi cost?", "1.2 million euros"),
+        ("Who is the mayor of Lisbon?", "Carlos Moedas"),
+    ],
+)
+def test_the_answer_phrase_is_marked_in_json_terminal_and_chat(news_engine, question, phrase):
+    answer = news_engine.ask(question, SearchOptions(k=3))
+    span = answer_json(answer)["answer"]["span"]
+    assert span["text"] == phrase
+    body = news_engine.article(span["article_id"]).text
+    assert body[span["start"] : span["end"]] == phrase  # exact offsets into the stored article
+    assert click.style(phrase, bold=True) in format_answer(answer).splitlines()[0]
+    shown = views_reply.answer_html(0, answer_json(answer), {span["article_id"]: body}, "6 articles")
+    assert f'<strong class="qa-span">{phrase}</strong>' in shown
