@@ -72,10 +72,12 @@ def runs(sets: Path) -> list[tuple[str, Path, list[Question]]]:
     ]
 
 
-def run(label: str, sets: Path) -> None:
+def run(label: str, sets: Path, only: list[str] | None = None) -> None:
     model = default_embedder()
     (RESULTS / label).mkdir(parents=True, exist_ok=True)
     for name, index, questions in runs(sets):
+        if only and name not in only:
+            continue
         started = time.perf_counter()
         done = evaluate(
             Engine.from_index(index, embedder=LastQueryMemo(model)), questions, SearchOptions(k=10)
@@ -186,10 +188,11 @@ def main() -> None:
     parser.add_argument("action", choices=["run", "docs"])
     parser.add_argument("--label", default="after")
     parser.add_argument("--sets", type=Path, default=OUT, help="folder of the built sets (read only)")
+    parser.add_argument("--only", nargs="+", help="run only these (e.g. seeds-crowded)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.action == "run":
-        run(args.label, args.sets.resolve())
+        run(args.label, args.sets.resolve(), args.only)
     else:
         docs()
 
