@@ -241,7 +241,7 @@ class Engine:
             return Answer(question, found.query, (), tuple(found.hits), True, reason, sure, found.notes)
         notes = found.notes + evidence_note(found.intent, citations, self.index)
         low = sure < self.confidence.low_below
-        span = answer_span(view, citations[0]) if citations else None
+        span = answer_span(view, citations[0]) if citations and not low else None  # weak evidence: no span
         return Answer(question, found.query, citations, tuple(found.hits), False, "", sure, notes, low, span)
 
     def article(self, article_id: str) -> Article:

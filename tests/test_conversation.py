@@ -89,5 +89,8 @@ def test_the_expanded_search_is_dropped_when_weaker():
 
 
 def test_a_refused_answer_is_remembered_as_not_answered(engine):
-    refused = engine.ask("zzz qqq xxyyzz?")
+    from qa.engine import SearchOptions
+
+    refused = engine.ask("How many residents signed the petition?", SearchOptions(min_confidence=1.01))
     assert refused.abstained and not refused.turn().answered
+    assert engine.ask("How many residents signed the petition?").turn().answered

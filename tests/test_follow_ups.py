@@ -47,12 +47,11 @@ def test_the_set_mixes_topics_refusals_and_new_subjects():
 
 # Turns whose search is right but whose quoted sentence is not (yet): the chooser prefers a
 # news lead that restates the topic ("who leads", "when was it founded", "who runs it"), and
-# the confidence model (qa/confidence.py) refuses "What did he say?" and "Was anyone killed?".
+# the confidence model (qa/confidence.py) refuses "Was anyone killed?".
 # Strict: a conversation that starts passing fails here until it is taken off this list.
 NOT_YET = {
     "new-topic-after-nato": "chooser: the NK lead sentence beats 'delegation led by ... Choe Son Hui'",
     "nothing-carried-after-refusal": "chooser: as above",
-    "mayor-then-new-name": "confidence model refuses 'What did he say?' (searched with 'mayor Lisbon')",
     "topic-word-switch": "chooser: the lead sentence beats 'founded in 1968'",
     "paraphrased-follow-up": "'Was anyone killed?' vs 'found dead': no shared word, refused",
     "opener-with-new-subject": "chooser: 'ovens run on gas' beats 'has run the business'",
@@ -81,8 +80,8 @@ def ask_all(engine, conv, asked):
 def test_follow_ups_search_the_right_article_and_say_what_they_searched(news_engine, asked, conv):
     answers = ask_all(news_engine, conv, asked)
     for i, (turn, answer) in enumerate(zip(conv["turns"], answers, strict=True)):
-        if turn.get("refused"):
-            assert answer.abstained, (turn["q"], answer.text)
+        if turn.get("refused"):  # the articles don't say: refused, or answered with a warning and no span
+            assert answer.abstained or (answer.low_confidence and answer.span is None), (turn["q"], answer.text)
         else:
             assert answer.hits[0].article.id == turn["article"], (turn["q"], answer.query)
         assert_honest(answer.question, answer.query, [a.turn() for a in answers[:i]])
