@@ -60,6 +60,12 @@ TITLES = frozenset(
     "pope saint st. sir lord lady judge justice chief ceo chairman pm former dutch state-run".split()
 )
 SKIP_NAME = NOT_NAMES | {"the"}
+# A name opened by one of these ("Foreign Minister Choe Son Hui", "Duke William II") is a person's.
+PERSON_TITLES = frozenset(
+    "mr mr. mrs mrs. ms ms. dr dr. prof prof. president minister secretary secretary-general chancellor "
+    "senator governor mayor king queen prince princess pope sir lord lady judge chairman ceo general gen. "
+    "duke duchess earl emperor empress archbishop bishop sultan tsar czar shah emir caliph".split()
+)
 SKIP_PERSON = SKIP_NAME | TITLES
 _MONTH_OR_DAY = re.compile(rf"^(?:{MONTH}|{WEEKDAY})$")
 _CONNECTOR = re.compile(CONNECTORS)
@@ -149,6 +155,9 @@ def names(text: str, kind: str) -> list[Phrase]:
             words.pop(0)
         while words and _CONNECTOR.fullmatch(text[slice(*words[-1])]):
             words.pop()
+        opening = {text[slice(*w)].lower() for w in words[:2]}
+        if kind != "person" and opening & PERSON_TITLES:
+            continue  # "Foreign Minister Choe Son Hui" is a person, not an agency or a place
         if words and text[words[0][0]].isupper():
             found.append(Phrase(words[0][0], name_end(text, words[-1][0], words[-1][1]), kind))
     return found
