@@ -155,12 +155,15 @@ def names(text: str, kind: str) -> list[Phrase]:
             words.pop(0)
         while words and _CONNECTOR.fullmatch(text[slice(*words[-1])]):
             words.pop()
-        opening = {text[slice(*w)].lower() for w in words[:2]}
-        if kind != "person" and opening & PERSON_TITLES:
-            continue  # "Foreign Minister Choe Son Hui" is a person, not an agency or a place
         if words and text[words[0][0]].isupper():
             found.append(Phrase(words[0][0], name_end(text, words[-1][0], words[-1][1]), kind))
     return found
+
+
+def titled(phrase: str) -> bool:
+    """Is the name opened by a person's title ("Foreign Minister Choe Son Hui", "Duke William
+    II")? Then it is a person's, not the agency or place a question may ask for."""
+    return bool({w.lower() for w in phrase.split()[:2]} & PERSON_TITLES)
 
 
 def name_end(text: str, word_start: int, end: int) -> int:

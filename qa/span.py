@@ -20,7 +20,7 @@ import numpy as np
 from .answer import AnswerSpan, Citation
 from .answer_type import KINDS, OTHER, QuestionView, echoed, terms_at
 from .choose import load_model
-from .phrases import Phrase, find_phrases
+from .phrases import Phrase, find_phrases, titled
 
 _WORD = re.compile(r"\w+")
 PLACE_WORDS = frozenset("in at from near to across into inside outside throughout".split())
@@ -34,7 +34,10 @@ def phrase_candidates(view: QuestionView, text: str) -> list[Phrase]:
     """Phrases of the asked-for kind in `text` that add something to the question."""
     if view.kind == OTHER:
         return []
-    return [p for p in find_phrases(text, view.kind) if not echoed(view, text[p.start : p.end])]
+    found = [p for p in find_phrases(text, view.kind) if not echoed(view, text[p.start : p.end])]
+    if view.kind in ("organisation", "place"):  # (the chooser's features keep them: it was trained so)
+        found = [p for p in found if not titled(text[p.start : p.end])]
+    return found
 
 
 def phrase_features(

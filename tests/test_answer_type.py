@@ -55,11 +55,18 @@ def test_dates_join_weekday_month_day_and_year():
 def test_names_drop_sentence_words_titles_and_possessives():
     text = "As reported by state-run agency KCNA, a delegation led by Foreign Minister Choe Son Hui left for Russia."
     assert phrases(text, "person") == ["KCNA", "Choe Son Hui", "Russia"]
-    assert phrases(text, "organisation") == ["KCNA", "Russia"]  # a titled name is a person
-    assert phrases("Harold died fighting Duke William II of Normandy at Saint Albans.", "place") == [
-        "Harold",
-        "Saint Albans",
-    ]
+    assert phrases(text, "organisation") == ["KCNA", "Foreign Minister Choe Son Hui", "Russia"]
+
+
+def test_a_titled_name_is_no_agency_or_place_span():
+    from qa.span import phrase_candidates
+
+    text = "As reported by state-run agency KCNA, a delegation led by Foreign Minister Choe Son Hui left."
+    view = QuestionView.of("Which agency reported that the delegation left?", "organisation")
+    assert [text[p.start : p.end] for p in phrase_candidates(view, text)] == ["KCNA"]
+    text = "Harold died fighting Duke William II of Normandy at Saint Albans."
+    view = QuestionView.of("Where did Harold die?", "place")
+    assert [text[p.start : p.end] for p in phrase_candidates(view, text)] == ["Saint Albans"]
     assert phrases("The U.S. firm Dockline Inc. and the Bank of England's staff.", "name") == [
         "U.S.",
         "Dockline Inc.",
