@@ -136,9 +136,11 @@ def answer_detail(question: str, kind: str) -> tuple[str, str]:
 Term = tuple[int, int, str]  # start, end, stem of a word that is not a stop word
 
 
-def terms_at(text: str) -> list[Term]:
+@lru_cache(maxsize=50_000)
+def terms_at(text: str) -> tuple[Term, ...]:
     """The terms of lexical.tokenize (BM25's), with where each sits in `text`, at a third of
-    its cost: the chooser reads every candidate sentence of every question."""
+    its cost: the chooser reads every candidate sentence of every question. Cached: questions
+    in a chat return to the same articles, and their sentences need not be read again."""
     stop, stemmer = _stop_and_stemmer()
     found = []
     for m in _TERM.finditer(text):
@@ -150,7 +152,7 @@ def terms_at(text: str) -> list[Term]:
             found.append((m.start(), m.end(), stem))
     if len(_STEMS) > 200_000:  # bounded: a long-running chat sees ever new words
         _STEMS.clear()
-    return found
+    return tuple(found)
 
 
 def stemmed_terms(texts: Sequence[str]) -> list[list[str]]:

@@ -8,7 +8,6 @@ or referring follow-ups, names new subjects, or has a refused question in betwee
 
 import json
 import re
-import string
 
 import click
 import pytest
@@ -18,16 +17,12 @@ from qa.answer import answer_json, format_answer
 from qa.conversation import content_terms
 from qa.embed import SentenceTransformerEmbedder
 from qa.engine import Engine, SearchOptions, index_paths
+from qa.metrics import normalize_answer
 
 from .conftest import DATA, ROOT
 
 pytestmark = pytest.mark.model
 CONVERSATIONS = [json.loads(line) for line in (DATA / "conversations.jsonl").read_text().splitlines()]
-
-
-def normalise(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +94,8 @@ def test_every_turn_is_answered_from_the_right_article(news_engine, asked, conv)
             continue
         assert not answer.abstained, (turn["q"], answer.query)
         assert answer.citations[0].article_id == turn["article"], (turn["q"], answer.query, answer.text)
-        golds = [normalise(g) for g in turn["answers"]]
-        assert any(g in normalise(answer.text) for g in golds), (turn["q"], answer.query, answer.text)
+        golds = [normalize_answer(g) for g in turn["answers"]]
+        assert any(g in normalize_answer(answer.text) for g in golds), (turn["q"], answer.query, answer.text)
 
 
 def assert_honest(question: str, query: str, history: list) -> None:
