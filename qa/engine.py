@@ -230,7 +230,7 @@ class Engine:
         if not found.hits:
             why = "No article matches the filters." if filters and filters.active() else DONT_SAY
             return Answer(question, found.query, (), (), True, why, notes=found.notes)
-        view = read_question(question, found.query)
+        view = read_question(without_phrase(question, found.intent), found.query)  # time words ask no fact
         citations = tuple(choose_sentences(view, found.evidence, found.hits))
         terms = found.terms or QueryTerms({}, {})
         measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
