@@ -7,10 +7,12 @@ character offsets, so a citation cannot point at text that is not there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .answer_type import QuestionView
+from .choose import candidates, load_model, score
 from .conversation import Turn
 from .evidence import SentenceEvidence
 from .rank import same_text, words
@@ -60,7 +62,8 @@ class Answer:
     def turn(self) -> Turn:
         """This exchange as history for the next question."""
         cited = tuple(dict.fromkeys(c.article_id for c in self.citations))
-        return Turn(self.question, self.query, cited or tuple(h.article.id for h in self.hits[:2]))
+        shown = cited or tuple(h.article.id for h in self.hits[:2])
+        return Turn(self.question, self.query, shown, answered=not self.abstained)
 
     @property
     def text(self) -> str:
@@ -71,31 +74,22 @@ class Answer:
 
 
 def choose_sentences(
-    evidence: Sequence[SentenceEvidence],
-    hits: Sequence[Hit],
-    limit: int = 2,
-    keep_ratio: float = 0.9,
-    passage_weight: float = 0.2,
+    question: QuestionView, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit], limit: int = 2
 ) -> list[Citation]:
-    """Best sentence, plus a second one when nearly as good and not a repeat.
-
-    A sentence's final score adds a little of its passage's rank score, so that of two
-    equally good sentences the one in the better passage wins.
-    """
-    top = max((h.score for h in hits), default=0.0) or 1.0
-    ranked = sorted(evidence, key=lambda e: -(e.score + passage_weight * hits[e.hit].score / top))
+    """The sentence most likely to state the answer (qa/choose.py's model), plus a second one
+    only when it qualifies on its own: its probability reaches the model's `second` bar and
+    it is not a repeat of the first. A citation's score is that probability."""
+    bar = load_model()["sentence"]["second"]
     chosen: list[Citation] = []
     bags: list[set[str]] = []
-    for e in ranked:
-        score = e.score + passage_weight * hits[e.hit].score / top
-        if len(chosen) == limit or (chosen and score < keep_ratio * chosen[0].score):
+    for c in score(candidates(question, evidence, hits)):
+        if len(chosen) == limit or (chosen and c.probability < bar):
             break
-        article = hits[e.hit].article
-        text = article.text[e.span[0] : e.span[1]]
-        bag = words(text)
+        bag = words(c.text)
         if any(same_text(bag, other) or bag <= other for other in bags):
             continue
-        chosen.append(Citation(e.hit + 1, article.id, e.span[0], e.span[1], text, round(score, 4)))
+        article, (start, end) = hits[c.evidence.hit].article, c.evidence.span
+        chosen.append(Citation(c.evidence.hit + 1, article.id, start, end, c.text, round(c.probability, 4)))
         bags.append(bag)
     return chosen
 
@@ -177,12 +171,14 @@ def span_json(span: AnswerSpan | None) -> dict[str, Any] | None:
 
 
 def format_answer(answer: Answer) -> str:
-    """Readable text: the answer line, then numbered passages with the quoted sentence marked."""
+    """Readable text: the answer line, then numbered passages with the quoted sentences marked
+    »...« (underlined on a terminal) and the answer phrase in bold."""
     import click
 
     # Article text and titles are escaped (an ANSI sequence in an article must not restyle
-    # or retitle the terminal); only qa's own bold marks are real escapes.
-    lines = [click.style(one_line(answer.text), bold=True)]
+    # or retitle the terminal); only qa's own marks are real escapes.
+    answered = answer.citations and not answer.abstained
+    lines = [answer_line(answer) if answered else click.style(one_line(answer.text), bold=True)]
     if answer.low_confidence:
         lines.append(f"(Low confidence ({answer.confidence:.2f}): weak evidence; read the passages below.)")
     if answer.query != answer.question:
@@ -194,23 +190,40 @@ def format_answer(answer: Answer) -> str:
     for n, hit in enumerate(answer.hits, start=1):
         a = hit.article
         meta = " - ".join(x for x in (a.title, a.date, a.section or a.source) if x)
-        lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + mark(hit, n, marked)]
+        passage = mark(hit, n, marked, answer.span)
+        lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + passage]
         if hit.also_in:
             lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
     return "\n".join(lines)
 
 
-def mark(hit: Hit, number: int, marked: set[tuple[int, int, int]]) -> str:
-    """The passage text with cited sentences wrapped in »...« (and bold on a terminal)."""
+def answer_line(answer: Answer) -> str:
+    """Each quoted sentence and its [n] on one line, the answer phrase in bold."""
+    said = (f"{styled(c.text, c.start, answer.span, one_line)} [{c.number}]" for c in answer.citations)
+    return " ".join(said)
+
+
+def styled(
+    text: str, start: int, span: AnswerSpan | None, escape: Callable[[str], str], **style: bool
+) -> str:
+    """`text` (which starts at `start` in its article) escaped and in `style`, the answer
+    span inside it also bold. Split before escaping: the span's offsets are the article's."""
     import click
 
+    inside = span is not None and start <= span.start and span.end <= start + len(text)
+    a, b = (span.start - start, span.end - start) if span and inside else (len(text), len(text))
+    parts = [(text[:a], style), (text[a:b], {**style, "bold": True}), (text[b:], style)]
+    return "".join(click.style(escape(part), **how) if how else escape(part) for part, how in parts if part)
+
+
+def mark(hit: Hit, number: int, marked: set[tuple[int, int, int]], span: AnswerSpan | None = None) -> str:
+    """The passage text with cited sentences wrapped in »...« (underlined on a terminal)."""
     p, text = hit.passage, hit.article.text
     out, cursor = [], p.start
     for start, end in p.sentences:
         if (number, start, end) in marked:
             out.append(text_block(text[cursor:start]))
-            quoted = text_block(text[start:end])
-            out.append(click.style(f"»{quoted}«", bold=True, underline=True))
+            out.append(f"»{styled(text[start:end], start, span, text_block, underline=True)}«")
             cursor = end
     out.append(text_block(text[cursor : p.end]))
     return "".join(out).replace("\n", "\n    ")

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from . import embed
 from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
+from .answer_type import read_question
 from .articles import Article
 from .build import BuildResult, index_paths
 from .confidence import ConfidenceModel, load_model, signals
 from .config import default_index_dir
-from .conversation import Turn, cited_articles, contextual_query
+from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
 from .embed import Embedder
 from .errors import QAError, QuestionError
@@ -31,6 +32,7 @@ from .load import PassageIndex, check_model, manifest_backend
 from .milvus_store import open_store
 from .rank import favour, prefer_time, rerank, select
 from .retrieve import FUSIONS, DenseStore, FaissStore, Filters, Hit, search
+from .span import answer_span
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -125,16 +127,39 @@ class Engine:
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
     ) -> Retrieval:
-        """Run the ranking pipeline (see the module docstring) for one question."""
+        """Run the ranking pipeline (see the module docstring) for one question.
+
+        A follow-up is searched with the previous turn's terms (qa/conversation.py), unless
+        that search is weaker than the question alone: then the question alone is used.
+        """
         options = options or SearchOptions()
         question = check_question(question)
+        found = self._search(question, options, filters, history)
+        if not history or found.query == without_phrase(question, found.intent):
+            return found
+        alone = self._search(question, options, filters, ())
+        worse = weaker(self._own_coverage(question, found), self._own_coverage(question, alone))
+        return alone if worse else found
+
+    def _mentions(self, history: Sequence[Turn]) -> Mentions:
+        cited = cited_articles(history)
+        return mentioned_in([self.index.articles[a].text for a in sorted(cited) if a in self.index.articles])
+
+    @staticmethod
+    def _own_coverage(question: str, found: Retrieval) -> list[float]:
+        said = [found.hits[e.hit].article.text[slice(*e.span)] for e in found.evidence]
+        return own_coverage(question, said)
+
+    def _search(
+        self, question: str, options: SearchOptions, filters: Filters | None, history: Sequence[Turn]
+    ) -> Retrieval:
         intent = date_intent(question, self.as_of_date(options)) if options.dates else DateIntent()
         notes = (describe(intent),) if intent else ()
         if intent and not self.index.manifest.get("date_range"):
             # Nothing to prefer: keep the words, which may be the topic ("SARS cases in November 2002").
             notes, intent = (f"No article is dated, so “{intent.phrase}” cannot favour any.",), DateIntent()
         topic = without_phrase(question, intent)  # time words steer by date, not by words
-        query = contextual_query(topic, history)
+        query = contextual_query(topic, history, self._mentions(history))
         qvec = self.embedder.embed([query])[0]
         window = Filters(intent.date_from, intent.date_to) if intent else None
         hits = search(
@@ -150,7 +175,7 @@ class Engine:
         )
         fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
         lift = 1.0 if intent and only_time(query) else options.time_weight  # "What happened this week?"
-        if history:
+        if query != topic:  # a follow-up also prefers the articles the previous turn cited
             hits = favour(hits, cited_articles(history))
         # Articles of the question's time enter the scored pool on a lift; it counts once, below.
         pool = sorted(hits, key=lambda h: -(h.score + lift * fits.get(h.row, 0.0)))
@@ -205,7 +230,8 @@ class Engine:
         if not found.hits:
             why = "No article matches the filters." if filters and filters.active() else DONT_SAY
             return Answer(question, found.query, (), (), True, why, notes=found.notes)
-        citations = tuple(choose_sentences(found.evidence, found.hits))
+        view = read_question(without_phrase(question, found.intent), found.query)  # time words ask no fact
+        citations = tuple(choose_sentences(view, found.evidence, found.hits))
         terms = found.terms or QueryTerms({}, {})
         measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
         sure = self.confidence.probability(measured)
@@ -215,7 +241,8 @@ class Engine:
             return Answer(question, found.query, (), tuple(found.hits), True, reason, sure, found.notes)
         notes = found.notes + evidence_note(found.intent, citations, self.index)
         low = sure < self.confidence.low_below
-        return Answer(question, found.query, citations, tuple(found.hits), False, "", sure, notes, low)
+        span = answer_span(view, citations[0]) if citations and not low else None  # weak evidence: no span
+        return Answer(question, found.query, citations, tuple(found.hits), False, "", sure, notes, low, span)
 
     def article(self, article_id: str) -> Article:
         try:

@@ -120,3 +120,16 @@ def curve(ranks: Sequence[int | None], depth: int = 20) -> list[float | None]:
     Example: curve([1, 3, None], 3) -> [1/3, 1/3, 2/3]
     """
     return [mean(within(r, k) for r in ranks) for k in range(1, depth + 1)]
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """SQuAD's token F1 between two answers, after normalize_answer.
+
+    Example: token_f1("Foreign Minister Choe Son Hui", "Choe Son Hui") -> 0.75
+    """
+    pred, true = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    common = sum(min(pred.count(w), true.count(w)) for w in set(pred) & set(true))
+    if not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(true)
+    return 2 * precision * recall / (precision + recall)

@@ -1,6 +1,14 @@
 import pytest
 
-from qa.conversation import Turn, content_terms, contextual_query, is_follow_up
+from qa.conversation import (
+    Turn,
+    content_terms,
+    contextual_query,
+    is_follow_up,
+    mentioned_in,
+    own_coverage,
+    weaker,
+)
 
 
 @pytest.mark.parametrize("question", ["What did NATO say about it?", "and the foreign minister?", "When?",
@@ -43,3 +51,46 @@ def test_engine_follow_up_prefers_cited_articles(engine):
     follow = engine.ask("Who is the head librarian there?", history=[first.turn()])
     assert follow.hits[0].article.id == "nested/library"
     assert follow.query != follow.question
+
+
+NK = Turn("Who leads the North Korean delegation to Russia?", "Who leads the North Korean delegation to Russia?")
+NK_TEXT = "A delegation led by Foreign Minister Choe Son Hui left for Russia. NATO called it an escalation."
+
+
+def test_nothing_is_carried_after_a_refusal():
+    refused = Turn("How much did the new iPhone cost?", "How much did the new iPhone cost?", (), answered=False)
+    assert contextual_query("When?", [NK, refused]) == "When?"
+
+
+def test_only_the_previous_turn_is_carried():
+    history = [NK, Turn("Who won the 2022 World Cup?", "Who won the 2022 World Cup?")]
+    carried = set(contextual_query("When?", history).split()[1:])
+    assert carried == {"won", "2022", "World", "Cup"}
+
+
+@pytest.mark.parametrize(
+    ("question", "carried"),
+    [
+        ("What did NATO say about it?", True),  # NATO is in the cited article
+        ("And the bakery chain, who runs it now?", False),  # "it" is the bakery chain, a new topic word
+        ("Why is the bakery closing its shops?", False),
+        ("What about Pyongyang?", True),  # a bare opener ties back
+        ("What did they say about Pyongyang?", True),  # a pronoun before the new name
+    ],
+)
+def test_a_question_naming_its_own_subject_starts_over(question, carried):
+    query = contextual_query(question, [NK], mentioned_in([NK_TEXT]))
+    assert (query != question) is carried, query
+
+
+def test_the_expanded_search_is_dropped_when_weaker():
+    assert weaker([0.2, 0.5], [1.0]) and not weaker([1.0], [1.0]) and not weaker([], [])
+    assert own_coverage("Who runs the bakery?", ["The bakery is run by Miriam.", "Rain."]) == [1.0, 0.0]
+
+
+def test_a_refused_answer_is_remembered_as_not_answered(engine):
+    from qa.engine import SearchOptions
+
+    refused = engine.ask("How many residents signed the petition?", SearchOptions(min_confidence=1.01))
+    assert refused.abstained and not refused.turn().answered
+    assert engine.ask("How many residents signed the petition?").turn().answered

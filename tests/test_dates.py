@@ -56,7 +56,12 @@ def test_strong_evidence_from_another_time_wins_and_is_named(engine):
 def test_time_words_do_not_count_as_words_of_the_question(engine):
     plain = engine.ask("How long did trucks wait at the Brenner pass?", SearchOptions(k=3))
     timed = engine.ask("How long did trucks wait at the Brenner pass this week?", SearchOptions(k=3))
-    assert timed.confidence == plain.confidence and timed.citations == plain.citations
+    assert timed.confidence == plain.confidence
+    # the same sentences (a citation's score is the chooser's probability, which also reads
+    # the passage scores that the date lift moves)
+    assert [(c.article_id, c.start, c.end) for c in timed.citations] == [
+        (c.article_id, c.start, c.end) for c in plain.citations
+    ]
 
 
 def test_as_of_moves_this_week(engine):

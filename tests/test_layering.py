@@ -16,10 +16,10 @@ STAGES = [
     {"vectors", "ray_embed", "load", "sources", "segments"},
     {"index", "previous", "maintenance"},
     {"retrieve", "build", "milvus_store"},
-    {"conversation", "dates"},
+    {"conversation", "dates", "answer_type", "phrases"},
     {"evidence"},
-    {"rank"},
-    {"answer", "confidence"},
+    {"rank", "choose"},
+    {"answer", "confidence", "span"},
     {"engine"},
     {
         "evaluate",
