@@ -4,7 +4,8 @@ A 373-byte YAML alias bomb once grew `qa index` past 11 GB and a chat server fro
 2.3 GB; a JSON nesting bomb aborted the whole run. This runs, each in its own process
 with a hang guard, on the same folder with and without the bombs:
 
-- `qa index FOLDER` (the command users run, the packaged model on torch);
+- `qa index FOLDER` (the command users run: the default backend, onnx-fp32), and with
+  `--backend torch` and `--backend onnx-int8`;
 - the chat's upload of the bombs and a good file into a running ChatService.
 
 and reads each process's peak resident memory (VmHWM in /proc/PID/status, polled while
@@ -102,9 +103,17 @@ def commands(work: Path, folder: Path, bombs: bool) -> dict[str, list[str]]:
     files = [str(p) for p in sorted(folder.iterdir())]
     return {
         "reading only (`load_articles`)": [sys.executable, "-c", READ_ONLY, str(folder)],
-        "`qa index` (torch)": [*qa, str(work / f"index-{name}")],
+        "`qa index` (default backend, onnx-fp32)": [*qa, str(work / f"index-{name}")],
+        "`qa index --backend torch`": [*qa, str(work / f"torch-{name}"), "--backend", "torch"],
         "`qa index --backend onnx-int8`": [*qa, str(work / f"onnx-{name}"), "--backend", "onnx-int8"],
-        "chat upload (torch)": [sys.executable, "-c", UPLOAD, str(folder), str(work / f"chat{name}"), *files],
+        "chat upload (default backend)": [
+            sys.executable,
+            "-c",
+            UPLOAD,
+            str(folder),
+            str(work / f"chat{name}"),
+            *files,
+        ],
     }
 
 
@@ -112,7 +121,8 @@ def measure(work: Path) -> list[dict]:
     rows = []
     (work / "warm").mkdir()
     warm = make_folder(work / "warm", False)
-    peak_mb(commands(work, warm, False)["`qa index --backend onnx-int8`"])  # the one-off export, unmeasured
+    for run in ("`qa index --backend onnx-int8`", "`qa index` (default backend, onnx-fp32)"):
+        peak_mb(commands(work, warm, False)[run])  # the one-off exports, unmeasured
     for bombs in (False, True):
         folder = make_folder(work, bombs)
         for run, command in commands(work, folder, bombs).items():
@@ -149,8 +159,9 @@ def section(rows: list[dict]) -> str:
     lines += [
         "",
         f"The bombs add at most {added:+.0f} MB to the same run without them. Reading the folder "
-        "(where a bomb could do harm) stays far below the goal; the rest of the peak is the model "
-        "(PyTorch and its weights), there with or without bombs.",
+        "(where a bomb could do harm) stays far below the goal; the rest of the peak is the model, "
+        "there with or without bombs. The goal is for the default runs; `--backend torch` is shown "
+        "for comparison (PyTorch and its weights alone pass it).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,7 +177,7 @@ def main() -> None:
         print(json.dumps({k: v for k, v in r.items() if k != "out"}), "\n", r["out"].strip()[-600:])
     text = section(rows)
     print(text)
-    if max(r["peak_mb"] for r in rows) >= GOAL_MB:
+    if max(r["peak_mb"] for r in rows if "torch" not in r["run"]) >= GOAL_MB:
         print(f"OVER THE GOAL of {GOAL_MB} MB")
     if args.write_docs:
         sys.path.insert(0, str(Path(__file__).parent))
