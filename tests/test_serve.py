@@ -60,13 +60,19 @@ def test_app_refuses_a_bad_login_before_starting(tmp_path):
 
 
 def test_serve_passes_the_login_from_qa_auth_to_the_app(monkeypatch, tmp_path):
+    import socket
+
     from click.testing import CliRunner
 
+    with socket.socket() as probe:  # a free port: 7860 may be taken by a chat the developer runs
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
     seen = []
     monkeypatch.setattr("runpy.run_path", lambda path: {"main": seen.append})
-    result = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path)], env={"QA_AUTH": "alice:pw"})
+    args = ["serve", "--index", str(tmp_path), "--port", port]
+    result = CliRunner().invoke(cli, args, env={"QA_AUTH": "alice:pw"})
     assert result.exit_code == 0, result.output
-    assert seen == [["--index", str(tmp_path), "--host", "127.0.0.1", "--port", "7860", "--auth", "alice:pw"]]
+    assert seen == [["--index", str(tmp_path), "--host", "127.0.0.1", "--port", port, "--auth", "alice:pw"]]
 
 
 @pytest.fixture(scope="module")
