@@ -240,21 +240,9 @@ def split_articles(
     calling script in each worker (the `qa` command is safe; a bare script may not be).
     A caller's own counter keeps it in-process.
     """
-    if count is None and workers > 1 and sum(len(a.text) for a in articles) >= parallel_chars:
-        try:
-            return _split_in_workers(articles, settings, workers)
-        except BrokenProcessPool as ex:  # a worker died (memory, a script without a main guard)
-            log.warning("splitting in worker processes failed (%s); splitting here instead", ex)
-    counter = count or model_token_counter()
-    return [split_article(a, settings, counter) for a in articles]
-
-
-def _split_in_workers(
-    articles: Sequence[Article], settings: IndexSettings, workers: int
-) -> list[list[Passage]]:
-    with _worker_pool(min(workers, len(articles))) as pool:
-        chunk = max(1, len(articles) // (workers * 4))
-        return list(pool.map(_split_in_worker, articles, [settings] * len(articles), chunksize=chunk))
+    chunk = max(1, len(articles) // (workers * 4))  # small enough that every worker gets some
+    split = split_stream(articles, settings, count, workers, parallel_chars, chunk)
+    return [passages for _, passages in split]
 
 
 def _worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -265,10 +253,6 @@ def _worker_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
     )
-
-
-def _split_in_worker(article: Article, settings: IndexSettings) -> list[Passage]:
-    return split_article(article, settings, model_token_counter())
 
 
 def _split_chunk(articles: list[Article], settings: IndexSettings) -> list[list[Passage]]:
