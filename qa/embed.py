@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder:
         self.agreement: float | None = None  # probe cosine against the CPU, on a GPU (devices.py)
         self._device: str | None = "cpu" if device == "cpu" else None
         self._model: Any = None
-        self._numpy_model: Any = None
+        self._few_model: Any = None  # what encodes a few questions without torch
 
     @property
     def fingerprint(self) -> str:
@@ -102,7 +102,9 @@ class SentenceTransformerEmbedder:
 
     def _encode_few_locked(self, texts: Sequence[str]) -> np.ndarray:
         """A question or two, on one thread: torch if this process has already loaded the
-        model (22 ms), else NumPy, which spares a new process the 5-10 s torch import (37 ms).
+        model (22 ms), else the cached fp32 ONNX file when an earlier run exported it (11 ms),
+        else NumPy (37 ms). The last two spare a new process the 5-10 s torch import; all
+        three give torch's vectors (cosine > 0.99999, tests/test_real_model.py).
 
         One short sequence spread over threads costs more in synchronisation than it saves,
         and under load from other processes it was ten times slower (15 ms against 155 ms).
@@ -116,12 +118,10 @@ class SentenceTransformerEmbedder:
                 return unit_rows(self._model.encode(list(texts), convert_to_numpy=True))
             finally:
                 torch.set_num_threads(before)
-        if self._numpy_model is None:
-            from .minilm import NumpyMiniLM
-
-            self._numpy_model = NumpyMiniLM(self.model_dir)
+        if self._few_model is None:
+            self._few_model = _question_encoder(self.model_dir)
         with one_blas_thread():
-            return self._numpy_model.encode(texts)
+            return self._few_model.encode(texts)
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._model is None:
@@ -251,6 +251,19 @@ def pool_spans(
     means = (sums[np.maximum(stop, first)] - sums[first]) / np.maximum(count, 1)[:, None]
     # A span cut off by the window has no tokens: it gets the passage's vector.
     return np.where(count[:, None] > 0, means, fallback).astype(np.float32)
+
+
+def _question_encoder(model_dir: Path) -> Any:
+    """The fp32 ONNX session if its file is cached (never exported here: that takes 20 s and
+    torch), else the NumPy forward pass; either has `encode(texts)`."""
+    from .onnx_embed import cached_question_encoder  # same stage; imported late, as for OnnxEmbedder
+
+    found = cached_question_encoder(model_dir)
+    if found is not None:
+        return found
+    from .minilm import NumpyMiniLM
+
+    return NumpyMiniLM(model_dir)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

@@ -245,6 +245,31 @@ def model_file(
     return target
 
 
+class _QuestionSession:
+    """The cached fp32 file on one thread, for the torch backend's questions (embed.py)."""
+
+    def __init__(self, embedder: OnnxEmbedder):
+        self.embedder = embedder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.embed(texts)
+
+
+def cached_question_encoder(model_dir: Path, cache_dir: Path | None = None) -> _QuestionSession | None:
+    """An encoder of torch's question vectors from the fp32 ONNX file, if an earlier run cached it
+    (fp32 ONNX and torch agree to a cosine of 0.9999999), else None; onnxruntime failing to load
+    the file is also None, so questions fall back to NumPy rather than fail."""
+    path = cache_folder(model_dir, Path(cache_dir or default_cache_dir())) / FILES["onnx-fp32"]
+    if not path.is_file():
+        return None
+    try:
+        session = new_session(path, threads=1)
+    except Exception as exc:  # a damaged cache file: NumPy gives the same vectors, slower
+        log.warning("cannot load %s (%s); questions are encoded with NumPy", path, exc)
+        return None
+    return _QuestionSession(OnnxEmbedder("onnx-fp32", model_dir, cache_dir, workers=1, session=session))
+
+
 def cache_folder(model_dir: Path, cache_dir: Path) -> Path:
     return cache_dir / "onnx" / f"{weights_hash(str(model_dir))}-r{RECIPE}"
 

@@ -131,6 +131,23 @@ def test_export_is_cached_once_and_leaves_no_temporary_files(onnx_cache):
 
 @onnx
 @pytest.mark.model
+def test_torch_questions_are_encoded_by_the_cached_fp32_file_and_by_numpy_without_it(onnx_cache, monkeypatch, tmp_path):
+    from qa.onnx_embed import cached_question_encoder
+    from qa.tokens import packaged_model_dir
+
+    assert cached_question_encoder(packaged_model_dir(), tmp_path) is None  # never exported here
+    assert not list(tmp_path.iterdir())
+    torch_vectors = SentenceTransformerEmbedder()._load().encode(SENTENCES, normalize_embeddings=True)
+    for cache, kind in ((onnx_cache, "_QuestionSession"), (tmp_path, "NumpyMiniLM")):
+        monkeypatch.setenv("QA_CACHE_DIR", str(cache))
+        embedder = SentenceTransformerEmbedder()
+        vectors = np.concatenate([embedder.embed([text]) for text in SENTENCES])
+        assert type(embedder._few_model).__name__ == kind and embedder._model is None  # torch never loaded
+        assert np.all((vectors * torch_vectors).sum(axis=1) > 0.99999)
+
+
+@onnx
+@pytest.mark.model
 def test_int8_and_fp32_vectors_are_close_to_torch(int8, onnx_cache):
     from qa.onnx_embed import OnnxEmbedder
 

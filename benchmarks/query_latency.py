@@ -1,0 +1,128 @@
+"""Warm query latency on the largest dev index, by question encoder, interleaved (issue 11).
+
+    python benchmarks/query_latency.py [--set scifact] [--questions 100] [--rounds 3] [--write-docs]
+
+The engine is loaded once and warmed, as in the chat. The index's backend (torch for the
+dev indexes) encodes a question without loading torch, by NumPy or, when an earlier run
+cached it, by the fp32 ONNX file (embed._question_encoder). Each round asks every question
+once per encoder, alternating which goes first, so drift of the shared cores hits both
+alike. Reported: p50/p95 of the whole `Engine.ask`, its CPU time (the process's, all threads;
+on shared cores the wall time waits for other processes, CPU time much less), and the time of
+encoding the question alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path[:0] = [str(Path(__file__).resolve().parent)]
+
+import stand_in  # noqa: E402
+
+ROOT = stand_in.ROOT
+HEADING = "## Warm query latency by question encoder (issue 11)"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def encoders(model_dir: Path) -> dict[str, Any]:
+    from qa.config import default_cache_dir
+    from qa.minilm import NumpyMiniLM
+    from qa.onnx_embed import cached_question_encoder, model_file
+
+    model_file("onnx-fp32", model_dir, default_cache_dir())  # cached once, as a default build does
+    return {"numpy": NumpyMiniLM(model_dir), "onnx-fp32": cached_question_encoder(model_dir)}
+
+
+def measure(set_name: str, limit: int, rounds: int) -> dict[str, Any]:
+    from qa.embed import one_blas_thread
+    from qa.engine import Engine
+
+    folder = ROOT / "benchmarks" / "out" / set_name
+    questions = [json.loads(line)["question"] for line in (folder / "questions.jsonl").open()][:limit]
+    engine = Engine.from_index(folder / "index")
+    few = encoders(engine.embedder.model_dir)  # type: ignore[attr-defined]
+    ask: dict[str, list[float]] = {name: [] for name in few}
+    cpu: dict[str, list[float]] = {name: [] for name in few}
+    encode: dict[str, list[float]] = {name: [] for name in few}
+    load_before = stand_in.load()
+    for r in range(rounds):
+        for i, question in enumerate(questions):
+            names = list(few) if (i + r) % 2 == 0 else list(reversed(few))
+            for name in names:
+                engine.embedder._few_model = few[name]  # type: ignore[attr-defined]
+                with one_blas_thread():
+                    started = time.perf_counter()
+                    few[name].encode([question])
+                    encode[name].append((time.perf_counter() - started) * 1000)
+                started, started_cpu = time.perf_counter(), time.process_time()
+                engine.ask(question)
+                ask[name].append((time.perf_counter() - started) * 1000)
+                cpu[name].append((time.process_time() - started_cpu) * 1000)
+    return {
+        "set": set_name,
+        "passages": len(engine.index.passages),
+        "questions": len(questions),
+        "rounds": rounds,
+        "ask": ask,
+        "cpu": cpu,
+        "encode": encode,
+        "load": f"{load_before} before, {stand_in.load()} after",
+        "machine": stand_in.machine_line(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "commit": stand_in.commit(),
+    }
+
+
+def section(result: dict[str, Any]) -> str:
+    lines = [
+        HEADING,
+        "",
+        f"`benchmarks/query_latency.py` on {result['machine']}, {result['date']}, commit "
+        f"`{result['commit']}`, load {result['load']}. Warm `Engine.ask` (k=10) on the "
+        f"{result['set']} index ({result['passages']:,} passages, torch backend), "
+        f"{result['questions']} questions x {result['rounds']} rounds per encoder, interleaved.",
+        "",
+        "| question encoder | ask p50 | ask p95 | CPU time of ask, p50 | encoding p50 | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, times in result["ask"].items():
+        enc = result["encode"][name]
+        lines.append(
+            f"| {name} | {statistics.median(times):.1f} ms | {percentile(times, 95):.1f} ms "
+            f"| {statistics.median(result['cpu'][name]):.1f} ms "
+            f"| {statistics.median(enc):.1f} ms | p50 < 50 ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", default="scifact")
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    result = measure(args.set, args.questions, args.rounds)
+    out = ROOT / "benchmarks" / "out" / "query-latency.json"
+    out.write_text(json.dumps(result))
+    text = section(result)
+    print(text)
+    if args.write_docs:
+        from doc_sections import write_section
+
+        write_section(DOC, HEADING, text)
+
+
+if __name__ == "__main__":
+    main()
