@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from doc_sections import write_section
-from public_sets import DOC, OUT, ROOT, LastQueryMemo, machine, sample
+from public_sets import DOC, OUT, ROOT, machine, open_engine, sample
 
-from qa import Engine, SearchOptions, index_paths
-from qa.embed import default_embedder
+from qa import SearchOptions, index_paths
 from qa.evaluate import Question, evaluate, load_questions, write_rows
 from qa.metrics import contains_answer, normalize_answer
 
@@ -73,15 +72,12 @@ def runs(sets: Path) -> list[tuple[str, Path, list[Question]]]:
 
 
 def run(label: str, sets: Path, only: list[str] | None = None) -> None:
-    model = default_embedder()
     (RESULTS / label).mkdir(parents=True, exist_ok=True)
     for name, index, questions in runs(sets):
         if only and name not in only:
             continue
         started = time.perf_counter()
-        done = evaluate(
-            Engine.from_index(index, embedder=LastQueryMemo(model)), questions, SearchOptions(k=10)
-        )
+        done = evaluate(open_engine(index, None), questions, SearchOptions(k=10))  # the index's own backend
         write_rows(RESULTS / label / f"{name}.jsonl", done.rows)
         extra = {"spans": span_metrics(done.rows), "first": first_metrics(done.rows)}
         record = {**asdict(done.report), **extra, "seconds": time.perf_counter() - started}

@@ -6,8 +6,8 @@ question lacks). Each candidate sentence gets a few cheap features (cosine, IDF 
 and their gaps to the best candidate, words it adds beyond the question, whether it holds
 a phrase of the expected kind, whether it holds the question's word that is rarest among
 the candidates (the word that tells them apart: "founded" in "When was the bakery chain
-founded?" when every sentence is about the chain), its passage's score and rank, its
-neighbours' overlap), and
+founded?" when every sentence is about the chain), the same overlap over the question's
+words outside the article's title, its passage's score and rank, its neighbours' overlap), and
 a linear model trained on dev sets (benchmarks/train_chooser.py) scores them; a softmax
 over one question's candidates says how likely each is the one holding the answer.
 The weights ship as qa/models/chooser.json.
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .answer_type import KINDS, OTHER, QuestionView, Term, echoed, terms_at
+from .answer_type import KINDS, OTHER, QuestionView, Term, echoed, stemmed_terms, terms_at
 from .errors import QAError
 from .evidence import SentenceEvidence
 from .phrases import Phrase, find_phrases, has_detail, named_as_agent
@@ -36,13 +36,14 @@ SENTENCE_FEATURES = (
     "cosine", "cosine_gap", "overlap", "overlap_gap", "coverage", "score_gap", "passage", "passage_rank",
     "dense", "dense_gap", "bm25", "best_in_passage", "local_overlap", "holds_rarest", "typed_local",
     "new_terms", "echo", "length", "bigrams", "window",
-    "question_mark", "context_overlap",
+    "question_mark", "context_overlap", "focus_overlap", "typed_focus",
     "article_start", "place_in_passage", "typed_missing", "typed_near", "typed_count", "typed_detail",
     *(f"typed_{kind}" for kind in KINDS),
 )  # fmt: skip
 
 
 LOCAL, TYPED_MISSING = SENTENCE_FEATURES.index("local_overlap"), SENTENCE_FEATURES.index("typed_missing")
+FOCUS = SENTENCE_FEATURES.index("focus_overlap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +106,12 @@ def candidates(
             hit.lexical / bm25, float(e.score >= best_in[e.hit]), local_overlap(local, words),
             float(bool(rarest & set(words))), 0.0,
             *term_features(view, words), float(text.rstrip().endswith("?")), near,
+            focus_overlap(local, title_terms(hit.article.title), words), 0.0,
             *place_features(hit, e.span), *typed_features(view, text, terms),
         ]  # fmt: skip
         # typed_local: a phrase of the asked-for kind *and* the question's locally rare words
         values[SENTENCE_FEATURES.index("typed_local")] = (1 - values[TYPED_MISSING]) * values[LOCAL]
+        values[SENTENCE_FEATURES.index("typed_focus")] = (1 - values[TYPED_MISSING]) * values[FOCUS]
         out.append(Candidate(e, text, tuple(values)))
     return out
 
@@ -123,6 +126,20 @@ def local_weights(view: QuestionView, bags: Sequence[set[str]]) -> dict[str, flo
 def local_overlap(weights: dict[str, float], words: Sequence[str]) -> float:
     total = sum(weights.values())
     return sum(weights[t] for t in set(words) if t in weights) / total if total > 0 else 0.0
+
+
+def focus_overlap(weights: dict[str, float], title: frozenset[str], words: Sequence[str]) -> float:
+    """`local_overlap` over the question's words that are not in the sentence's article title.
+    The title's words name the article's topic, and its lead sentence restates them; the
+    question's other words ("founded" in "When was the bakery chain founded?") say which fact
+    of that topic is asked for."""
+    focus = {t: w for t, w in weights.items() if t not in title}
+    return local_overlap(focus, words)
+
+
+@lru_cache(maxsize=4096)
+def title_terms(title: str) -> frozenset[str]:
+    return frozenset(stemmed_terms([title])[0])
 
 
 def term_features(view: QuestionView, words: Sequence[str]) -> tuple[float, ...]:

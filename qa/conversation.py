@@ -34,6 +34,7 @@ STOP = REFERRING | frozenset(
     "tell me us more else also other there than then will would can could should may might i you we "
     "one many much new according happen happened".split()
 )
+DETERMINERS = frozenset("the a an this that these those its their his her our your".split())
 MAX_CARRIED_TERMS = 8
 Mentions = Callable[[str], bool]  # does the previous turn's cited text mention this word?
 
@@ -94,15 +95,33 @@ def refers_to_previous(question: str, subject: str, checked: bool) -> bool:
 def new_subject(question: str, previous: Turn, mentions: Mentions | None = None) -> str | None:
     """The first word of the question that names a subject the previous turn never touched:
     not in its question or query, nor (when `mentions` can tell) in the articles it cited.
-    Without `mentions`, only proper nouns count, since common words cannot be checked."""
+    Without `mentions`, only proper nouns count, since common words cannot be checked. A
+    common word counts only inside a noun phrase ("the bakery chain"): a verb the cited
+    article happens not to use ("Was anyone killed?" after a wildfire) names no subject."""
     before = {t.lower() for t in content_terms(f"{previous.question} {previous.query}")}
+    nouns = noun_phrase_words(question)
     for i, term in enumerate(content_terms(question)):
         proper = term[0].isupper() and (i > 0 or question.lstrip().index(term) > 0) or term.isupper()
-        if term.lower() in before or not (proper or mentions):
+        if term.lower() in before or not (proper or (mentions and term.lower() in nouns)):
             continue
         if not (mentions and mentions(term)):
             return term
     return None
+
+
+def noun_phrase_words(question: str) -> set[str]:
+    """Lower-cased words that follow a determiner, up to the next stop word: "When was the
+    bakery chain founded?" -> {"bakery", "chain", "founded"}; "Was anyone killed?" -> set()."""
+    found: set[str] = set()
+    inside = False
+    for word in (w.lower() for w in _TERM.findall(question)):
+        if word in DETERMINERS:
+            inside = True
+        elif word in STOP:
+            inside = False
+        elif inside:
+            found.add(word)
+    return found
 
 
 def contextual_query(question: str, history: Sequence[Turn], mentions: Mentions | None = None) -> str:

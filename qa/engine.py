@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 from . import embed
 from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
@@ -75,6 +77,10 @@ class Retrieval:
     notes: tuple[str, ...] = ()
     intent: DateIntent = DateIntent()  # the question's time words, read as a window of days
     terms: QueryTerms | None = None  # the question's stemmed terms, for the confidence signals
+    qvec: np.ndarray | None = field(default=None, compare=False, repr=False)  # the searched query's vector
+    # A follow-up searched with the previous turn's terms: its hits' sentences scored against
+    # the question's own words and vector, which choose the quoted sentence (None: use `evidence`).
+    own_evidence: list[SentenceEvidence] | None = None
 
 
 class Engine:
@@ -138,8 +144,24 @@ class Engine:
         if not history or found.query == without_phrase(question, found.intent):
             return found
         alone = self._search(question, options, filters, ())
-        worse = weaker(self._own_coverage(question, found), self._own_coverage(question, alone))
-        return alone if worse else found
+        if weaker(self._own_coverage(question, found), self._own_coverage(question, alone)):
+            return alone
+        return replace(found, own_evidence=self._own_evidence(alone, found, options))
+
+    def _own_evidence(
+        self, alone: Retrieval, found: Retrieval, options: SearchOptions
+    ) -> list[SentenceEvidence] | None:
+        """The expanded search's hits, their sentences scored for choosing the answer: words of
+        the question alone, and a vector halfway between it and the expanded query. The
+        carried terms find the article; the question's own words find the sentence in it
+        ("Was anyone killed?" after a wildfire wants "found dead", not the fire's lead), while
+        the carried topic still steers a question of few words ("Where was it played?")."""
+        if alone.terms is None or alone.qvec is None or found.qvec is None or not alone.terms.own:
+            return None  # "How many?": no words of its own; the searched query chooses
+        both = alone.qvec + found.qvec
+        both = both / (np.linalg.norm(both) or 1.0)
+        weight = _cosine_weight(options)
+        return sentence_evidence(alone.terms, both, found.hits, self.index, cosine_weight=weight)
 
     def _mentions(self, history: Sequence[Turn]) -> Mentions:
         cited = cited_articles(history)
@@ -183,8 +205,7 @@ class Engine:
         terms = query_terms(topic, query[len(topic) :], self.index)
         # The one-retriever baselines stay pure: their own signal picks sentences, no re-rank.
         pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
-        cosine_weight = 0.5 if pure is None else pure
-        evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=cosine_weight)
+        evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=_cosine_weight(options))
         # Scaled by the best fused score of all candidates, not of the pool: lifting articles of
         # the question's time into the pool must not change how the others compare.
         best = max((h.score for h in hits), default=0.0)
@@ -192,7 +213,7 @@ class Engine:
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
-        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms)
+        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms, qvec)
 
     def as_of_date(self, options: SearchOptions) -> date:
         """The day "this week" counts back from: the option, else the newest article's date."""
@@ -231,7 +252,8 @@ class Engine:
             why = "No article matches the filters." if filters and filters.active() else DONT_SAY
             return Answer(question, found.query, (), (), True, why, notes=found.notes)
         view = read_question(without_phrase(question, found.intent), found.query)  # time words ask no fact
-        citations = tuple(choose_sentences(view, found.evidence, found.hits))
+        chosen_from = found.evidence if found.own_evidence is None else found.own_evidence
+        citations = tuple(choose_sentences(view, chosen_from, found.hits))
         terms = found.terms or QueryTerms({}, {})
         measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
         sure = self.confidence.probability(measured)
@@ -263,6 +285,12 @@ class Engine:
             "passages": len(self.index.passages),
             "model": self.index.manifest["model"],
         }
+
+
+def _cosine_weight(options: SearchOptions) -> float:
+    """Cosine's share of a sentence's evidence score (the one-retriever baselines: their own signal only)."""
+    pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
+    return 0.5 if pure is None else pure
 
 
 def remap(evidence: list[SentenceEvidence], pool: list[Hit], top: list[Hit]) -> list[SentenceEvidence]:

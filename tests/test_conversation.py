@@ -6,6 +6,7 @@ from qa.conversation import (
     contextual_query,
     is_follow_up,
     mentioned_in,
+    noun_phrase_words,
     own_coverage,
     weaker,
 )
@@ -83,6 +84,19 @@ def test_a_question_naming_its_own_subject_starts_over(question, carried):
     assert (query != question) is carried, query
 
 
+FIRE = Turn("Why did the Athens wildfire spread so fast?", "Why did the Athens wildfire spread so fast?")
+FIRE_TEXT = "Officials blamed the speed of the fire on gusts. A woman was found dead in a burned factory."
+
+
+def test_a_common_word_names_a_subject_only_inside_a_noun_phrase():
+    assert noun_phrase_words("When was the bakery chain founded?") == {"bakery", "chain", "founded"}
+    assert noun_phrase_words("Was anyone killed?") == set()
+    # "killed" is not in the cited article, but it is what is asked about the fire, not a new topic
+    assert contextual_query("Was anyone killed?", [FIRE], mentioned_in([FIRE_TEXT])) != "Was anyone killed?"
+    new_topic = "When was the bakery chain founded?"
+    assert contextual_query(new_topic, [FIRE], mentioned_in([FIRE_TEXT])) == new_topic
+
+
 def test_the_expanded_search_is_dropped_when_weaker():
     assert weaker([0.2, 0.5], [1.0]) and not weaker([1.0], [1.0]) and not weaker([], [])
     assert own_coverage("Who runs the bakery?", ["The bakery is run by Miriam.", "Rain."]) == [1.0, 0.0]
@@ -94,3 +108,24 @@ def test_a_refused_answer_is_remembered_as_not_answered(engine):
     refused = engine.ask("How many residents signed the petition?", SearchOptions(min_confidence=1.01))
     assert refused.abstained and not refused.turn().answered
     assert engine.ask("How many residents signed the petition?").turn().answered
+
+
+def test_a_follow_ups_sentence_is_chosen_by_its_own_words(engine):
+    first = engine.ask("How many residents signed the library petition?")
+    found = engine.retrieve("Who is the head librarian there?", history=[first.turn()])
+    assert found.query != "Who is the head librarian there?" and found.own_evidence is not None
+    said = {e.span: e for e in found.evidence if e.hit == 0}
+    petition = next(e for e in found.own_evidence if e.hit == 0 and "petition" in text_of(found, e))
+    assert petition.overlap == 0.0 < said[petition.span].overlap  # carried words find the article, not the sentence
+    answer = engine.ask("Who is the head librarian there?", history=[first.turn()])
+    assert answer.citations[0].text.startswith("Head librarian Tomas Novak")
+
+
+def test_a_follow_up_without_words_of_its_own_is_chosen_by_the_searched_query(engine):
+    first = engine.ask("How many residents signed the library petition?")
+    found = engine.retrieve("How many?", history=[first.turn()])
+    assert found.query != "How many?" and found.own_evidence is None
+
+
+def text_of(found, e):
+    return found.hits[e.hit].article.text[slice(*e.span)]

@@ -40,19 +40,6 @@ def test_the_set_mixes_topics_refusals_and_new_subjects():
     assert sum(any(t.get("refused") for t in c["turns"]) for c in CONVERSATIONS) >= 2
 
 
-# Turns whose search is right but whose quoted sentence is not (yet): the chooser prefers a
-# news lead that restates the topic ("who leads", "when was it founded", "who runs it"), and
-# the confidence model (qa/confidence.py) refuses "Was anyone killed?".
-# Strict: a conversation that starts passing fails here until it is taken off this list.
-NOT_YET = {
-    "new-topic-after-nato": "chooser: the NK lead sentence beats 'delegation led by ... Choe Son Hui'",
-    "nothing-carried-after-refusal": "chooser: as above",
-    "topic-word-switch": "chooser: the lead sentence beats 'founded in 1968'",
-    "paraphrased-follow-up": "'Was anyone killed?' vs 'found dead': no shared word, refused",
-    "opener-with-new-subject": "chooser: 'ovens run on gas' beats 'has run the business'",
-}
-
-
 @pytest.fixture(scope="module")
 def asked(news_engine):
     """Each conversation's answers (asked once for both tests below), by conversation id."""
@@ -82,12 +69,7 @@ def test_follow_ups_search_the_right_article_and_say_what_they_searched(news_eng
         assert_honest(answer.question, answer.query, [a.turn() for a in answers[:i]])
 
 
-@pytest.mark.parametrize(
-    "conv",
-    [pytest.param(c, marks=pytest.mark.xfail(c["id"] in NOT_YET, reason=NOT_YET.get(c["id"], ""), strict=True))
-     for c in CONVERSATIONS],
-    ids=lambda c: c["id"],
-)  # fmt: skip
+@pytest.mark.parametrize("conv", CONVERSATIONS, ids=lambda c: c["id"])
 def test_every_turn_is_answered_from_the_right_article(news_engine, asked, conv):
     for turn, answer in zip(conv["turns"], ask_all(news_engine, conv, asked), strict=True):
         if turn.get("refused"):
