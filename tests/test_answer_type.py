@@ -5,6 +5,7 @@ import pytest
 
 from qa.answer import AnswerSpan, styled
 from qa.answer_type import OTHER, QuestionView, expected_kind, stemmed_terms
+from qa.choose import focus_overlap, local_overlap, local_weights, title_terms
 from qa.lexical import tokenize
 from qa.phrases import find_phrases
 from qa.terminal import one_line
@@ -87,6 +88,24 @@ def test_stemmed_terms_are_bm25s_terms():
         "",
     ]
     assert stemmed_terms(texts) == tokenize(texts)
+
+
+def test_irregular_past_forms_join_their_verb():
+    # BM25 keeps "led" apart from "lead"; the chooser's terms join them (and keep "found" alone:
+    # "When was it founded?" must not match "found dead")
+    assert stemmed_terms(["Who leads it?", "a delegation led by", "he was found"]) == [
+        ["lead"], ["deleg", "lead"], ["found"]
+    ]
+    assert tokenize(["a delegation led by"]) == [["deleg", "led"]]
+
+
+def test_focus_overlap_skips_the_words_of_the_article_title():
+    view = QuestionView.of("When was the bakery chain founded?", "date")
+    local = local_weights(view, [{"bakeri", "chain"}, {"found"}, {"bakeri"}])
+    title = title_terms("Bakery Chain to Close Shops")
+    lead, founded = stemmed_terms(["The bakery chain will close shops.", "It was founded in 1968."])
+    assert local_overlap(local, lead) > local_overlap(local, founded)  # the lead restates the topic
+    assert focus_overlap(local, title, lead) == 0.0 < focus_overlap(local, title, founded) == 1.0
 
 
 def test_a_phrase_the_question_already_holds_is_not_new():
