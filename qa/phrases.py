@@ -155,9 +155,14 @@ def names(text: str, kind: str) -> list[Phrase]:
             words.pop(0)
         while words and _CONNECTOR.fullmatch(text[slice(*words[-1])]):
             words.pop()
-        if words and text[words[0][0]].isupper():
+        if words and text[words[0][0]].isupper() and not _MODIFIER.search(text[slice(*words[-1])]):
             found.append(Phrase(words[0][0], name_end(text, words[-1][0], words[-1][1]), kind))
     return found
+
+
+# A name ending in a lower-case hyphenated word ("the Kim Jong Un-led country", "a Lyon-based
+# firm") describes the noun after it: the answer to "Who leads ...?" is not "Kim Jong Un-led".
+_MODIFIER = re.compile(r"\w-[a-z]+$")
 
 
 def titled(phrase: str) -> bool:

@@ -59,6 +59,11 @@ def test_names_drop_sentence_words_titles_and_possessives():
     assert phrases(text, "organisation") == ["KCNA", "Foreign Minister Choe Son Hui", "Russia"]
 
 
+def test_a_name_ending_in_a_hyphenated_modifier_is_no_name():
+    text = "The Kim Jong Un-led country and a Lyon-based firm sent Hewlett-Packard staff."
+    assert phrases(text, "person") == ["Hewlett-Packard"]
+
+
 def test_a_titled_name_is_no_agency_or_place_span():
     from qa.span import phrase_candidates
 
