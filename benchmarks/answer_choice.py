@@ -177,20 +177,21 @@ Against the issue's targets: the quoted sentence holds the gold answer for 0.809
 held-out SQuAD articles and 0.820 of the SQuAD sample (target 0.88 not reached; the oracle,
 any candidate sentence of the top 10 passages, is 0.965) and for 0.569 / 0.507 of COVID-QA
 (target 0.62 not reached; oracle 0.730). The new features change these by at most 0.004 up
-and, on the COVID-QA sample, 0.007 down (2 of 300 questions: a second sentence is quoted
-for 33% of questions instead of 37%). A one-hidden-layer (16 tanh units) listwise model on
-the same features was tried and not shipped: on the held-out articles SQuAD 0.802 (first
+and, on the COVID-QA sample, 0.007 down (2 of 300 questions: a second sentence is quoted for
+33% of questions instead of 37%). A one-hidden-layer (16 tanh units) listwise model on the
+same features was tried and not shipped: on the held-out articles SQuAD 0.802 (first
 sentence 0.730) against the linear model's 0.815 (0.750), COVID-QA 0.581 (0.479) against
-0.573 (0.491), in train_chooser.py's own held-out report. What the change is for: seed questions 14 of 14 in the crowded index (13
-before: "Who leads the North Korean delegation to Russia?" quoted the NATO statement), and
-every follow-up conversation below. Span precision on the held-out SQuAD articles 0.826
-(0.808 before) with a span on 15% of questions (EM 0.71, F1 0.78 where given). Retrieval
-metrics are unchanged (a single question searches exactly as before). The p50 column is not
-comparable (the runs shared the 2 cores with the test suite, a chooser training and other
-engineers' jobs; load average 6-14). Measured instead by CPU time, one thread, 100 COVID-QA
-questions, `Engine.ask`, before and after alternating in separate processes (5 rounds each,
-load 6-14): p50 34.8 / 40.0 / 38.0 / 38.2 / 35.6 ms before, 40.2 / 45.7 / 32.6 / 35.4 / 32.8
-ms after (medians 38.0 and 35.4): no measurable change.
+0.573 (0.491), in train_chooser.py's own held-out report. What the change is for: seed
+questions 14 of 14 in the crowded index (13 before: "Who leads the North Korean delegation
+to Russia?" quoted the NATO statement), and every follow-up conversation below. Span
+precision on the held-out SQuAD articles 0.826 (0.808 before) with a span on 15% of
+questions (EM 0.71, F1 0.78 where given). Retrieval metrics are unchanged (a single question
+searches exactly as before). The p50 column is not comparable (the runs shared the 2 cores
+with the test suite, a chooser training and other engineers' jobs; load average 6-14).
+Measured instead by CPU time, one thread, 100 COVID-QA questions, `Engine.ask`, before and
+after alternating in separate processes (5 rounds each, load 6-14): p50 34.8 / 40.0 / 38.0 /
+38.2 / 35.6 ms before, 40.2 / 45.7 / 32.6 / 35.4 / 32.8 ms after (medians 38.0 and 35.4): no
+measurable change.
 
 Follow-ups: tests/test_follow_ups.py asks 14 mixed-topic conversations (40 turns: topic
 switches, refusals in between, follow-ups naming a new subject) over the seed plus five small

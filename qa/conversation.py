@@ -4,8 +4,9 @@ A short or referring follow-up ("When?", "What did he say about it?") is searche
 together with the key terms of the previous turn, and the articles that turn cited are
 preferred. Context drifts when it is carried too far, so it is carried only:
 - from the previous turn, and only when that turn was answered (none after a refusal);
-- when the question does not name its own subject: a proper noun or a topic word that
-  neither the previous question nor the articles it cited mention starts a new topic,
+- when the question does not name its own subject: a proper noun or a topic word (a word
+  of a noun phrase: "the bakery chain") that neither the previous question nor the
+  articles it cited mention starts a new topic,
   unless a pronoun or an opener ("and ...", "what about ...") ties it back;
 - when the expanded search is not weaker than the question alone (the engine runs both
   and compares them with `weaker`).
