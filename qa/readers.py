@@ -47,8 +47,8 @@ def build_article(fields: dict[str, Any], default_id: str, path: str, line: int 
         date = normalise_date(fields.get("date"))
     except ValueError as ex:
         yield Problem(path, f"{ex}; kept the article without a date", line, "warning")
-    given = fields.get("id")
-    article_id = str(given).strip() if given not in (None, "") else default_id
+    given = "" if fields.get("id") is None else str(fields.get("id")).strip()
+    article_id = given or default_id  # a blank id (" ") is no id: it would name no article
     where = f"{path}:{line}" if line else path
     yield Article(
         id=article_id,

@@ -119,6 +119,14 @@ def test_content_id_is_stable_for_records_without_id(tmp_path):
     assert load_articles([tmp_path]).articles[0].id == first and first.startswith("doc-")
 
 
+def test_a_blank_id_is_no_id(tmp_path):
+    """Found by tests/test_properties.py: {"id": " "} became an article with the empty id."""
+    (tmp_path / "d.jsonl").write_text(json.dumps({"id": " ", "text": "Body."}) + "\n")
+    (tmp_path / "e.jsonl").write_text(json.dumps({"text": "Body."}) + "\n")
+    blank, missing = (load_articles([tmp_path / f]).articles[0].id for f in ("d.jsonl", "e.jsonl"))
+    assert blank.startswith("doc-") and blank == missing
+
+
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(NoArticlesError, match="does not exist"):
         load_articles([tmp_path / "nope"])
