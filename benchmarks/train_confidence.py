@@ -34,8 +34,19 @@ from pathlib import Path
 import numpy as np
 import public_sets as ps
 
-from qa import Engine, SearchOptions, index_paths
-from qa.confidence import MODEL_FILE, ConfidenceModel, Signals, model_inputs, signals
+from qa import SearchOptions, index_paths
+from qa.confidence import (
+    FEATURES,
+    MODEL_FILE,
+    PROBE_VECTORS,
+    ConfidenceModel,
+    Signals,
+    load_model_file,
+    model_inputs,
+    probe_questions,
+    signals,
+)
+from qa.embed import default_embedder
 from qa.evaluate import Question, load_questions
 
 SEED = 11
@@ -56,6 +67,8 @@ OFF = (
 )
 SMALL_INDEXES, SMALL_QUESTIONS = 12, 20  # per set: indexes of 1-4 articles, questions each way
 SIGNALS = ps.OUT / "confidence-signals.jsonl"
+HELD_OUT = ps.OUT / "confidence-heldout.jsonl"
+CHECKS = Path(__file__).parent / "checks"
 HEADING = "## Answer confidence model: training groups (issue 11)"
 log = logging.getLogger("train_confidence")
 
@@ -80,13 +93,21 @@ def training_questions(name: str, answerable: bool | None, limit: int | None = P
 
 
 def collect_group(group: str, index: Path, questions: list[Question], label: int) -> list[dict]:
-    engine = Engine.from_index(index)
+    """Every signal of every question, and the index's ten best cosines (the question's vector is
+    the one the retrieval made: LastQueryMemo keeps it)."""
+    engine = ps.open_engine(index, None)
     rows = []
     for q in questions:
         found = engine.retrieve(q.question, SearchOptions(k=10))
         assert found.terms is not None
-        values = signals(found.terms, found.evidence, found.hits, len(engine.index.passages)).values
-        rows.append({"group": group, "id": q.id, "label": label, "x": values})
+        measured = signals(
+            found.terms, found.evidence, found.hits, len(engine.index.passages), engine.null, found.best_dense
+        )
+        values = [measured.values[f] for f in FEATURES]
+        best, _ = engine.store.search(engine.embedder.embed([found.query]), 10)
+        dense = [round(float(s), 6) for s in best[0]]
+        where = str(index.relative_to(ps.OUT))
+        rows.append({"group": group, "id": q.id, "label": label, "index": where, "x": values, "dense": dense})
     log.info("%s: %d questions", group, len(rows))
     return rows
 
@@ -117,7 +138,21 @@ def small_corpora() -> list[dict]:
     return rows
 
 
+def embed_probes() -> None:
+    """The probe questions' vectors (qa/confidence.py: IndexNull), shipped so that nothing is
+    embedded at start-up or per question. Embedded with the torch backend, the dev indexes'
+    backend; onnx-fp32 gives the same vectors."""
+    embedder = default_embedder("torch")
+    vectors = embedder.embed(probe_questions())
+    np.save(PROBE_VECTORS, vectors.astype(np.float16), allow_pickle=False)  # half the size, ~1e-3 off
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    data["probes"] = {"model": embedder.name, "dim": embedder.dim, "questions": len(vectors)}
+    MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    load_model_file.cache_clear()
+
+
 def collect() -> list[dict]:
+    embed_probes()
     rows: list[dict] = small_corpora()
     for name in OWN:
         index, _ = ps.prepare(name)
@@ -128,6 +163,36 @@ def collect() -> list[dict]:
         index, _ = ps.prepare(against)
         rows += collect_group(f"{asked}-on-{against}", index, training_questions(asked, True), 0)
     SIGNALS.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return rows
+
+
+def collect_held_out() -> list[dict]:
+    """The questions the benchmarks report on (never trained on): public_sets.py's samples of
+    300 (seed 0) and its off-corpus samples (seed 1), the hand-written paraphrases and the rest
+    of SciFact's claims (news_checks.py asks all 809)."""
+    rows: list[dict] = []
+    for name in OWN:
+        index, path = ps.prepare(name)
+        questions = load_questions(path)
+        picked = ps.sample(questions, 300, seed=0)
+        rows += collect_group(f"held-{name}", index, [q for q in picked if not q.unanswerable], 1)
+        if name == "squad2":
+            gone = [q for q in picked if q.unanswerable]
+            rows += collect_group("held-squad2-unanswerable", index, gone, 0)
+        if name == "scifact":
+            seen = {q.id for q in picked}
+            rest = [q for q in questions if q.id not in seen]
+            rows += collect_group("held-scifact-claims-rest", index, rest, 1)
+    for name in ("seeds", "squad1", "covid"):
+        index, _ = ps.prepare(name)
+        written = load_questions(CHECKS / f"paraphrase-{name}.jsonl")
+        rows += collect_group(f"held-paraphrase-{name}", index, written, 1)
+    for asked, against in ps.OFF_CORPUS:
+        index, _ = ps.prepare(against)
+        _, path = ps.prepare(asked)
+        picked = ps.sample(load_questions(path), 300, seed=1)
+        rows += collect_group(f"held-{asked}-on-{against}", index, picked, 0)
+    HELD_OUT.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return rows
 
 
@@ -148,7 +213,8 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]
 
 
 def train(rows: list[dict]) -> tuple[ConfidenceModel, dict]:
-    x = np.array([model_inputs(Signals(tuple(r["x"])), INPUTS) for r in rows], dtype=np.float64)
+    found = [Signals(dict(zip(FEATURES, r["x"], strict=True))) for r in rows]
+    x = np.array([model_inputs(f, INPUTS) for f in found], dtype=np.float64)
     y = np.array([r["label"] for r in rows], dtype=np.float64)
     groups = [r["group"] for r in rows]
     sizes = {g: groups.count(g) for g in set(groups)}
@@ -177,8 +243,13 @@ def train(rows: list[dict]) -> tuple[ConfidenceModel, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit-only", action="store_true", help="reuse the signals collected last time")
+    parser.add_argument("--held-out", action="store_true", help="collect the benchmarks' questions' signals")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    if args.held_out:
+        collect_held_out()
+        return
     rows = (
         [json.loads(line) for line in SIGNALS.read_text().split("\n") if line] if args.fit_only else collect()
     )
@@ -191,6 +262,7 @@ def main() -> None:
         "trained_on": rates,
         "seed": SEED,
         "script": "benchmarks/train_confidence.py",
+        "probes": load_model_file().get("probes"),
     }
     MODEL_FILE.parent.mkdir(exist_ok=True)
     MODEL_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

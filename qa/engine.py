@@ -21,7 +21,7 @@ from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .answer_type import read_question
 from .articles import Article
 from .build import BuildResult, index_paths
-from .confidence import ConfidenceModel, load_model, signals
+from .confidence import ConfidenceModel, IndexNull, index_null, load_model, probe_vectors, signals
 from .config import default_index_dir
 from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
@@ -75,6 +75,7 @@ class Retrieval:
     notes: tuple[str, ...] = ()
     intent: DateIntent = DateIntent()  # the question's time words, read as a window of days
     terms: QueryTerms | None = None  # the question's stemmed terms, for the confidence signals
+    best_dense: float = 0.0  # the best passage cosine of the whole dense search, for the same
 
 
 class Engine:
@@ -92,6 +93,12 @@ class Engine:
     def confidence(self) -> ConfidenceModel:
         """The model that decides to answer, mark low confidence, or refuse (read on first use)."""
         return load_model()
+
+    @cached_property
+    def null(self) -> IndexNull:
+        """What an unrelated question's best cosine is in this index (one search of the probe
+        questions' shipped vectors, on first use; see qa/confidence.py)."""
+        return index_null(self.store, probe_vectors(self.embedder))
 
     @classmethod
     def from_index(
@@ -192,7 +199,8 @@ class Engine:
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
-        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms)
+        best_dense = max((h.dense for h in hits), default=0.0)
+        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms, best_dense)
 
     def as_of_date(self, options: SearchOptions) -> date:
         """The day "this week" counts back from: the option, else the newest article's date."""
@@ -233,7 +241,10 @@ class Engine:
         view = read_question(without_phrase(question, found.intent), found.query)  # time words ask no fact
         citations = tuple(choose_sentences(view, found.evidence, found.hits))
         terms = found.terms or QueryTerms({}, {})
-        measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
+        reads = self.confidence.reads  # only what the model reads is measured
+        null = self.null if "dense_z" in reads else IndexNull(0.0, 1.0)
+        passages = len(self.index.passages)
+        measured = signals(terms, found.evidence, found.hits, passages, null, found.best_dense, reads)
         sure = self.confidence.probability(measured)
         floor = self.confidence.refuse_below if options.min_confidence is None else options.min_confidence
         reason = abstain_reason(sure, floor)
