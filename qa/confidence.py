@@ -1,12 +1,14 @@
 """How sure an answer is: signals of one retrieval, combined by a small calibrated model.
 
 One sentence's word overlap was the old test, and it refused a third of answerable news
-questions, because people paraphrase news (issue 11). The model here sees the whole
+questions, because people paraphrase news (issue 11). The signals here see the whole
 retrieval: the best sentence's cosine and coverage, how much of the question the top
-passages hold anywhere, whether BM25 and the dense retriever agree on the top article, and
-the score gap, the share of the question's words the index has ever seen, the index's size,
-and how far the best cosine stands above what everyday unrelated questions score in this very
-index (IndexNull, from probe questions shipped with their vectors). It is a logistic regression trained by benchmarks/train_confidence.py on the dev sets
+passages hold anywhere, whether BM25 and the dense retriever agree on the top article, the
+score gap, the share of the question's words the index has ever seen, the index's size, and
+how far the best cosine stands above what everyday unrelated questions score in this very
+index (IndexNull: probe questions shipped with their vectors, searched once per index).
+The model reads a few of them (the engine measures only those). It is a logistic
+regression trained by benchmarks/train_confidence.py on the dev sets
 (questions asked against their own articles = answerable; against another set's articles,
 or SQuAD 2.0's unanswerable ones = not), and its weights ship as qa/models/confidence.json.
 The model names the inputs it uses: a signal ("best_cosine") or a product of two
@@ -53,7 +55,9 @@ FEATURES = (
     "known",  # share of the question's terms that occur anywhere in the index ("IFITM3" in Wikipedia: no)
     "passages",  # log10(1 + passages in the index): the best of many weak matches is less weak
     "dense_z",  # the best passage cosine in standard deviations above the probe questions' (IndexNull)
+    "cosine_lift",  # best_cosine minus the probe questions' mean best cosine in this index (IndexNull)
 )
+NULL_SIGNALS = frozenset({"dense_z", "cosine_lift"})  # the signals that read the index's IndexNull
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ MEASURES: dict[str, Callable[[Measured], float]] = {
     "known": _known,
     "passages": lambda m: math.log10(1 + m.passages),
     "dense_z": lambda m: m.null.z(m.best_dense),
+    "cosine_lift": lambda m: max((e.cosine for e in m.evidence), default=0.0) - m.null.mean,
 }
 
 

@@ -21,7 +21,15 @@ from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .answer_type import read_question
 from .articles import Article
 from .build import BuildResult, index_paths
-from .confidence import ConfidenceModel, IndexNull, index_null, load_model, probe_vectors, signals
+from .confidence import (
+    NULL_SIGNALS,
+    ConfidenceModel,
+    IndexNull,
+    index_null,
+    load_model,
+    probe_vectors,
+    signals,
+)
 from .config import default_index_dir
 from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
@@ -242,7 +250,7 @@ class Engine:
         citations = tuple(choose_sentences(view, found.evidence, found.hits))
         terms = found.terms or QueryTerms({}, {})
         reads = self.confidence.reads  # only what the model reads is measured
-        null = self.null if "dense_z" in reads else IndexNull(0.0, 1.0)
+        null = self.null if NULL_SIGNALS & set(reads) else IndexNull(0.0, 1.0)
         passages = len(self.index.passages)
         measured = signals(terms, found.evidence, found.hits, passages, null, found.best_dense, reads)
         sure = self.confidence.probability(measured)
