@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import DenseSettings
 from .embed import Embedder
 from .evidence import QueryTerms, SentenceEvidence, term_overlap
 from .lexical import tokenize
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 MODEL_FILE = Path(__file__).parent / "models" / "confidence.json"
 PROBE_QUESTIONS = Path(__file__).parent / "models" / "probe-questions.txt"
 PROBE_VECTORS = Path(__file__).parent / "models" / "probe-vectors.npy"
+EXACT_NULL_ROWS = DenseSettings().exact_limit  # the size up to which the index is searched exactly
+NULL_CHUNK = 20_000  # passage vectors per matrix product when the probes are scored exactly
 TOP_PASSAGES = 3  # passages whose words count for "does the retrieval hold the question at all"
 SIGNAL_HITS = 5  # sentences of the first 5 passages count, so signals do not change with k above 5
 FEATURES = (
@@ -74,10 +77,21 @@ class IndexNull:
         return (cosine - self.mean) / self.std
 
 
-def index_null(store: DenseStore, probes: np.ndarray) -> IndexNull:
-    """Search the index once with the probe questions' vectors (cheap: one dense search each)."""
-    best, rows = store.search(np.asarray(probes, dtype=np.float32), 1)
-    found = best[:, 0][rows[:, 0] >= 0].astype(np.float64)
+def index_null(dense: Any, store: DenseStore, probes: np.ndarray) -> IndexNull:
+    """The probe questions' best cosines in one index, searched once. Up to EXACT_NULL_ROWS
+    passages one matrix product over the stored vectors, in chunks (0.1 s of CPU for 15,887
+    passages, where 244 single searches take 4 s); above, where the index is a graph, its search."""
+    probes = np.asarray(probes, dtype=np.float32)
+    if dense.ntotal <= EXACT_NULL_ROWS:
+        best = np.full(len(probes), -np.inf, dtype=np.float32)
+        for start in range(0, dense.ntotal, NULL_CHUNK):
+            rows = min(NULL_CHUNK, dense.ntotal - start)
+            vectors = np.asarray(dense.reconstruct_n(start, rows), dtype=np.float32)
+            best = np.maximum(best, (vectors @ probes.T).max(axis=0))
+        found = best[np.isfinite(best)].astype(np.float64)
+    else:
+        scores, rows = store.search(probes, 1)
+        found = scores[:, 0][rows[:, 0] >= 0].astype(np.float64)
     if len(found) < 2:
         return IndexNull(0.0, 1.0)
     return IndexNull(float(found.mean()), max(float(found.std()), 0.01))

@@ -106,7 +106,7 @@ class Engine:
     def null(self) -> IndexNull:
         """What an unrelated question's best cosine is in this index (one search of the probe
         questions' shipped vectors, on first use; see qa/confidence.py)."""
-        return index_null(self.store, probe_vectors(self.embedder))
+        return index_null(self.index.dense, self.store, probe_vectors(self.embedder))
 
     @classmethod
     def from_index(

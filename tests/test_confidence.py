@@ -50,8 +50,10 @@ def test_signals_measure_sentences_passages_agreement_and_gap():
     assert found["gap"] == pytest.approx(0.4) and found["terms"] == pytest.approx(math.log(5))
     assert found["known"] == 1.0 and found["passages"] == pytest.approx(2.0)
     assert found["dense_z"] == pytest.approx(0.8)  # no null given: the plain best cosine of the hits
+    assert found["cosine_lift"] == pytest.approx(0.6)
     in_index = signals(terms, evidence, hits, 99, IndexNull(0.5, 0.1), best_dense=0.9).as_dict()
     assert in_index["dense_z"] == pytest.approx(4.0)  # 0.9 is four spreads above the probes' 0.5
+    assert in_index["cosine_lift"] == pytest.approx(0.1)  # the best sentence, 0.6, less the probes' 0.5
 
 
 def test_signals_of_an_empty_retrieval_are_zero_not_an_error():
@@ -70,15 +72,21 @@ def test_only_the_signals_asked_for_are_measured(monkeypatch):
     assert model.reads == ("known", "passages")
 
 
-def test_index_null_is_the_spread_of_the_probes_best_cosines():
+def test_index_null_is_the_spread_of_the_probes_best_cosines(monkeypatch):
     passages = np.eye(4, dtype=np.float32)  # four orthogonal passages
     probes = np.array([[1, 0, 0, 0], [0.6, 0.8, 0, 0], [0.6, 0, 0.8, 0], [0.5, 0.5, 0.5, 0.5]], np.float32)
-    store = FaissStore(_flat(passages))
-    null = index_null(store, probes)
+    dense = _flat(passages)
+    null = index_null(dense, FaissStore(dense), probes)
     assert null.mean == pytest.approx(np.mean([1.0, 0.8, 0.8, 0.5]))
     assert null.std == pytest.approx(np.std([1.0, 0.8, 0.8, 0.5]), abs=1e-6)
     assert null.z(null.mean) == 0.0
-    assert index_null(FaissStore(_flat(passages[:0])), probes) == IndexNull(0.0, 1.0)  # nothing to find
+    monkeypatch.setattr(confidence, "NULL_CHUNK", 3)  # the matrix product goes in chunks
+    assert index_null(dense, FaissStore(dense), probes) == null
+    monkeypatch.setattr(confidence, "EXACT_NULL_ROWS", 2)  # a big index: its own search, one per probe
+    searched = index_null(dense, FaissStore(dense), probes)
+    assert (searched.mean, searched.std) == pytest.approx((null.mean, null.std))
+    empty = _flat(passages[:0])
+    assert index_null(empty, FaissStore(empty), probes) == IndexNull(0.0, 1.0)  # nothing to find
 
 
 def _flat(vectors: np.ndarray):  # type: ignore[no-untyped-def]
@@ -151,3 +159,22 @@ def test_a_model_naming_an_unknown_signal_is_refused(tmp_path):
     bad.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="mood"):
         load_model(bad)
+
+
+def test_the_engine_measures_only_what_the_shipped_model_reads(engine, monkeypatch):
+    reads = load_model().reads
+    assert "cosine_lift" in reads and len(reads) < len(FEATURES)
+    for name in set(FEATURES) - set(reads):
+        monkeypatch.setitem(confidence.MEASURES, name, lambda m, name=name: pytest.fail(f"measured {name}"))
+    answer = engine.ask("How many residents signed the petition for longer library hours?")
+    assert 0.0 < answer.confidence < 1.0
+
+
+def test_the_shipped_model_never_trusts_more_evidence_less():
+    """More support, known words or cosine lift never lower the probability, in any index size."""
+    model = load_model()
+    base = {"best_support": 0.4, "known": 0.8, "passages": 3.0, "cosine_lift": 0.2, "best_cosine": 0.5}
+    for size in (0.3, 1.0, 3.0, 6.0):
+        for name in ("best_support", "known", "cosine_lift"):
+            low, high = {**base, "passages": size}, {**base, "passages": size, name: base[name] + 0.2}
+            assert model.probability(Signals(high)) > model.probability(Signals(low)), (name, size)
