@@ -20,7 +20,6 @@ marked "low confidence"; refuse ("the articles don't say").
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -35,8 +34,6 @@ from .embed import Embedder
 from .evidence import QueryTerms, SentenceEvidence, term_overlap
 from .lexical import tokenize
 from .retrieve import DenseStore, Hit
-
-log = logging.getLogger(__name__)
 
 MODEL_FILE = Path(__file__).parent / "models" / "confidence.json"
 PROBE_QUESTIONS = Path(__file__).parent / "models" / "probe-questions.txt"
@@ -77,10 +74,12 @@ class IndexNull:
         return (cosine - self.mean) / self.std
 
 
-def index_null(dense: Any, store: DenseStore, probes: np.ndarray) -> IndexNull:
+def index_null(dense: Any, store: DenseStore, probes: np.ndarray | None) -> IndexNull:
     """The probe questions' best cosines in one index, searched once. Up to EXACT_NULL_ROWS
     passages one matrix product over the stored vectors, in chunks (0.1 s of CPU for 15,887
     passages, where 244 single searches take 4 s); above, where the index is a graph, its search."""
+    if probes is None:
+        return IndexNull(0.0, 1.0)  # no probes for this model: cosines count as they are
     probes = np.asarray(probes, dtype=np.float32)
     if dense.ntotal <= EXACT_NULL_ROWS:
         best = np.full(len(probes), -np.inf, dtype=np.float32)
@@ -102,17 +101,16 @@ def probe_questions(path: Path = PROBE_QUESTIONS) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def probe_vectors(embedder: Embedder) -> np.ndarray:
-    """The probes' vectors: shipped for the packaged model (nothing is embedded at start-up or per
-    question); another model (a test's fake one) embeds the few probes once."""
+def probe_vectors(embedder: Embedder) -> np.ndarray | None:
+    """The probes' vectors, shipped for the packaged model, so nothing is embedded at start-up or
+    per question. None for another model (a test's fake one): the model was trained on this
+    model's cosines, and another's probes would not put its cosines on that scale."""
     shipped = load_model_file().get("probes") or {}
-    questions = probe_questions()
-    if (shipped.get("model"), shipped.get("dim")) == (embedder.name, embedder.dim) and PROBE_VECTORS.exists():
-        vectors = np.load(PROBE_VECTORS, allow_pickle=False).astype(np.float32)
-        if vectors.shape == (len(questions), embedder.dim):
-            return vectors
-    log.info("embedding %d probe questions with %s (none shipped for it)", len(questions), embedder.name)
-    return np.asarray(embedder.embed(questions), dtype=np.float32)
+    ours = (shipped.get("model"), shipped.get("dim")) == (embedder.name, embedder.dim)
+    if not ours or not PROBE_VECTORS.exists():
+        return None
+    vectors = np.load(PROBE_VECTORS, allow_pickle=False).astype(np.float32)
+    return vectors if vectors.shape == (len(probe_questions()), embedder.dim) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from qa import confidence
+from qa import engine as qa_engine
 from qa.articles import Article
 from qa.confidence import (
     FEATURES,
@@ -21,7 +22,7 @@ from qa.confidence import (
     probe_vectors,
     signals,
 )
-from qa.engine import SearchOptions
+from qa.engine import Engine, SearchOptions
 from qa.evidence import QueryTerms, SentenceEvidence
 from qa.passages import Passage
 from qa.retrieve import FaissStore, Hit
@@ -97,22 +98,27 @@ def _flat(vectors: np.ndarray):  # type: ignore[no-untyped-def]
     return index
 
 
-def test_probe_vectors_are_shipped_for_the_packaged_model_and_embedded_for_another(embedder):
+def test_probe_vectors_are_shipped_for_the_packaged_model_and_none_for_another(embedder):
     shipped = json.loads(MODEL_FILE.read_text())["probes"]
     vectors = np.load(confidence.PROBE_VECTORS, allow_pickle=False)
     assert vectors.shape == (len(probe_questions()), shipped["dim"]) == (shipped["questions"], 384)
     assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
     assert len(set(probe_questions())) == len(probe_questions()) >= 200
-    other = probe_vectors(embedder)  # the fake model: no shipped vectors, so the probes are embedded
-    assert other.shape == (len(probe_questions()), embedder.dim) and embedder.texts_embedded == len(other)
+    packaged = type("Packaged", (), {"name": shipped["model"], "dim": 384})()
+    assert np.array_equal(probe_vectors(packaged), vectors.astype(np.float32))  # type: ignore[arg-type]
+    assert probe_vectors(embedder) is None and embedder.texts_embedded == 0  # the fake model: nothing
+    assert index_null(None, None, None) == IndexNull(0.0, 1.0)  # type: ignore[arg-type]
 
 
-def test_engine_null_comes_from_the_probes_and_lifts_a_matching_question(engine):
-    null = engine.null
-    assert -1.0 <= null.mean <= 1.0 and null.std > 0.0
-    assert engine.null is null  # measured once per engine
-    on = engine.retrieve("How many residents signed the petition for longer library hours?")
-    off = engine.retrieve("What is the offside rule in soccer?")
+def test_engine_null_comes_from_the_probes_and_lifts_a_matching_question(engine, embedder, monkeypatch):
+    assert engine.null == IndexNull(0.0, 1.0)  # no probe vectors ship for the fake model
+    fresh = Engine(engine.index, embedder, engine.store)
+    monkeypatch.setattr(qa_engine, "probe_vectors", lambda model: model.embed(probe_questions()))
+    null = fresh.null
+    assert -1.0 <= null.mean <= 1.0 and null.std > 0.0 and null != IndexNull(0.0, 1.0)
+    assert fresh.null is null  # measured once per engine
+    on = fresh.retrieve("How many residents signed the petition for longer library hours?")
+    off = fresh.retrieve("What is the offside rule in soccer?")
     assert null.z(on.best_dense) > null.z(off.best_dense)
     assert on.best_dense >= max(h.dense for h in on.hits)
 
