@@ -65,7 +65,7 @@ class IndexNull:
     """What an unrelated question scores in one index: the mean and spread of the best passage
     cosines of the probe questions (qa/models/probe-questions.txt, everyday questions on many
     topics). A best cosine of 0.45 is a strong match among four passages on one subject and a
-    weak one among 15,000 abstracts; in standard deviations above this null it reads the same."""
+    weak one among 15,000 abstracts; measured from this null (cosine_lift) it reads the same."""
 
     mean: float
     std: float
