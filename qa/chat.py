@@ -152,6 +152,7 @@ class ChatService:
         """Load the model now (embeds one query, no article), so the first real question is fast."""
         try:
             self.engine.embedder.embed(["warm up"])
+            _ = self.engine.null  # the confidence model's probe search of this index (once)
         finally:
             self.warmed.set()
 

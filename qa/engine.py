@@ -23,7 +23,15 @@ from .answer import DONT_SAY, Answer, Citation, abstain_reason, choose_sentences
 from .answer_type import read_question
 from .articles import Article
 from .build import BuildResult, index_paths
-from .confidence import ConfidenceModel, load_model, signals
+from .confidence import (
+    NULL_SIGNALS,
+    ConfidenceModel,
+    IndexNull,
+    index_null,
+    load_model,
+    probe_vectors,
+    signals,
+)
 from .config import default_index_dir
 from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
 from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
@@ -81,6 +89,7 @@ class Retrieval:
     # A follow-up searched with the previous turn's terms: its hits' sentences scored against
     # the question's own words and vector, which choose the quoted sentence (None: use `evidence`).
     own_evidence: list[SentenceEvidence] | None = None
+    best_dense: float = 0.0  # the best passage cosine of the whole dense search (confidence signals)
 
 
 class Engine:
@@ -98,6 +107,12 @@ class Engine:
     def confidence(self) -> ConfidenceModel:
         """The model that decides to answer, mark low confidence, or refuse (read on first use)."""
         return load_model()
+
+    @cached_property
+    def null(self) -> IndexNull:
+        """What an unrelated question's best cosine is in this index (one search of the probe
+        questions' shipped vectors, on first use; see qa/confidence.py)."""
+        return index_null(self.index.dense, self.store, probe_vectors(self.embedder))
 
     @classmethod
     def from_index(
@@ -213,7 +228,9 @@ class Engine:
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
-        return Retrieval(query, top, remap(evidence, pool, top), notes, intent, terms, qvec)
+        best_dense = max((h.dense for h in hits), default=0.0)
+        chosen = remap(evidence, pool, top)
+        return Retrieval(query, top, chosen, notes, intent, terms, qvec, best_dense=best_dense)
 
     def as_of_date(self, options: SearchOptions) -> date:
         """The day "this week" counts back from: the option, else the newest article's date."""
@@ -255,7 +272,10 @@ class Engine:
         chosen_from = found.evidence if found.own_evidence is None else found.own_evidence
         citations = tuple(choose_sentences(view, chosen_from, found.hits))
         terms = found.terms or QueryTerms({}, {})
-        measured = signals(terms, found.evidence, found.hits, len(self.index.passages))
+        reads = self.confidence.reads  # only what the model reads is measured
+        null = self.null if NULL_SIGNALS & set(reads) else IndexNull(0.0, 1.0)
+        passages = len(self.index.passages)
+        measured = signals(terms, found.evidence, found.hits, passages, null, found.best_dense, reads)
         sure = self.confidence.probability(measured)
         floor = self.confidence.refuse_below if options.min_confidence is None else options.min_confidence
         reason = abstain_reason(sure, floor)
