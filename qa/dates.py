@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
+
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTH = (
@@ -201,23 +203,57 @@ def only_time(topic: str) -> bool:
     return not set(re.findall(r"[a-z]+", topic.lower())) - _GENERIC
 
 
-def time_fit(day: str | None, intent: DateIntent) -> float:
-    """How well an article's date fits the window, in [0, 1]: 1 inside it, then decaying
-    with the distance in days (half-life: a quarter of the window, at least a week; a week
-    before "in March" is half as good, a month before is nearly nothing). Undated: 0.
-
-    Example: a window of 2024-10-23..29 gives 2024-10-25 -> 1.0 and 2024-10-16 -> 0.5
+def time_fits(days: np.ndarray, intent: DateIntent) -> np.ndarray:
+    """How well each day (date.toordinal(); 0: undated) fits the window, in [0, 1]: 1 inside
+    it, then decaying with the distance in days (half-life: a quarter of the window, at least
+    a week; a week before "in March" is half as good, a month before is nearly nothing).
+    Undated: 0.
     """
+    days = np.asarray(days, dtype=np.int64)
+    if not intent:
+        return np.zeros(days.shape)
+    first = date.fromisoformat(intent.date_from).toordinal() if intent.date_from else 1
+    last = date.fromisoformat(intent.date_to).toordinal() if intent.date_to else date.max.toordinal()
+    distance = np.maximum(first - days, 0) + np.maximum(days - last, 0)
+    length = last - first + 1 if intent.date_from and intent.date_to else 365
+    fits = np.exp(-math.log(2) * distance / max(length / 4, 7))
+    return np.where(days > 0, fits, 0.0)
+
+
+def time_fit(day: str | None, intent: DateIntent) -> float:
+    """time_fits for one ISO date. Example: a window of 2024-10-23..29 gives 2024-10-25 -> 1.0
+    and 2024-10-16 -> 0.5"""
     if not day or not intent:
         return 0.0
-    d = date.fromisoformat(day)
-    first = date.fromisoformat(intent.date_from) if intent.date_from else date.min
-    last = date.fromisoformat(intent.date_to) if intent.date_to else date.max
-    if first <= d <= last:
-        return 1.0
-    distance = (first - d).days if d < first else (d - last).days
-    length = (last - first).days + 1 if intent.date_from and intent.date_to else 365
-    return math.exp(-math.log(2) * distance / max(length / 4, 7))
+    return float(time_fits(np.array([date.fromisoformat(day).toordinal()]), intent)[0])
+
+
+# The share of the archive below which a window keeps its full lift: a month of a six-year
+# archive is 0.014, a year of it 0.17 plus its tails.
+FULL_LIFT_SHARE = 0.05
+
+
+def time_lift(weight: float, intent: DateIntent, days: np.ndarray, counts: np.ndarray) -> float:
+    """The lift of a perfect date fit: `weight`, less for a window that fits much of the
+    archive (`days`, `counts`: see window_share).
+
+    Why it shrinks: when the time words are wrong (the answer is from another week), every
+    in-window passage that scores a little below the answer can jump it, and how many there
+    are grows with the window's share. Shrinking the lift in proportion holds that harm to
+    what a window of FULL_LIFT_SHARE does at full weight: "this week" in a long archive keeps
+    the whole lift; "in 2023" in a six-year archive says little, and is lifted little.
+
+    Example: a window that fits 1% of the passages -> weight; 25% of them -> weight / 5
+    """
+    share = window_share(days, counts, intent)
+    return weight * min(1.0, FULL_LIFT_SHARE / share) if share > 0 else weight
+
+
+def window_share(days: np.ndarray, counts: np.ndarray, intent: DateIntent) -> float:
+    """The share of the archive's passages the window fits (partly fitting ones count partly):
+    `days` are distinct day numbers (0: undated), `counts` how many passages each has."""
+    total = counts.sum()
+    return float((time_fits(days, intent) * counts).sum() / total) if total else 0.0
 
 
 def describe(intent: DateIntent) -> str:

@@ -34,7 +34,7 @@ from .confidence import (
 )
 from .config import default_index_dir
 from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
-from .dates import DateIntent, date_intent, describe, only_time, time_fit, without_phrase
+from .dates import DateIntent, date_intent, describe, only_time, time_fit, time_lift, without_phrase
 from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import QueryTerms, SentenceEvidence, query_terms, sentence_evidence
@@ -102,6 +102,11 @@ class Engine:
         self.store = store or FaissStore(index.dense)
         dates = (index.manifest.get("date_range") or [None, None])[1]
         self.as_of = date.fromisoformat(dates) if dates else date.today()
+
+    @cached_property
+    def day_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct days of the passages' articles (0: undated) and how many passages each has."""
+        return np.unique(self.index.row_days, return_counts=True)
 
     @cached_property
     def confidence(self) -> ConfidenceModel:
@@ -211,7 +216,8 @@ class Engine:
             prefer=window,
         )
         fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
-        lift = 1.0 if intent and only_time(query) else options.time_weight  # "What happened this week?"
+        lift = time_lift(options.time_weight, intent, *self.day_counts) if intent else 0.0
+        lift = 1.0 if intent and only_time(query) else lift  # "What happened this week?": time decides
         if query != topic:  # a follow-up also prefers the articles the previous turn cited
             hits = favour(hits, cited_articles(history))
         # Articles of the question's time enter the scored pool on a lift; it counts once, below.

@@ -60,18 +60,32 @@ class Hit:
     evidence: float = 0.0  # score of its best sentence (see evidence.py)
 
 
-def minmax(scores: Mapping[int, float]) -> dict[int, float]:
-    """Scale scores to [0, 1]. Example: {1: 2.0, 2: 4.0} -> {1: 0.0, 2: 1.0}"""
-    if not scores:
+def minmax(scores: Mapping[int, float], scale: Mapping[int, float] | None = None) -> dict[int, float]:
+    """Scale scores so the lowest and highest of `scale` (default: `scores`) become 0 and 1;
+    below the lowest counts as the lowest, like a candidate the retriever did not return.
+
+    Example: {1: 2.0, 2: 4.0} -> {1: 0.0, 2: 1.0}; with scale {2: 4.0, 3: 3.0}, 1 -> 0.0
+    """
+    scale = scale or scores
+    if not scores or not scale:
         return {}
-    low, high = min(scores.values()), max(scores.values())
+    low, high = min(scale.values()), max(scale.values())
     span = high - low
-    return {k: (v - low) / span if span > 0 else 1.0 for k, v in scores.items()}
+    return {k: max(v - low, 0.0) / span if span > 0 else float(v >= high) for k, v in scores.items()}
 
 
-def convex(dense: Mapping[int, float], lexical: Mapping[int, float], weight: float) -> dict[int, float]:
-    """weight * minmax(dense) + (1 - weight) * minmax(lexical), over the union of candidates."""
-    d, lex = minmax(dense), minmax(lexical)
+def convex(
+    dense: Mapping[int, float],
+    lexical: Mapping[int, float],
+    weight: float,
+    scale: tuple[Mapping[int, float], Mapping[int, float]] | None = None,
+) -> dict[int, float]:
+    """weight * minmax(dense) + (1 - weight) * minmax(lexical), over the union of candidates.
+
+    `scale` (dense, lexical) sets the 0 and 1 of each side: candidates added from a preferred
+    date window are scored on the scale of the overall top, so adding them changes no other
+    candidate's score (weaker than all of it, they count 0 on that side)."""
+    d, lex = minmax(dense, scale and scale[0]), minmax(lexical, scale and scale[1])
     return {k: weight * d.get(k, 0.0) + (1 - weight) * lex.get(k, 0.0) for k in set(d) | set(lex)}
 
 
@@ -155,7 +169,13 @@ def lexical_candidates(all_scores: np.ndarray, depth: int, rows: np.ndarray | No
     return {int(r): float(all_scores[r]) for r in picked if all_scores[r] > 0}
 
 
-def fuse(dense: dict[int, float], lexical: dict[int, float], method: str, weight: float) -> dict[int, float]:
+def fuse(
+    dense: dict[int, float],
+    lexical: dict[int, float],
+    method: str,
+    weight: float,
+    scale: tuple[Mapping[int, float], Mapping[int, float]] | None = None,
+) -> dict[int, float]:
     if method == "dense":
         return dict(dense)
     if method == "bm25":
@@ -165,7 +185,7 @@ def fuse(dense: dict[int, float], lexical: dict[int, float], method: str, weight
             sorted(dense, key=dense.__getitem__, reverse=True),
             sorted(lexical, key=lexical.__getitem__, reverse=True),
         )
-    return convex(dense, lexical, weight)
+    return convex(dense, lexical, weight, scale)
 
 
 def search(
@@ -190,11 +210,12 @@ def search(
     all_lex = index.bm25.scores(query) if fusion != "dense" else np.zeros(len(index.passages), np.float32)
     dense = dense_candidates(index, qvec, depth, rows, store) if fusion != "bm25" else {}
     lexical = lexical_candidates(all_lex, depth, rows) if fusion != "dense" else {}
+    scale = (dict(dense), dict(lexical))  # the overall top sets the fused scale, extras or not
     inside = preferred_rows(index, rows, prefer)
     if inside is not None and len(inside):
         dense |= dense_candidates(index, qvec, depth, inside, store) if fusion != "bm25" else {}
         lexical |= lexical_candidates(all_lex, depth, inside) if fusion != "dense" else {}
-    fused = fuse(dense, lexical, fusion, weight)
+    fused = fuse(dense, lexical, fusion, weight, scale)
     cosines = cosine_of(index, qvec, [r for r in fused if r not in dense])
     hits = []
     for row, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):

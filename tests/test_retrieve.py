@@ -9,6 +9,7 @@ from qa.retrieve import Filters, convex, minmax, rrf
 def test_minmax_and_convex_by_hand():
     assert minmax({1: 2.0, 2: 4.0, 3: 3.0}) == {1: 0.0, 2: 1.0, 3: 0.5}
     assert minmax({7: 5.0}) == {7: 1.0}
+    assert minmax({1: 2.0, 2: 4.0, 3: 3.5}, scale={2: 4.0, 3: 3.0}) == {1: 0.0, 2: 1.0, 3: 0.5}  # 1: below it
     fused = convex({1: 0.9, 2: 0.5}, {2: 12.0, 3: 4.0}, weight=0.25)
     assert fused == pytest.approx({1: 0.25, 2: 0.75, 3: 0.0})
 
