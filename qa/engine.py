@@ -34,7 +34,16 @@ from .confidence import (
 )
 from .config import default_index_dir
 from .conversation import Mentions, Turn, cited_articles, contextual_query, mentioned_in, own_coverage, weaker
-from .dates import DateIntent, date_intent, describe, only_time, time_fit, time_lift, without_phrase
+from .dates import (
+    DateIntent,
+    date_intent,
+    describe,
+    only_time,
+    time_fit,
+    time_fits,
+    time_lift,
+    without_phrase,
+)
 from .embed import Embedder
 from .errors import QAError, QuestionError
 from .evidence import QueryTerms, SentenceEvidence, query_terms, sentence_evidence
@@ -215,7 +224,8 @@ class Engine:
             store=self.store,
             prefer=window,
         )
-        fits = {h.row: time_fit(h.article.date, intent) for h in hits} if intent else {}
+        rows = [h.row for h in hits]  # one vectorised date fit for all candidates, not a parse per hit
+        fits = dict(zip(rows, time_fits(self.index.row_days[rows], intent).tolist())) if intent else {}
         lift = time_lift(options.time_weight, intent, *self.day_counts) if intent else 0.0
         lift = 1.0 if intent and only_time(query) else lift  # "What happened this week?": time decides
         if query != topic:  # a follow-up also prefers the articles the previous turn cited
@@ -224,13 +234,11 @@ class Engine:
         pool = sorted(hits, key=lambda h: -(h.score + lift * fits.get(h.row, 0.0)))
         pool = pool[: options.rerank_depth]
         terms = query_terms(topic, query[len(topic) :], self.index)
-        # The one-retriever baselines stay pure: their own signal picks sentences, no re-rank.
-        pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
         evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=_cosine_weight(options))
         # Scaled by the best fused score of all candidates, not of the pool: lifting articles of
         # the question's time into the pool must not change how the others compare.
         best = max((h.score for h in hits), default=0.0)
-        ranked = rerank(pool, evidence, options.evidence_weight if pure is None else 0.0, best)
+        ranked = rerank(pool, evidence, 0.0 if options.fusion in PURE else options.evidence_weight, best)
         if intent:
             ranked = prefer_time(ranked, [fits[h.row] for h in ranked], lift)
         top = select(ranked, options.k, options.per_article)
@@ -313,10 +321,14 @@ class Engine:
         }
 
 
+# The one-retriever baselines stay pure: their own signal picks sentences (cosine's share of a
+# sentence's evidence score), and nothing re-ranks their passages.
+PURE = {"bm25": 0.0, "dense": 1.0}
+
+
 def _cosine_weight(options: SearchOptions) -> float:
-    """Cosine's share of a sentence's evidence score (the one-retriever baselines: their own signal only)."""
-    pure = {"bm25": 0.0, "dense": 1.0}.get(options.fusion)
-    return 0.5 if pure is None else pure
+    """Cosine's share of a sentence's evidence score."""
+    return PURE.get(options.fusion, 0.5)
 
 
 def remap(evidence: list[SentenceEvidence], pool: list[Hit], top: list[Hit]) -> list[SentenceEvidence]:
