@@ -35,6 +35,14 @@ RECENT = re.compile(
     r"|today's|these days|upcoming|so far)\b",
     re.I,
 )
+# "What's the latest on NATO?", "Latest news about the strike:": the whole lead-in is time words.
+# Taking out "the latest" alone would leave "What is on NATO?" to be searched, and a question
+# put after a colon ("What is the latest: who won?") would lose its own wh-word's weight.
+_LEAD_IN = re.compile(
+    r"^\s*(?:what(?:'s|\s+is|\s+are)\s+)?(?:the\s+)?(latest|newest|most recent)"
+    r"(?:\s+(?:news|updates?|developments?|word))?\s*(?::|\s(?:on|about|regarding|with|from)\b)\s*",
+    re.I,
+)
 # (days back to the window's first day, days back to its last day) from the as-of date
 RELATIVE = {
     "today": (0, 0),
@@ -165,10 +173,12 @@ def date_intent(question: str, as_of: date | None = None) -> DateIntent:
         back, upto = RELATIVE[rel.group(1).lower()]
         first, last = shift(as_of, -back), shift(as_of, -upto)
         return DateIntent(first.isoformat(), last.isoformat(), False, rel.group(0), rel.span())
-    recent = RECENT.search(question)
+    lead = _LEAD_IN.match(question)
+    recent = lead or RECENT.search(question)
     if recent:
         since = shift(as_of, -RECENT_DAYS).isoformat()
-        return DateIntent(since, as_of.isoformat(), True, recent.group(0), recent.span())
+        phrase = recent.group(1) if lead else recent.group(0)
+        return DateIntent(since, as_of.isoformat(), True, phrase, recent.span())
     return DateIntent()
 
 
