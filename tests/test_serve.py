@@ -147,5 +147,7 @@ def test_requests_past_the_queue_are_refused_with_a_message_the_rest_answered(tm
             except Exception as ex:  # gradio_client raises the server's refusal as an exception
                 refused.append(str(ex))
     assert refused and all("queue" in r.lower() for r in refused), refused[:3]
-    assert len(answered) >= serve.WORKERS + 5
+    # At least the queue's 5 are answered; how many more the workers took before the burst filled
+    # the queue depends on the machine's load (a loaded CI saw 7, an idle one 9), so it is not asserted.
+    assert len(answered) >= serve.QUEUE_SIZE and len(answered) + len(refused) == len(jobs)
     assert all(reply == {"question": f"q{n}"} for n, reply in answered)
