@@ -166,11 +166,12 @@ def cell(value: float | None) -> str:
 
 
 def date_table(name: str, result: dict) -> list[str]:
-    plain = result["plain"]
+    plain, at = result["plain"], result.get("commit", ps.commit())
     lines = [
         f"**{ps.BENCHES[name].title}**, {result['questions']} questions; without time words: "
         f"nDCG@10 {cell(plain.get('ndcg@10'))}, AR@5 {cell(plain.get('answer_recall@5'))}, "
-        f"refused {cell(plain.get('false_abstention'))}.",
+        f"refused {cell(plain.get('false_abstention'))}"
+        + (f" (measured at `{at}`)." if at != ps.commit() else "."),
         "",
         "| time words | as-of date fits gold? | nDCG@10 (Δ) | AR@5 (Δ) | refused "
         "| gold ranked as high or higher | the dated gold as high or higher | example |",
@@ -221,7 +222,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ps.OUT / "news-checks.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    dated = {name: date_check(name, args.limit) for name in args.sets}
+    # A run of some sets keeps the other sets' last results (marked with their commit), so the
+    # docs section never loses a table because one set was rerun.
+    saved = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+    ran = {name: {**date_check(name, args.limit), "commit": ps.commit()} for name in args.sets}
+    earlier = saved.get("dated", {})
+    dated = {name: ran.get(name) or earlier[name] for name in SETS if name in ran or name in earlier}
     para = {
         f"paraphrase-{n}" if n != "scifact" else "SciFact claims": r
         for n in ("seeds", "squad1", "covid", "scifact")
