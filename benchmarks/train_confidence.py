@@ -35,12 +35,16 @@ import argparse
 import json
 import logging
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 import public_sets as ps
 
 from qa import SearchOptions, index_paths
+from qa.answer_type import OTHER, read_question
+from qa.choose import SENTENCE_FEATURES, candidates, score
+from qa.choose import load_model as chooser_model
 from qa.confidence import (
     FEATURES,
     MODEL_FILE,
@@ -52,8 +56,12 @@ from qa.confidence import (
     probe_questions,
     signals,
 )
+from qa.dates import without_phrase
 from qa.embed import default_embedder
+from qa.engine import Retrieval
 from qa.evaluate import Question, load_questions
+from qa.span import phrase_candidates, phrase_features
+from qa.span import probabilities as span_probabilities
 
 SEED = 11
 PER_SET = 700  # training questions per (set, index) pair
@@ -67,6 +75,34 @@ ALTERNATIVES = {  # other inputs, fitted the same way, reported on the held-out 
     "dense_z for cosine_lift": (*OLD_INPUTS, "dense_z"),
     "best_support, known, dense_z": ("best_support", "known", "dense_z"),
 }
+# Signals of the answer step (qa/choose.py, qa/span.py), measured on the sentence the answer
+# quotes; tried as inputs (ALTERNATIVES) and kept out of the model: see the module docstring.
+ANSWER_SIGNALS = (
+    "wh",  # 1 when the question is a question (a wh-word or "?"); SciFact's claims are not
+    "asks_kind",  # 1 when it asks for a kind of answer (who -> name, how many -> number, ...)
+    "typed_found",  # 0 when it asks for a kind and the quoted sentence holds no phrase of it, else 1
+    "chosen_p",  # the chooser's probability for the quoted sentence (softmax over the candidates)
+    "chosen_logit",  # the chooser's raw score of the quoted sentence
+    "chosen_margin",  # that score minus the next candidate's
+    "span_p",  # the span model's best phrase in the quoted sentence (1 when no kind is asked)
+    "focus",  # the quoted sentence's IDF share of the question's words outside the article's title
+    "typed_focus",  # the same, 0 when the sentence lacks a phrase of the asked kind
+)
+COLUMNS = (*FEATURES, *ANSWER_SIGNALS)
+ANSWER_TRIED = {  # the shipped inputs plus answer-step ones ("a*wh": only for questions)
+    "+ typed_found": ("typed_found",),
+    "+ chosen_logit": ("chosen_logit",),
+    "+ chosen_logit*passages": ("chosen_logit*passages",),
+    "+ chosen_margin": ("chosen_margin",),
+    "+ span_p": ("span_p",),
+    "+ focus": ("focus",),
+    "+ wh, typed_found*wh": ("wh", "typed_found*wh"),
+    "+ wh, chosen_logit*wh": ("wh", "chosen_logit*wh"),
+    "+ wh, typed_focus*wh": ("wh", "typed_focus*wh"),
+    "+ wh, focus*wh, chosen_logit*wh": ("wh", "focus*wh", "chosen_logit*wh"),
+}
+ALTERNATIVES |= {f"shipped {name}": (*INPUTS, *more) for name, more in ANSWER_TRIED.items()}
+QUESTION_WORD = re.compile(r"\b(?:who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
 LOW_BELOW = 0.5
 L2 = 1.0
 OWN = ("squad1", "squad2", "covid", "scifact")
@@ -116,13 +152,35 @@ def collect_group(group: str, index: Path, questions: list[Question], label: int
         measured = signals(
             found.terms, found.evidence, found.hits, len(engine.index.passages), engine.null, found.best_dense
         )
-        values = [measured.values[f] for f in FEATURES]
+        values = [measured.values[f] for f in FEATURES] + answer_step(q.question, found)
         best, _ = engine.store.search(engine.embedder.embed([found.query]), 10)
         dense = [round(float(s), 6) for s in best[0]]
         where = str(index.relative_to(ps.OUT))
         rows.append({"group": group, "id": q.id, "label": label, "index": where, "x": values, "dense": dense})
     log.info("%s: %d questions", group, len(rows))
     return rows
+
+
+def answer_step(question: str, found: Retrieval) -> list[float]:
+    """ANSWER_SIGNALS of one retrieval: the sentence the answer would quote (qa/answer.py's
+    choose_sentences takes the chooser's first) and what the chooser and span model make of it."""
+    view = read_question(without_phrase(question, found.intent), found.query)
+    ranked = score(candidates(view, found.evidence, found.hits))
+    wh = float(bool(QUESTION_WORD.search(question)) or question.rstrip().endswith("?"))
+    asks = float(view.kind != OTHER)
+    if not ranked:
+        return [wh, asks, 1.0 - asks, 0.0, 0.0, 0.0, 1.0 - asks, 0.0, 0.0]
+    weights = chooser_model()["sentence"]
+    x = (np.array([c.features for c in ranked[:2]]) - weights["mean"]) / weights["scale"]
+    logits = (x @ np.asarray(weights["weights"])).tolist() + [0.0]
+    top = dict(zip(SENTENCE_FEATURES, ranked[0].features, strict=True))
+    phrases = phrase_candidates(view, ranked[0].text)
+    rows = phrase_features(view, ranked[0].text, phrases, ranked[0].probability)
+    span = float(span_probabilities(rows, chooser_model()["span"]).max()) if phrases else 0.0
+    return [
+        wh, asks, 1.0 - asks * top["typed_missing"], ranked[0].probability, logits[0],
+        logits[0] - logits[1], span if asks else 1.0, top["focus_overlap"], top["typed_focus"],
+    ]  # fmt: skip
 
 
 def small_corpora() -> list[dict]:
@@ -225,8 +283,13 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]
     return beta[:-1], float(beta[-1])
 
 
+def measured(row: dict) -> Signals:
+    """A row's signals by name: FEATURES, then ANSWER_SIGNALS where the file has them."""
+    return Signals(dict(zip(COLUMNS[: len(row["x"])], row["x"], strict=True)))
+
+
 def probabilities(model: ConfidenceModel, rows: list[dict]) -> np.ndarray:
-    return np.array([model.probability(Signals(dict(zip(FEATURES, r["x"], strict=True)))) for r in rows])
+    return np.array([model.probability(measured(r)) for r in rows])
 
 
 def rates_of(model: ConfidenceModel, rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -241,7 +304,7 @@ def rates_of(model: ConfidenceModel, rows: list[dict]) -> dict[str, dict[str, fl
 
 
 def train(rows: list[dict], inputs: tuple[str, ...] = INPUTS) -> tuple[ConfidenceModel, dict]:
-    found = [Signals(dict(zip(FEATURES, r["x"], strict=True))) for r in rows]
+    found = [measured(r) for r in rows]
     x = np.array([model_inputs(f, inputs) for f in found], dtype=np.float64)
     y = np.array([r["label"] for r in rows], dtype=np.float64)
     groups = [r["group"] for r in rows]
