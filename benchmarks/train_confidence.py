@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/train_confidence.py            # embed probes, collect signals, fit
     .venv/bin/python benchmarks/train_confidence.py --held-out # the benchmarks' questions' signals
     .venv/bin/python benchmarks/train_confidence.py --fit-only # refit from the signals collected before
+    .venv/bin/python benchmarks/train_confidence.py --confounds  # the study's extra training groups
+    .venv/bin/python benchmarks/train_confidence.py --fit-only --keep-model  # report, write no model
 
 Answerable examples: questions of SQuAD v1.1/v2.0 dev, COVID-QA and SciFact asked against
 their own articles. Not answerable: one set's questions against another set's articles
