@@ -59,7 +59,12 @@ class PostingsWriter:
         order. Each array is let go as soon as it is written: this is a build's peak memory.
         """
         folder.mkdir(parents=True, exist_ok=True)
-        ids = _taken(self._ids, np.int32)
+        # Terms are numbered in sorted order: the order they came in follows bm25s's vocabulary,
+        # which follows Python's string hash seed, and the same articles must give the same bytes.
+        names = sorted(self.terms)
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[np.array([self.terms[t] for t in names], dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+        ids = rank[_taken(self._ids, np.int32)]
         order = np.argsort(ids, kind="stable")
         indptr = np.zeros(len(self.terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ids, minlength=len(self.terms)), out=indptr[1:])
@@ -68,7 +73,7 @@ class PostingsWriter:
         np.save(folder / "docs.npy", _taken(self._docs, np.int32)[order], allow_pickle=False)
         np.save(folder / "tf.npy", _taken(self._tf, np.uint16)[order], allow_pickle=False)
         np.save(folder / "lengths.npy", _taken(self._lengths, np.int32), allow_pickle=False)
-        (folder / "terms.json").write_text(json.dumps(list(self.terms), ensure_ascii=False), encoding="utf-8")
+        (folder / "terms.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
 
 
 class Postings:

@@ -201,3 +201,21 @@ def test_a_segment_is_capped_and_batches_are_bounded(tmp_path, articles_dir, set
     assert max(sizes) <= 2 + 2  # a batch ends at an article's end: at most one article over
     assert all(r < 3 + 3 for r in rows) and sum(rows) == len(PassageIndex.load(tmp_path / "ix").passages)
     assert np.sum(sizes) == sum(rows)
+
+
+def test_postings_bytes_do_not_depend_on_the_order_terms_arrive_in(tmp_path):
+    """bm25s numbers a batch's terms in an order that follows Python's string hash seed; the
+    written files must not (the same articles give the same index bytes)."""
+    from qa.postings import Postings, PostingsWriter
+
+    docs = [["tram", "wifi", "tram"], ["bakery", "butter"], ["wifi", "energy", "bakery"]]
+    for name, vocab in (("a", ["tram", "wifi", "bakery", "butter", "energy"]),
+                        ("b", ["energy", "butter", "bakery", "wifi", "tram"])):
+        writer = PostingsWriter()
+        writer.add([[vocab.index(t) for t in doc] for doc in docs], vocab)
+        writer.save(tmp_path / name)
+    for file in ("terms.json", "indptr.npy", "docs.npy", "tf.npy", "lengths.npy"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
+    postings = Postings(tmp_path / "a")
+    assert [r.tolist() for r in postings.postings("tram")] == [[0], [2]]
+    assert [r.tolist() for r in postings.postings("bakery")] == [[1, 2], [1, 1]]
