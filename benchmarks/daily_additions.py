@@ -190,7 +190,15 @@ def main() -> None:
     if not args.write_docs or not saved.is_file():
         if args.synthesize and not (args.index / "CURRENT").is_file():
             print(
-                stand_in.synthesize(args.size, args.synthesize, args.index, fingerprint="stand-in"),
+                # the stand-in's fingerprint and backend: the index it may add to (a base index of
+                # another backend would otherwise be recorded, and every --add refused)
+                stand_in.synthesize(
+                    args.size,
+                    args.synthesize,
+                    args.index,
+                    fingerprint="stand-in",
+                    backend=stand_in.StandIn.backend,
+                ),
                 flush=True,
             )
         live = args.index / (args.index / "CURRENT").read_text().strip()

@@ -137,7 +137,7 @@ def tiles(src: Any, size: int) -> Iterator[tuple[Any, list[Any], np.ndarray, np.
 def synthesize(size: int, base: Path, target: Path, **model: Any) -> dict[str, Any]:
     """Write an index of `size` passages tiled from the index at `base` with the library's own
     segments, maintenance and manifest; returns timings. `model` overrides the manifest's
-    model record (fingerprint="stand-in": an index the stand-in may add to)."""
+    model record (fingerprint="stand-in" and backend=StandIn.backend: an index the stand-in may add to)."""
     from qa import store
     from qa.index import SEGMENT_ROWS, build_manifest, write_generation
     from qa.load import PassageIndex

@@ -87,7 +87,7 @@ def update_index(
     """
     started = time.perf_counter()
     root, settings = Path(root), settings or IndexSettings(dim=embedder.dim, model=embedder.name)
-    previous = None if rebuild else Previous.open(root, embedder, settings)
+    previous = None if rebuild else Previous.open(root, embedder, settings, strict=keep_others)
     if dense is None:  # keep what the index was told before (an upload must not undo --dense-index)
         chosen = previous.manifest.get("dense", {}).get("chosen_by", "auto") if previous else "auto"
         dense = DenseSettings(kind=chosen)

@@ -67,8 +67,15 @@ class Previous:
             self.sources = [LegacySource(legacy)]
 
     @classmethod
-    def open(cls, root: Path, embedder: Embedder, settings: IndexSettings) -> Previous | None:
-        """The previous index if its vectors can be reused as they are, else None."""
+    def open(
+        cls, root: Path, embedder: Embedder, settings: IndexSettings, strict: bool = False
+    ) -> Previous | None:
+        """The previous index if its vectors can be reused as they are, else None.
+
+        strict (an --add, --remove or upload, which keep the other articles): an index that
+        exists but cannot be reused raises instead, since rebuilding from only the new articles
+        would silently drop every other article from the index.
+        """
         if not store.exists(root):
             return None
         try:
@@ -76,6 +83,11 @@ class Previous:
             manifest = read_manifest(folder, root)
             check_model(manifest, embedder, root)
             if IndexSettings.from_dict(manifest["settings"]) != settings:
+                if strict:
+                    raise IndexMismatchError(
+                        f"index at {root} was split with other settings ({manifest['settings']}); "
+                        f"rebuild it with `qa index --rebuild --index {store.shell_path(root)}`"
+                    )
                 log.warning("splitter settings changed; re-embedding everything")
                 return None
             if "segments" not in manifest:
@@ -83,6 +95,10 @@ class Previous:
             names = [s["name"] for s in manifest["segments"]]
             return cls(folder, manifest, [Segment(folder / n, read_deleted(folder / n)) for n in names])
         except (IndexMismatchError, IndexCorruptError, OSError, ValueError, KeyError) as ex:
+            if strict:
+                raise IndexMismatchError(
+                    f"cannot add to or remove from the index without losing its other articles: {ex}"
+                ) from ex
             log.warning("re-embedding everything: %s", ex)
             return None
 

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from qa import index as qindex
@@ -219,3 +220,25 @@ def test_postings_bytes_do_not_depend_on_the_order_terms_arrive_in(tmp_path):
     postings = Postings(tmp_path / "a")
     assert [r.tolist() for r in postings.postings("tram")] == [[0], [2]]
     assert [r.tolist() for r in postings.postings("bakery")] == [[1, 2], [1, 1]]
+
+
+class OtherWeights(HashEmbedder):
+    fingerprint = "hash-v2"  # as after an upgrade of the model package
+
+
+def test_an_addition_to_an_index_it_cannot_reuse_refuses_instead_of_dropping_the_archive(built, tmp_path, settings):
+    """An --add (or an upload) keeps every other article; when the index's vectors cannot be
+    reused (another model, backend or splitter), writing only the new articles would silently
+    drop the archive from the index (6 articles became 1): refuse, name the fix, change nothing."""
+    from qa.errors import QAError
+
+    live, before = store.live_generation(built), len(PassageIndex.load(built).articles)
+    new = tmp_path / "new"
+    new.mkdir()
+    write_story(new, 500)
+    with pytest.raises(QAError, match=r"without losing its other articles.*qa index --rebuild"):
+        index_paths([new], built, embedder=OtherWeights(), keep_others=True, settings=settings)
+    gone = sorted(PassageIndex.load(built).articles)[0]
+    with pytest.raises(QAError, match="weights hash-v1"):
+        index_paths([], built, embedder=OtherWeights(), remove=[gone], settings=settings)
+    assert store.live_generation(built) == live and len(PassageIndex.load(built).articles) == before
