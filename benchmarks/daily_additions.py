@@ -136,7 +136,8 @@ def section(found: dict[str, Any]) -> str:
         f"commit `{found['commit']}`: the "
         "real `qa index` with the stand-in model on "
         + (
-            "an index tiled from the onnx-int8 SciFact index by stand_in.synthesize "
+            "an index tiled from a built SciFact index by stand_in.synthesize "
+            "(its texts and vectors repeated, no splitting) "
             if found.get("synthesized")
             else "the 1M-passage index of benchmarks/index_memory.py "
         )
