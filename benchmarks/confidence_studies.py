@@ -68,6 +68,15 @@ def separation(model: ConfidenceModel) -> list[str]:
     return lines
 
 
+def held_groups() -> tuple[list[dict], np.ndarray, np.ndarray, np.ndarray]:
+    """The held-out rows, their groups, and masks of the SciFact claims and the hand-written
+    paraphrases among them (what tradeoff and unconfounded both report on)."""
+    held = held_out()
+    groups = np.array([r["group"] for r in held])
+    claims = np.isin(groups, ["held-scifact", "held-scifact-claims-rest"])
+    return held, groups, claims, np.array(["paraphrase" in g for g in groups])
+
+
 TRADED = ("held-scifact-on-squad1", "held-squad2-unanswerable", "held-squad1", "held-covid")
 
 
@@ -76,10 +85,7 @@ def tradeoff(rows: list[dict], target: float = 0.90) -> list[str]:
     shipped inputs), its threshold moved to where it refuses `target` of SQuAD v1.1's held-out
     questions on SciFact (the hardest off-corpus group), and the other held-out rates there.
     The threshold is read off the held-out questions themselves, so this flatters every row."""
-    held = held_out()
-    groups = np.array([r["group"] for r in held])
-    claims = np.isin(groups, ["held-scifact", "held-scifact-claims-rest"])
-    written = np.array(["paraphrase" in g for g in groups])
+    held, groups, claims, written = held_groups()
     lines = []
     for name, more in {"shipped": (), **tc.ANSWER_TRIED}.items():
         model, _ = tc.train(rows, (*tc.INPUTS, *more))
@@ -123,10 +129,7 @@ def unconfounded(rows: list[dict]) -> list[str]:
     if not tc.CONFOUNDS.exists():
         return []
     extra = [json.loads(line) for line in tc.CONFOUNDS.read_text().split("\n") if line]
-    held = held_out()
-    groups = np.array([r["group"] for r in held])
-    claims = np.isin(groups, ["held-scifact", "held-scifact-claims-rest"])
-    written = np.array(["paraphrase" in g for g in groups])
+    held, groups, claims, written = held_groups()
     lines = []
     for name, more in {"shipped": (), **tc.ANSWER_TRIED}.items():
         if "passages*wh" not in more and more:
