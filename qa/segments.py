@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from . import dense as dense_index
+from . import store
 from .articles import Article
+from .errors import IndexCorruptError
 from .lexical import tokenize_ids
 from .passages import Passage
 from .postings import Postings, PostingsWriter, merged
@@ -186,8 +188,14 @@ class Segment:
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Row of each key in this segment (-1: not here); dead rows count, their vectors are intact."""
         if "keys" not in self._cache:
-            order = np.load(self.folder / "key_order.npy", allow_pickle=False)
-            self._cache["keys"] = KeyTable(np.load(self.folder / "keys.npy", allow_pickle=False), order)
+            try:
+                order = np.load(self.folder / "key_order.npy", allow_pickle=False)
+                self._cache["keys"] = KeyTable(np.load(self.folder / "keys.npy", allow_pickle=False), order)
+            except (OSError, ValueError, EOFError) as ex:  # a damaged file: a clean error, never a traceback
+                root = self.folder.parent.parent  # index/gen-*/seg-*
+                raise IndexCorruptError(
+                    f"index at {root} is damaged ({self.folder.name}: {ex}); {store.repair_hint(root)}"
+                ) from ex
         return self._cache["keys"].find(keys)  # type: ignore[no-any-return]
 
     def vectors(self, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -242,3 +242,16 @@ def test_an_addition_to_an_index_it_cannot_reuse_refuses_instead_of_dropping_the
     with pytest.raises(QAError, match="weights hash-v1"):
         index_paths([], built, embedder=OtherWeights(), remove=[gone], settings=settings)
     assert store.live_generation(built) == live and len(PassageIndex.load(built).articles) == before
+
+
+def test_an_addition_to_a_damaged_index_is_a_clean_error_naming_the_repair(built, tmp_path, settings):
+    from qa.errors import IndexCorruptError
+
+    live = store.live_generation(built)
+    (live / segments(built)[0]["name"] / "key_order.npy").write_bytes(b"\x93NUMPY damaged")
+    new = tmp_path / "new"
+    new.mkdir()
+    write_story(new, 501)
+    with pytest.raises(IndexCorruptError, match="qa index --rebuild"):
+        index_paths([new], built, embedder=HashEmbedder(), keep_others=True, settings=settings)
+    assert store.live_generation(built) == live
