@@ -9,13 +9,14 @@ read into memory). Inner product on unit vectors is cosine similarity.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .config import DENSE_KINDS, DenseSettings
-from .errors import SettingError
+from .errors import IndexCorruptError, SettingError
 
 FLAT = {"type": "flat"}  # what an index written before the choice existed holds
 EXACT_FILTER_ROWS = 50_000  # a filter leaving fewer rows than this is scanned exactly
@@ -55,17 +56,81 @@ def kind_of(index: Any) -> str:
 def convert(path: Path, choice: dict[str, Any], chunk: int = 20_000) -> None:
     """Rewrite the FAISS file at `path` as `choice`'s type, from the vectors it holds (a new
     file renamed over the name: a hard link to an older generation's file is left as it is).
-    The old file is memory-mapped and copied a chunk at a time, so memory holds one index."""
+    The old file is read a chunk at a time, so memory holds one index: the new one."""
     import faiss
 
-    old = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    old = _header(path)
     new = build(np.zeros((0, old.d), np.float32), choice)
-    for start in range(0, old.ntotal, chunk):
-        new.add(old.reconstruct_n(start, min(chunk, old.ntotal - start)))
+    reserve(new, old.ntotal)
     del old
+    for rows in stored_rows(path, chunk):
+        new.add(rows)
     tmp = path.with_name(f".{path.name}.tmp")
     faiss.write_index(new, str(tmp))
     tmp.replace(path)
+
+
+def reserve(index: Any, rows: int) -> None:
+    """Make room for `rows` vectors (and their graph links) before adding them in chunks.
+
+    FAISS keeps both in std::vectors that double when full: past 80k of 100k rows, one
+    more chunk allocated 246 MB of codes while the old 123 MB were copied, so a graph's
+    build peaked near 2.4x its size. Growing each vector to its final size and back to
+    empty keeps the capacity: later adds fill it without moving anything.
+    """
+    import faiss
+
+    flat: Any = faiss.downcast_index(getattr(index, "storage", index))
+    codes = flat.codes
+    codes.resize(rows * index.d * 4)
+    codes.resize(0)
+    hnsw = getattr(index, "hnsw", None)
+    if hnsw is not None:  # level 0 holds 2*M links per row, upper levels M/(M-1) on average
+        links = hnsw.neighbors
+        links.resize(rows * (hnsw.nb_neighbors(0) + hnsw.nb_neighbors(1) // 8))
+        links.resize(0)
+
+
+def _header(path: Path) -> Any:
+    import faiss
+
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+
+
+def stored_rows(path: Path, chunk: int) -> Iterator[np.ndarray]:
+    """The float32 rows of a flat or HNSW file, `chunk` rows at a time, read, not mapped
+    (each chunk is overwritten by the next: copy what must outlive it).
+
+    Why not reconstruct_n on the memory-mapped index: every page it touches stays in the
+    process's resident memory while the mapping lives, so converting a 100k-row segment to
+    a graph held its 154 MB twice, mapped and in the graph (a 1M-passage `qa index` peaked
+    there). Both kinds end with their float32 codes, the file's last ntotal*d*4 bytes; the
+    first and last rows are checked against FAISS's own before anything is trusted.
+    """
+    index = _header(path)
+    n, d = index.ntotal, index.d
+    offset = path.stat().st_size - n * d * 4
+    with path.open("rb") as fh:
+        if n and (offset < 0 or not _same_rows(fh, offset, index, (0, n - 1))):
+            raise IndexCorruptError(f"{path}: vectors are not where a FAISS flat store keeps them")
+        del index
+        fh.seek(offset)
+        # One buffer, refilled: a new 30 MB array per chunk made glibc keep freed ones around
+        buffer = np.empty((min(chunk, n), d), dtype="<f4")
+        for start in range(0, n, chunk):
+            rows = buffer[: min(chunk, n - start)]
+            if fh.readinto(rows.data.cast("B")) != rows.nbytes:
+                raise IndexCorruptError(f"{path}: shorter than its {n} vectors")
+            yield rows
+
+
+def _same_rows(fh: Any, offset: int, index: Any, rows: tuple[int, ...]) -> bool:
+    d = index.d
+    for row in rows:
+        fh.seek(offset + row * d * 4)
+        if not np.array_equal(np.fromfile(fh, dtype="<f4", count=d), index.reconstruct(row)):
+            return False
+    return True
 
 
 def build(vectors: np.ndarray, choice: dict[str, Any]) -> Any:

@@ -168,7 +168,7 @@ def write_vectors(
             progress(done + n, total)
 
     for part in (p for p in parts if p.new):
-        out = SegmentVectors(part.segment.folder, embedder.dim)
+        out = SegmentVectors(part.segment.folder, embedder.dim, part.rows)
         reuse = np.load(part.segment.folder / "reuse.npy")
         row = 0
         size = getattr(embedder, "stream_rows", EMBED_ROWS)  # Ray: a call starts actors, so fewer

@@ -129,9 +129,11 @@ class SentenceFile:
 class SegmentVectors:
     """Pass two: passage vectors, sentence vectors and BM25 postings, batch by batch, in row order."""
 
-    def __init__(self, folder: Path, dim: int):
+    def __init__(self, folder: Path, dim: int, rows: int = 0):
+        """rows: how many the segment will hold, if known (its vectors' room is made at once)."""
         self.folder = folder
         self.dense = dense_index.build(np.zeros((0, dim), np.float32), dense_index.FLAT)
+        dense_index.reserve(self.dense, rows)
         self.sentences = SentenceFile(folder / "sentences.npy", dim)
         self.postings = PostingsWriter()
         self._sentence_rows = [0]
@@ -229,7 +231,8 @@ class KeyTable:
 def rewrite(sources: Sequence[Segment], folder: Path, dim: int, batch: int = 2048) -> int:
     """One new segment of the live rows of `sources`, in order: vectors, sentence vectors and
     postings are copied, nothing is embedded or tokenized again. Returns its rows."""
-    texts, vectors = SegmentTexts(folder), SegmentVectors(folder, dim)
+    live = sum(len(source.live_rows()) for source in sources)
+    texts, vectors = SegmentTexts(folder), SegmentVectors(folder, dim, live)
     kept: list[tuple[Postings, np.ndarray]] = []
     for source in sources:
         keys = np.load(source.folder / "keys.npy", mmap_mode="r")

@@ -10,7 +10,7 @@ import pytest
 from qa import dense
 from qa.config import DenseSettings
 from qa.engine import Engine, SearchOptions, index_paths
-from qa.errors import SettingError
+from qa.errors import IndexCorruptError, SettingError
 from qa.index import PassageIndex
 from qa.retrieve import Filters
 
@@ -118,3 +118,57 @@ def test_a_chosen_kind_is_kept_by_later_runs_that_name_none(built, articles_dir,
     index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)  # e.g. a chat upload
     manifest = PassageIndex.load(built).manifest
     assert manifest["dense"]["type"] == "hnsw" and manifest["dense"]["chosen_by"] == "hnsw"
+
+
+def _unit_rows(n: int, seed: int = 3) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, 16)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_stored_rows_reads_back_every_vector_of_either_kind(tmp_path, kind):
+    import faiss
+
+    x = _unit_rows(250)
+    choice = dense.choose(10, DenseSettings(kind=kind))
+    path = tmp_path / "dense.faiss"
+    faiss.write_index(dense.build(x, choice), str(path))
+    chunks = [c.copy() for c in dense.stored_rows(path, chunk=64)]  # each chunk is reused
+    assert [len(c) for c in chunks] == [64, 64, 64, 58]
+    assert np.array_equal(np.concatenate(chunks), x)
+
+
+def test_stored_rows_refuses_a_file_whose_vectors_are_not_at_its_end(tmp_path):
+    import faiss
+
+    path = tmp_path / "dense.faiss"
+    faiss.write_index(dense.build(_unit_rows(40), dense.FLAT), str(path))
+    with path.open("ab") as fh:
+        fh.write(b"\0" * 64)  # trailing bytes shift where the rows would be read from
+    with pytest.raises(IndexCorruptError, match="dense.faiss"):
+        list(dense.stored_rows(path, chunk=16))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_room_made_in_advance_changes_nothing_that_is_stored(kind):
+    x = _unit_rows(300)
+    choice = dense.choose(10, DenseSettings(kind=kind))
+    plain, roomy = dense.build(x[:0], choice), dense.build(x[:0], choice)
+    dense.reserve(roomy, len(x))
+    assert roomy.ntotal == 0
+    for start in range(0, len(x), 70):
+        plain.add(x[start : start + 70])
+        roomy.add(x[start : start + 70])
+    assert np.array_equal(roomy.reconstruct_n(0, len(x)), x)
+    assert np.array_equal(plain.search(x[:5], 10)[1], roomy.search(x[:5], 10)[1])
+
+
+def test_converting_to_a_graph_keeps_the_vectors(tmp_path):
+    import faiss
+
+    x = _unit_rows(500)
+    path = tmp_path / "dense.faiss"
+    faiss.write_index(dense.build(x, dense.FLAT), str(path))
+    dense.convert(path, dense.choose(10, DenseSettings(kind="hnsw")), chunk=128)
+    graph = dense.read(path, {})
+    assert dense.kind_of(graph) == "hnsw" and np.array_equal(graph.reconstruct_n(0, 500), x)
