@@ -238,6 +238,18 @@ def run_qa_index(args: list[str], replay: str | None = None) -> dict[str, Any]:
     }
 
 
+def _sample_memory(timeline: list[tuple[int, int]], started: float, every: float = 5.0) -> None:
+    """Append (seconds since start, resident MB) every few seconds from a daemon thread."""
+    import threading
+
+    def sample() -> None:
+        while True:
+            timeline.append((round(time.perf_counter() - started), round(memory_mb("VmRSS"))))
+            time.sleep(every)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+
 def _child(argv: list[str]) -> None:
     """The child of run_qa_index: the real CLI, the stand-in model; prints the report and VmHWM."""
     import resource
@@ -252,6 +264,8 @@ def _child(argv: list[str]) -> None:
     stand_in = StandIn(replay)
     qa.embed.default_embedder = lambda backend="onnx-int8", device=None: stand_in  # type: ignore[assignment]
     started = time.perf_counter()
+    timeline: list[tuple[int, int]] = []  # (seconds, MB resident): where in the run the peak falls
+    _sample_memory(timeline, started)
     try:
         cli(["index", *argv, "--json"], standalone_mode=False)
     finally:
@@ -262,6 +276,7 @@ def _child(argv: list[str]) -> None:
                     "seconds": time.perf_counter() - started,
                     "peak_rss_mb": memory_mb("VmHWM"),
                     "worker_peak_rss_mb": workers,
+                    "rss_timeline": timeline,
                 }
             )
         )
