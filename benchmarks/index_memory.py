@@ -52,6 +52,16 @@ def measure(size: int, keep: bool) -> dict[str, Any]:
     return row
 
 
+def peak_at(row: dict[str, Any]) -> str:
+    """When the sampled resident memory was highest, as a share of the run (runs before the
+    sampler existed say so)."""
+    timeline = row.get("rss_timeline")
+    if not timeline:
+        return "not sampled"
+    seconds, mb = max(timeline, key=lambda t: t[1])
+    return f"{seconds / max(row['seconds'], 1):.0%} of the run ({mb:,} MB sampled)"
+
+
 def section(rows: list[dict[str, Any]], machine: str) -> str:
     lines = [
         HEADING,
@@ -62,15 +72,15 @@ def section(rows: list[dict[str, Any]], machine: str) -> str:
         "separate processes of their own, reported apart.",
         "",
         "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
-        "| on disk | load (1, 5, 15 min) | date, commit |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| peak reached at | on disk | load (1, 5, 15 min) | date, commit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rep = r["report"]
         lines.append(
             f"| {rep['passages']:,} | {rep['articles']:,} | {r['peak_rss_mb']:,.0f} MB "
             f"| {r['worker_peak_rss_mb']:,.0f} MB | {r['wall_s'] / 60:.0f} min | {r['cpu_s'] / 60:.0f} min "
-            f"| {r['disk_mb']:,.0f} MB | {r['load']} "
+            f"| {peak_at(r)} | {r['disk_mb']:,.0f} MB | {r['load']} "
             f"| {r['date']}, `{r['commit']}` |"
         )
     if len(rows) < 2:
