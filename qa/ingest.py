@@ -21,6 +21,7 @@ from .walk import find_files
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+KEEP_PROBLEMS = 200  # problems of one level listed in full; the rest are counted (ProblemList)
 SUPPORTED = tuple(sorted(READERS))
 # UTF-32 first: its little-endian mark starts with UTF-16's.
 _BOMS = (
@@ -41,8 +42,8 @@ class Ingested:
         self._roots, self._index_root, self._follow_links = roots, index_root, follow_links
         self._streamed = False
         self._articles: tuple[Article, ...] | None = None
-        self._dedupe = Dedupe()
-        self._problems: list[Problem] = []
+        self._problems = ProblemList()
+        self._dedupe = Dedupe(self._problems)
 
     def __iter__(self) -> Iterator[Article]:
         if self._articles is not None:
@@ -55,7 +56,7 @@ class Ingested:
             for item in [found] if isinstance(found, Problem) else read_file(*found):
                 if isinstance(item, Problem):  # the caller shows them (one line each): logged quietly
                     log.info("%s: %s", item.level, item)
-                    self._problems.append(item)
+                    self._problems.add(item)
                     continue
                 kept = self._dedupe.add(item)
                 if kept is not None:
@@ -75,7 +76,7 @@ class Ingested:
 
     @property
     def problems(self) -> tuple[Problem, ...]:
-        return tuple(self._problems + self._dedupe.problems)
+        return self._problems.listed()
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -149,6 +150,34 @@ def read_file(file: Path, root: Path) -> Iterator[Article | Problem]:
         yield Problem(shown, f"cannot be read ({type(ex).__name__}: {str(ex)[:200]}); skipped")
 
 
+class ProblemList:
+    """The problems met while reading: the first KEEP_PROBLEMS of each level in full, the
+    rest counted and listed as one line per level.
+
+    Why a cap: a mirrored or tiled archive can earn every article a warning ("id already
+    used"); kept in full, 300k of them held about 90 MB through a 1M-passage `qa index` and
+    were printed as 300k lines.
+    """
+
+    def __init__(self, keep: int = KEEP_PROBLEMS):
+        self.keep = keep
+        self.kept: list[Problem] = []
+        self.counts: dict[str, int] = {}
+
+    def add(self, problem: Problem) -> None:
+        self.counts[problem.level] = self.counts.get(problem.level, 0) + 1
+        if self.counts[problem.level] <= self.keep:
+            self.kept.append(problem)
+
+    def listed(self) -> tuple[Problem, ...]:
+        more = [
+            Problem("(more)", f"{n - self.keep:,} more {level}s like the ones above, not listed", level=level)
+            for level, n in sorted(self.counts.items())
+            if n > self.keep
+        ]
+        return (*self.kept, *more)
+
+
 class Dedupe:
     """Store identical stories once; keep both when one id names different stories.
 
@@ -156,11 +185,11 @@ class Dedupe:
     `also_in`; memory is a 128-bit hash per story and the ids, not the texts.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, problems: ProblemList) -> None:
         self.first: dict[int, str] = {}  # identity hash (as a number: smaller) -> id of the copy kept
         self.ids: set[str] = set()
         self.also_in: dict[str, list[str]] = {}
-        self.problems: list[Problem] = []
+        self.problems = problems
 
     def forget(self) -> None:
         """Let go of the hashes and ids once every article was seen (also_in and problems stay)."""
@@ -175,7 +204,7 @@ class Dedupe:
             return None
         if article.id in self.ids:
             new_id = _free_id(article.id, self.ids)
-            self.problems.append(
+            self.problems.add(
                 Problem(
                     article.path or "",
                     f"id {article.id!r} is already used by another article; stored this one as {new_id!r}",

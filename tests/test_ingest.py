@@ -130,3 +130,19 @@ def test_a_blank_id_is_no_id(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(NoArticlesError, match="does not exist"):
         load_articles([tmp_path / "nope"])
+
+
+def test_a_flood_of_warnings_is_listed_up_to_a_cap_and_counted_beyond(tmp_path):
+    from qa.ingest import KEEP_PROBLEMS
+
+    n = KEEP_PROBLEMS + 7  # every record after the first reuses the id: one warning each
+    lines = [
+        json.dumps({"id": "same", "title": f"Story {i}", "text": f"Story number {i} is new."})
+        for i in range(n + 1)
+    ]
+    (tmp_path / "mirror.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_articles([tmp_path])
+    assert len(loaded.articles) == n + 1  # every story is kept; only the listing is capped
+    *listed, more = loaded.problems
+    assert len(listed) == KEEP_PROBLEMS and all("already used" in p.message for p in listed)
+    assert more.level == "warning" and more.message.startswith("7 more warnings")
