@@ -30,8 +30,8 @@ DOC = stand_in.ROOT / "docs" / "scaling.md"
 HEADING = "## Memory of `qa index` as the archive grows (issue 16)"
 
 
-def measure(size: int, keep: bool) -> dict[str, Any]:
-    corpus, index = OUT / f"corpus-{size}", OUT / f"index-{size}"
+def measure(size: int, keep: bool, tag: str = "") -> dict[str, Any]:
+    corpus, index = OUT / f"corpus-{size}", OUT / f"index-{size}{tag}"
     if not corpus.is_dir():
         stand_in.tile(corpus, size)
     shutil.rmtree(index, ignore_errors=True)
@@ -107,12 +107,13 @@ def main() -> None:
         "--keep", action="store_true", help="keep the indexes (daily_additions.py uses the 1M one)"
     )
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the index folders (a second run beside a first)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     saved = OUT / "results.json"
     rows = json.loads(saved.read_text()) if saved.is_file() else {}
     for size in (int(s) for s in args.sizes.split(",")):
-        rows[str(size)] = measure(size, args.keep)
+        rows[str(size)] = measure(size, args.keep, args.tag)
         saved.write_text(json.dumps(rows, indent=1))
     text = section([rows[k] for k in sorted(rows, key=int)], stand_in.machine_line())
     print(text)

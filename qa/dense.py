@@ -53,12 +53,13 @@ def kind_of(index: Any) -> str:
     return "hnsw" if hasattr(index, "hnsw") else "flat"
 
 
-def convert(path: Path, choice: dict[str, Any], chunk: int = 20_000) -> None:
+def convert(path: Path, choice: dict[str, Any], chunk: int = 4096) -> None:
     """Rewrite the FAISS file at `path` as `choice`'s type, from the vectors it holds (a new
     file renamed over the name: a hard link to an older generation's file is left as it is).
     The old file is read a chunk at a time, so memory holds one index: the new one."""
     import faiss
 
+    release_freed_heap()
     old = _header(path)
     new = build(np.zeros((0, old.d), np.float32), choice)
     reserve(new, old.ntotal)
@@ -68,6 +69,22 @@ def convert(path: Path, choice: dict[str, Any], chunk: int = 20_000) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     faiss.write_index(new, str(tmp))
     tmp.replace(path)
+
+
+def release_freed_heap() -> None:
+    """Hand heap pages that earlier passes freed back to the OS (glibc only; else nothing).
+
+    Why: glibc keeps freed heap for reuse, but a graph's 180 MB of vectors and links are
+    allocated as fresh mappings that cannot reuse it, so the freed pages of the passes before
+    (texts, postings) would stay resident under the graph and add to a build's peak.
+    """
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    # not glibc (macOS, musl, Windows): no malloc_trim, nothing to do
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
 def reserve(index: Any, rows: int) -> None:
