@@ -11,6 +11,7 @@ sentence-transformers.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, x * Phi(x), with erf from Abramowitz-Stegun 7.1.26 (error < 1.5e-7)."""
-    z = np.abs(x) / np.sqrt(2.0)
+    z = np.abs(x) * (1.0 / math.sqrt(2.0))  # a Python float: an np.float64 would upcast to float64
     t = 1.0 / (1.0 + 0.3275911 * z)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
     erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
@@ -68,7 +69,9 @@ class NumpyMiniLM:
             self._linear(x, f"{p}.attention.self.{m}").reshape(n, self.heads, size).transpose(1, 0, 2)
             for m in ("query", "key", "value")
         )
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(size)
+        # math.sqrt, not np.sqrt: under NumPy 2 an np.float64 scalar turns float32 arrays into
+        # float64, and every layer after the first attention ran in float64 at twice the cost
+        scores = q @ k.transpose(0, 2, 1) * (1.0 / math.sqrt(size))
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         context = (scores / scores.sum(-1, keepdims=True)) @ v
         attended = self._linear(context.transpose(1, 0, 2).reshape(n, width), f"{p}.attention.output.dense")
