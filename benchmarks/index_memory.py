@@ -110,7 +110,8 @@ HISTORY = [
     "resident), FAISS's std::vectors doubling while rows were added in chunks (past 80k rows one "
     "chunk asked for 246 MB while the old 123 MB were copied), and a fresh 30 MB array per chunk that "
     "glibc kept. Now the old vectors are read (not mapped) into one reused 4,096-row buffer, the graph's "
-    "room is made at once, and freed heap is handed back first: +210 MB measured with 20,000-row chunks (154 MB of vectors, 26 MB of links, the buffer).",
+    "room is made at once, and freed heap is handed back first: +210 MB measured with 20,000-row "
+    "chunks (154 MB of vectors, 26 MB of links, the buffer).",
     "- The flat index a segment is written into grew the same way (to 201 MB of room for 100k rows, "
     "with the old 100 MB copied): room for the segment's rows is now made at once. This is what "
     "lowered the 100k figure.",
