@@ -231,7 +231,7 @@ class KeyTable:
 def rewrite(sources: Sequence[Segment], folder: Path, dim: int, batch: int = 2048) -> int:
     """One new segment of the live rows of `sources`, in order: vectors, sentence vectors and
     postings are copied, nothing is embedded or tokenized again. Returns its rows."""
-    live = sum(len(source.live_rows()) for source in sources)
+    live = sum(source.rows - len(source.deleted["rows"]) for source in sources)  # room for them at once
     texts, vectors = SegmentTexts(folder), SegmentVectors(folder, dim, live)
     kept: list[tuple[Postings, np.ndarray]] = []
     for source in sources:
