@@ -69,7 +69,11 @@ def section(rows: list[dict[str, Any]], machine: str) -> str:
         f"`benchmarks/index_memory.py` on {machine}. A fresh `qa index` of SciFact tiled into JSONL shards "
         "(the real command, in a child process, with a stand-in model of the packaged model's shapes: "
         "benchmarks/stand_in.py). Peak memory is the command's VmHWM; the splitting workers are "
-        "separate processes of their own, reported apart.",
+        "separate processes of their own, reported apart as the largest ru_maxrss of the command's "
+        "children. Linux copies a process's high-water mark into a child it forks, so that column "
+        "is at least the command's peak at the time of its latest fork (a splitting worker, or any "
+        "helper process): at 1M it equals the command's own peak and says nothing of the workers; "
+        "it also counts pages a child shares with the command, so the two columns do not add up.",
         "",
         "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
         "| peak reached at | on disk | load (1, 5, 15 min) | date, commit |",
