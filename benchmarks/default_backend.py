@@ -79,7 +79,11 @@ stays within the bar everywhere and cites the same answer for every seed questio
 among every dev article (*seeds-crowded*: the 14 answerable seed questions in an index of the
 seed plus SQuAD v1.1, SQuAD v2.0, COVID-QA and SciFact, 21,806 passages, built from the SciFact
 int8 index as answer_choice.py builds its torch one: answer accuracy 1.000 for both, AnswerRecall@1
-0.929 for both). The samples overstated a small real loss; the whole sets are the measurement."""
+0.929 for both). The samples overstated a small real loss; the whole sets are the measurement.
+The commit column is the checkout's HEAD when a run ended: the runs of 2026-11-29 used its qa/
+with the default switched to onnx-int8, committed as `cea6028`. SciFact's build (15,887
+passages, the largest set) peaked at 521 MB, over the 500 MB goal set on SQuAD-sized builds
+(recipe 2 on branch issue-16d: 514 MB; torch's and fp32's peak on SciFact not measured)."""
 log = logging.getLogger("default_backend")
 
 
@@ -239,7 +243,8 @@ def section() -> str:
         HEADING,
         "",
         "Written by `benchmarks/default_backend.py` from `benchmarks/out/default-backend/quality*.json`. "
-        "The same questions (a fixed sample, seed 0) asked, through `qa eval`'s code path (k=10, "
+        "The same questions (all of a set's, or a fixed sample, seed 0, where the count is smaller) asked, "
+        "through `qa eval`'s code path (k=10, "
         "default fusion), of a torch index (the dev index of main, format 2) and of an onnx-int8 index "
         "of the same articles built by the default `qa index` (onnx-int8 since this measurement); "
         "each index encodes questions with its own backend. "
