@@ -1,6 +1,6 @@
 """Warm query latency on the largest dev index, by question encoder, interleaved (issue 11).
 
-    python benchmarks/query_latency.py [--set scifact] [--questions 300] [--write-docs]
+    python benchmarks/query_latency.py [--set scifact] [--questions 300] [--int8] [--write-docs]
 
 The engine is loaded once and warmed, as in the chat. The index's backend (torch for the
 dev indexes) encodes a question without loading torch, by NumPy or, when an earlier run
@@ -9,6 +9,10 @@ encoders in turn, each asked once (never twice: see measure), so drift of the sh
 hits both alike; encoding alone is timed for every question with both. Reported: p50/p95
 of the whole `Engine.ask`, its CPU time (the process's, all threads: FAISS and ONNX Runtime
 may use more than one, so it can exceed the wall time), and the time of encoding alone.
+
+--int8 adds a third arm: the same questions asked of an onnx-int8 index of the same articles
+(benchmarks/out/<set>/index-onnx-int8, built by default_backend.py build), whose questions are
+encoded by its own int8 session, as a new default index's are; its encoding is timed alike.
 """
 
 from __future__ import annotations
@@ -39,7 +43,20 @@ def encoders(model_dir: Path) -> dict[str, Any]:
     return {"numpy": NumpyMiniLM(model_dir), "onnx-fp32": cached_question_encoder(model_dir)}
 
 
-def measure(set_name: str, limit: int) -> dict[str, Any]:
+def int8_arm(folder: Path) -> tuple[Any, Any]:
+    """The int8 index's engine and its question encoder (the engine's own embedder)."""
+    from qa.embed import default_embedder
+    from qa.engine import Engine
+
+    embedder = default_embedder("onnx-int8")
+
+    class Encoder:  # the other arms' shape: encode(texts)
+        encode = staticmethod(embedder.embed)
+
+    return Engine.from_index(folder / "index-onnx-int8", embedder=embedder), Encoder()
+
+
+def measure(set_name: str, limit: int, int8: bool = False) -> dict[str, Any]:
     from qa.embed import one_blas_thread
     from qa.engine import Engine
 
@@ -47,6 +64,10 @@ def measure(set_name: str, limit: int) -> dict[str, Any]:
     questions = [json.loads(line)["question"] for line in (folder / "questions.jsonl").open()][:limit]
     engine = Engine.from_index(folder / "index")
     few = encoders(engine.embedder.model_dir)  # type: ignore[attr-defined]
+    engines = {name: engine for name in few}
+    if int8:
+        engines["onnx-int8 index"], few["onnx-int8 index"] = int8_arm(folder)
+        engines["onnx-int8 index"].ask(questions[0])  # warm, as the chat is
     ask: dict[str, list[float]] = {name: [] for name in few}
     cpu: dict[str, list[float]] = {name: [] for name in few}
     encode: dict[str, list[float]] = {name: [] for name in few}
@@ -61,9 +82,10 @@ def measure(set_name: str, limit: int) -> dict[str, Any]:
         # A question is asked once, by one encoder, alternating: a second ask of the same question
         # would find its sentences' terms cached (answer_type.terms_at) and take a third less.
         name = names[i % len(names)]
-        engine.embedder._few_model = few[name]  # type: ignore[attr-defined]
+        if engines[name] is engine:
+            engine.embedder._few_model = few[name]  # type: ignore[attr-defined]
         started, started_cpu = time.perf_counter(), time.process_time()
-        engine.ask(question)
+        engines[name].ask(question)
         ask[name].append((time.perf_counter() - started) * 1000)
         cpu[name].append((time.process_time() - started_cpu) * 1000)
     return {
@@ -87,7 +109,13 @@ def section(result: dict[str, Any]) -> str:
         f"`benchmarks/query_latency.py` on {result['machine']}, {result['date']}, commit "
         f"`{result['commit']}`, load {result['load']}. Warm `Engine.ask` (k=10) on the "
         f"{result['set']} index ({result['passages']:,} passages, torch backend), "
-        f"{result['questions']} questions, each asked once, by the two encoders in turn.",
+        f"{result['questions']} questions, each asked once, by the {len(result['ask'])} arms in turn"
+        + (
+            "; *onnx-int8 index*: the same articles indexed by the default backend, questions "
+            "encoded by its int8 session."
+            if "onnx-int8 index" in result["ask"]
+            else "."
+        ),
         "",
         "| question encoder | ask p50 | ask p95 | CPU time of ask, p50 | encoding p50 | goal |",
         "|---|---|---|---|---|---|",
@@ -106,9 +134,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", default="scifact")
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--int8", action="store_true", help="add the onnx-int8 index's arm")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    result = measure(args.set, args.questions)
+    result = measure(args.set, args.questions, args.int8)
     out = ROOT / "benchmarks" / "out" / "query-latency.json"
     out.write_text(json.dumps(result))
     text = section(result)

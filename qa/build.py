@@ -55,7 +55,7 @@ def index_paths(
 
     Args:
         backend: without an embedder, the packaged model runs on this backend (see
-            config.BACKENDS; default: the one the index was built with, else onnx-fp32); a
+            config.BACKENDS; default: the one the index was built with, else onnx-int8); a
             different backend re-embeds everything.
         device: where passages are embedded: auto, cpu or cuda (see devices.py).
         notify: hears one-line news of slow steps that have no progress bar (the first
