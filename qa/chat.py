@@ -145,7 +145,9 @@ class ChatService:
             log.warning(
                 "no index at %s yet; building one from %s", root, ", ".join(map(str, paths)) or "its sources"
             )
-            index_paths(paths, root, embedder=options.get("embedder"), progress=progress)
+            # The first run on a machine exports the model (about 20 s): say so, as `qa index` does.
+            notify = lambda line: log.warning("%s", line)  # noqa: E731
+            index_paths(paths, root, embedder=options.get("embedder"), progress=progress, notify=notify)
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:

@@ -183,6 +183,23 @@ def test_start_builds_the_index_from_seeds_when_missing(embedder, tmp_path):
     assert embedder.calls == calls  # an existing index is opened, not embedded again
 
 
+def test_start_tells_of_the_first_runs_model_export(embedder, tmp_path, monkeypatch, caplog):
+    """A fresh machine's first chat start exports the model (about 20 s) before it can answer:
+    the log says so, as `qa index` does, instead of a silent wait."""
+    import qa.chat
+
+    real = qa.chat.index_paths
+
+    def exporting(*args, notify=None, **kwargs):
+        notify("Preparing the onnx-int8 model (first run only, about 20 s)...")
+        return real(*args, notify=notify, **kwargs)
+
+    monkeypatch.setattr(qa.chat, "index_paths", exporting)
+    with caplog.at_level("WARNING", logger="qa.chat"):
+        ChatService.start(tmp_path / "fresh", seeds=[ROOT / "seeds"], embedder=embedder)
+    assert "Preparing the onnx-int8 model" in caplog.text
+
+
 def test_api_as_of_and_date_filters(service):
     march = service.api_ask("What happened this week?", 2, as_of="2024-03-13")
     assert {p["article_id"] for p in march["passages"]} == {"harbour", "orchard"}
