@@ -151,14 +151,29 @@ def crowded(torch_crowded: Path) -> None:
     answerable = [line for line in rows if line.strip() and not json.loads(line).get("unanswerable")]
     (folder / "questions.jsonl").write_text("\n".join(answerable) + "\n")
     if not (folder / "index-torch" / "CURRENT").is_file():
-        shutil.copytree(torch_crowded, folder / "index-torch")
+        live_copy(torch_crowded, folder / "index-torch")
     index = folder / "index-onnx-int8"
     if not (index / "CURRENT").is_file():
-        shutil.copytree(OUT / "scifact" / "index-onnx-int8", index)
+        # Built beside and renamed when done: a killed or failed build never passes for the
+        # crowded index on a rerun (a copy of the SciFact index alone also has a CURRENT).
+        building = folder / "index-onnx-int8.building"
+        shutil.rmtree(building, ignore_errors=True)
+        live_copy(OUT / "scifact" / "index-onnx-int8", building)
         dev = ("squad1", "squad2", "covid", "scifact")
         sources = [ROOT / "seeds", *(OUT / name / "articles.jsonl" for name in dev)]
-        command = [sys.executable, "-m", "qa", "index", *map(str, sources), "--index", str(index), "--json"]
-        subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+        command = [sys.executable, "-m", "qa", "index", *map(str, sources), "--index", str(building)]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+        building.rename(index)
+
+
+def live_copy(source: Path, target: Path) -> None:
+    """A copy of the index at `source` holding only its live generation (its owner may write a
+    new one meanwhile)."""
+    live = (source / "CURRENT").read_text().strip()
+    shutil.copytree(source / live, target / live)
+    (target / "CURRENT").write_text(live + "\n")
 
 
 def torch_index(name: str, torch_root: Path) -> Path:
@@ -166,9 +181,7 @@ def torch_index(name: str, torch_root: Path) -> Path:
     torch_root (another checkout rewrites its own while this runs)."""
     copy = OUT / name / "index-torch"
     if not (copy / "CURRENT").is_file():
-        live = (torch_root / name / "index" / "CURRENT").read_text().strip()
-        shutil.copytree(torch_root / name / "index" / live, copy / live)
-        (copy / "CURRENT").write_text(live + "\n")
+        live_copy(torch_root / name / "index", copy)
     return copy
 
 

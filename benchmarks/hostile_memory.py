@@ -4,8 +4,8 @@ A 373-byte YAML alias bomb once grew `qa index` past 11 GB and a chat server fro
 2.3 GB; a JSON nesting bomb aborted the whole run. This runs, each in its own process
 with a hang guard, on the same folder with and without the bombs:
 
-- `qa index FOLDER` (the command users run: the default backend, onnx-fp32), and with
-  `--backend torch` and `--backend onnx-int8`;
+- `qa index FOLDER` (the command users run: the default backend, qa.config.DEFAULT_BACKEND),
+  and with `--backend torch` and `--backend onnx-fp32`;
 - the chat's upload of the bombs and a good file into a running ChatService.
 
 and reads each process's peak resident memory (VmHWM in /proc/PID/status, polled while
@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.config import DEFAULT_BACKEND
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
 HEADING = "## Memory with bomb files (benchmarks/hostile_memory.py)"
@@ -42,6 +44,8 @@ GOOD = "Harbour Crane Arrives\n\nA new crane arrived at the harbour on Monday. I
 UPLOAD = r"""
 import json, sys
 from pathlib import Path
+
+from qa.config import DEFAULT_BACKEND
 from qa.chat import ChatService
 from qa.engine import index_paths
 
@@ -96,6 +100,9 @@ READ_ONLY = (
 )
 
 
+DEFAULT_RUN = f"`qa index` (default backend, {DEFAULT_BACKEND})"
+
+
 def commands(work: Path, folder: Path, bombs: bool) -> dict[str, list[str]]:
     """The runs measured on one folder, each a command of its own process."""
     name = "bombs" if bombs else "plain"
@@ -103,9 +110,9 @@ def commands(work: Path, folder: Path, bombs: bool) -> dict[str, list[str]]:
     files = [str(p) for p in sorted(folder.iterdir())]
     return {
         "reading only (`load_articles`)": [sys.executable, "-c", READ_ONLY, str(folder)],
-        "`qa index` (default backend, onnx-fp32)": [*qa, str(work / f"index-{name}")],
+        DEFAULT_RUN: [*qa, str(work / f"index-{name}")],
         "`qa index --backend torch`": [*qa, str(work / f"torch-{name}"), "--backend", "torch"],
-        "`qa index --backend onnx-int8`": [*qa, str(work / f"onnx-{name}"), "--backend", "onnx-int8"],
+        "`qa index --backend onnx-fp32`": [*qa, str(work / f"onnx-{name}"), "--backend", "onnx-fp32"],
         "chat upload (default backend)": [
             sys.executable,
             "-c",
@@ -121,7 +128,7 @@ def measure(work: Path) -> list[dict]:
     rows = []
     (work / "warm").mkdir()
     warm = make_folder(work / "warm", False)
-    for run in ("`qa index --backend onnx-int8`", "`qa index` (default backend, onnx-fp32)"):
+    for run in ("`qa index --backend onnx-fp32`", DEFAULT_RUN):
         peak_mb(commands(work, warm, False)[run])  # the one-off exports, unmeasured
     for bombs in (False, True):
         folder = make_folder(work, bombs)

@@ -70,10 +70,10 @@ def section(rows: list[dict[str, Any]], machine: str) -> str:
         "(the real command, in a child process, with a stand-in model of the packaged model's shapes: "
         "benchmarks/stand_in.py). Peak memory is the command's VmHWM; the splitting workers are "
         "separate processes of their own, reported apart as the largest ru_maxrss of the command's "
-        "children. Linux copies a process's high-water mark into a child it forks, so that column "
-        "is at least the command's peak at the time of its latest fork (a splitting worker, or any "
-        "helper process): at 1M it equals the command's own peak and says nothing of the workers; "
-        "it also counts pages a child shares with the command, so the two columns do not add up.",
+        "children. A forked child starts with the command's pages mapped (shared, copy-on-write), so "
+        "its resident set counts what it shares with the command and the two columns do not add "
+        "up; a child forked late in a run (a splitting worker, or a helper process such as the "
+        "library lookup of malloc_trim) can report close to the command's own figure, as at 1M.",
         "",
         "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
         "| peak reached at | on disk | load (1, 5, 15 min) | date, commit |",

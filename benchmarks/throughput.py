@@ -195,6 +195,8 @@ def section(found: dict[str, Any]) -> str:
         f"({total['today'] / total['default']:.2f}x; goal 2x), bare torch {n / total['bt']:.1f}, "
         f"bare onnx {n / total['bo']:.1f}.",
     ]
+    if found.get("note"):  # what the rows cannot say (other runs, what ran alongside), kept in results.json
+        lines += ["", found["note"]]
     return "\n".join(lines) + "\n"
 
 

@@ -153,6 +153,9 @@ class ChatService:
     def warm_up(self) -> None:
         """Load the model now (embeds one query, no article), so the first real question is fast."""
         try:
+            prepare = getattr(self.engine.embedder, "prepare", None)  # ONNX: the first run exports
+            if prepare is not None:
+                prepare(lambda line: log.warning("%s", line))
             self.engine.embedder.embed(["warm up"])
             _ = self.engine.null  # the confidence model's probe search of this index (once)
         finally:

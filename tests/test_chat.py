@@ -200,6 +200,23 @@ def test_start_tells_of_the_first_runs_model_export(embedder, tmp_path, monkeypa
     assert "Preparing the onnx-int8 model" in caplog.text
 
 
+def test_warm_up_tells_of_the_model_export_on_an_existing_index(built, embedder, tmp_path, caplog):
+    """An index built elsewhere, opened on a machine whose model cache is empty: the warm-up's
+    export is logged, not a silent wait before the first answer."""
+    told: list[str] = []
+
+    class Exporting(type(embedder)):  # type: ignore[misc]
+        def prepare(self, notify=None):
+            told.append("prepare")
+            notify("Preparing the onnx-int8 model (first run only, about 20 s)...")
+
+    service = ChatService(built, embedder=Exporting(), feedback_path=tmp_path / "fb.jsonl")
+    with caplog.at_level("WARNING", logger="qa.chat"):
+        service.warm_up()
+    assert told == ["prepare"] and "Preparing the onnx-int8 model" in caplog.text
+    assert service.warmed.is_set()
+
+
 def test_api_as_of_and_date_filters(service):
     march = service.api_ask("What happened this week?", 2, as_of="2024-03-13")
     assert {p["article_id"] for p in march["passages"]} == {"harbour", "orchard"}
