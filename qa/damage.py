@@ -21,10 +21,11 @@ from .errors import IndexCorruptError
 from .segments import DELETED
 
 log = logging.getLogger(__name__)
-# What the reuse of a segment's vectors reads (Segment.find, Segment.vectors) and what says
-# which articles it holds: while these are intact, a damaged segment is rebuilt from them.
+# What the reuse of a segment's vectors reads (Segment.find, Segment.vectors), what says which
+# articles it holds, and their texts: while these are intact, a damaged segment is rebuilt from them.
 VECTOR_FILES = frozenset({"keys.npy", "key_order.npy", "dense.faiss", "sentences.npy", "sentence_rows.npy"})
-ARTICLE_FILES = frozenset({"catalog.json", "articles.jsonl", DELETED})
+CATALOG_FILES = frozenset({"catalog.json", DELETED})
+ARTICLE_FILES = CATALOG_FILES | {"articles.jsonl"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,12 @@ class Damage:
     def keeps_vectors(self, segment: str) -> bool:
         return not self.within(segment) & VECTOR_FILES
 
+    def knows_articles(self, segment: str) -> bool:
+        """Which articles the segment holds, and their hashes, can still be read."""
+        return not self.within(segment) & CATALOG_FILES
+
     def keeps_articles(self, segment: str) -> bool:
+        """Its live articles can still be read back whole."""
         return not self.within(segment) & ARTICLE_FILES
 
     def beyond_rebuild(self) -> list[str]:

@@ -74,7 +74,7 @@ class Previous:
         self.catalog: dict[str, tuple[int, str, int, int]] = {}  # id -> (segment, hash, first row, rows)
         self.hashes: dict[str, str] = {}
         for k, segment in enumerate(segments):
-            if not self.damage.keeps_articles(segment.name):
+            if not self.damage.knows_articles(segment.name):
                 continue  # which articles it held is lost: a stream that has them adds them anew
             for aid, digest, first, count in live_articles(segment):
                 self.hashes[aid] = digest
@@ -120,7 +120,7 @@ class Previous:
             damage.check(root, strict)
             # a damaged deleted.json cannot be trusted: that segment's articles are then not read
             segments = [
-                Segment(folder / n, read_deleted(folder / n) if damage.keeps_articles(n) else None)
+                Segment(folder / n, read_deleted(folder / n) if damage.knows_articles(n) else None)
                 for n in names
             ]
             return cls(folder, manifest, segments, damage=damage)
