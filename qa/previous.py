@@ -4,7 +4,9 @@ Previous opens the live generation for writing: its segments, their deletions, a
 catalog of where each live article is (segment, content hash, rows), read from the
 segments' small catalog files, never from their texts or vectors. Plan sorts the incoming
 stream: an unchanged article stays where it is, a new or changed one is written anew, and
-the rows of changed and removed ones are marked deleted in the linked segments.
+the rows of changed and removed ones are marked deleted in the linked segments. A segment
+with a file changed since it was written (damage.py) is not linked: its articles are written
+anew, so no run publishes a damaged file again or reports success over one.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from . import dense as dense_index
 from . import store
 from .articles import Article
 from .config import IndexSettings
+from .damage import Damage
 from .embed import Embedder
 from .errors import IndexCorruptError, IndexMismatchError
 from .load import PassageIndex, check_model, read_manifest
 from .maintenance import Part
+from .records import article_from_row
 from .segments import DELETED, KeyTable, Segment, link, read_deleted
 from .vectors import key_bytes
 
@@ -49,19 +53,35 @@ class IndexReport:
 
 
 class Previous:
-    """The live generation as a writer needs it: its segments and which article lives where."""
+    """The live generation as a writer needs it: its segments and which article lives where.
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[Segment], legacy: Any = None):
+    A segment with a damaged file (damage.py) is not kept: its articles are written anew (from
+    the run's stream, or from its own articles.jsonl when the run keeps the others), its vectors
+    copied while its vector files are intact, else embedded again.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict[str, Any],
+        segments: list[Segment],
+        legacy: Any = None,
+        damage: Damage | None = None,
+    ):
         self.folder, self.manifest, self.segments, self.legacy = folder, manifest, segments, legacy
+        self.damage = damage or Damage((), frozenset())
+        self.broken = [s for s in segments if s.name in self.damage.segments]  # rewritten, not linked
         self.catalog: dict[str, tuple[int, str, int, int]] = {}  # id -> (segment, hash, first row, rows)
+        self.hashes: dict[str, str] = {}
         for k, segment in enumerate(segments):
-            dead, c = set(segment.deleted["articles"]), segment.catalog
-            for aid, digest, (first, count) in zip(c["ids"], c["hashes"], c["rows"], strict=True):
-                if aid not in dead:
+            if not self.damage.knows_articles(segment.name):
+                continue  # which articles it held is lost: a stream that has them adds them anew
+            for aid, digest, first, count in live_articles(segment):
+                self.hashes[aid] = digest
+                if segment not in self.broken:
                     self.catalog[aid] = (k, digest, first, count)
-        self.hashes = {a: v[1] for a, v in self.catalog.items()}
         self.passages = int(manifest["counts"]["passages"])
-        self.sources: list[Any] = list(segments)
+        self.sources: list[Any] = [s for s in segments if self.damage.keeps_vectors(s.name)]
         if legacy is not None:  # an index from before segments: rewritten, its vectors reused
             self.hashes = {a.id: a.content_hash for a in legacy.articles.values()}
             self.sources = [LegacySource(legacy)]
@@ -79,28 +99,71 @@ class Previous:
         if not store.exists(root):
             return None
         try:
-            folder = store.live_generation(root)
-            manifest = read_manifest(folder, root)
-            check_model(manifest, embedder, root)
-            if IndexSettings.from_dict(manifest["settings"]) != settings:
-                if strict:
-                    raise IndexMismatchError(
-                        f"index at {root} was split with other settings ({manifest['settings']}); "
-                        f"rebuild it with `qa index --rebuild --index {store.shell_path(root)}`"
-                    )
-                log.warning("splitter settings changed; re-embedding everything")
-                return None
-            if "segments" not in manifest:
-                return cls(folder, manifest, [], legacy=PassageIndex.load(root))
-            names = [s["name"] for s in manifest["segments"]]
-            return cls(folder, manifest, [Segment(folder / n, read_deleted(folder / n)) for n in names])
-        except (IndexMismatchError, IndexCorruptError, OSError, ValueError, KeyError) as ex:
+            return cls._read(root, embedder, settings, strict)
+        except (IndexMismatchError, IndexCorruptError) as ex:
             if strict:
-                raise IndexMismatchError(
-                    f"cannot add to or remove from the index without losing its other articles: {ex}"
-                ) from ex
+                raise
             log.warning("re-embedding everything: %s", ex)
             return None
+
+    @classmethod
+    def _read(cls, root: Path, embedder: Embedder, settings: IndexSettings, strict: bool) -> Previous:
+        folder = store.live_generation(root)
+        manifest = read_manifest(folder, root)
+        check_model(manifest, embedder, root)
+        try:
+            check_settings(manifest, settings, root)
+            if "segments" not in manifest:
+                return cls(folder, manifest, [], legacy=PassageIndex.load(root))
+            names = [str(s["name"]) for s in manifest["segments"]]
+            damage = Damage.of_generation(folder, manifest, names)
+            damage.check(root, strict)
+            # a damaged deleted.json cannot be trusted: that segment's articles are then not read
+            segments = [
+                Segment(folder / n, read_deleted(folder / n) if damage.knows_articles(n) else None)
+                for n in names
+            ]
+            return cls(folder, manifest, segments, damage=damage)
+        except (OSError, ValueError, KeyError, TypeError) as ex:  # a manifest or catalog changed in place
+            raise IndexCorruptError(
+                f"index at {root} is damaged ({type(ex).__name__}: {str(ex)[:200]}); "
+                f"{store.repair_hint(root)}"
+            ) from None
+
+    def rewritten(self) -> Iterator[Article]:
+        """The indexed articles whose segment is not kept as it is: every article of an index
+        from before segments, and the live articles of each damaged segment."""
+        if self.legacy is not None:
+            yield from self.legacy.articles.values()
+        for segment in self.broken:
+            dead = set(segment.deleted["articles"])
+            for row in store.read_jsonl(segment.folder / "articles.jsonl"):
+                if row["id"] not in dead:
+                    yield article_from_row(row)
+
+
+def live_articles(segment: Segment) -> Iterator[tuple[str, str, int, int]]:
+    """(id, content hash, first row, rows) of each article of a segment not deleted since."""
+    dead, c = set(segment.deleted["articles"]), segment.catalog
+    for aid, digest, (first, count) in zip(c["ids"], c["hashes"], c["rows"], strict=True):
+        if aid not in dead:
+            yield aid, digest, first, count
+
+
+def check_settings(manifest: dict[str, Any], settings: IndexSettings, root: Path) -> None:
+    """Refuse to reuse passages split otherwise: their vectors are of other texts."""
+    before = IndexSettings.from_dict(manifest["settings"]).to_dict()
+    now = settings.to_dict()
+    changed = [key for key in now if before.get(key) != now[key]]
+    if changed:
+        raise IndexMismatchError(
+            f"index at {root} was split with {_pairs(before, changed)}, but this run splits with "
+            f"{_pairs(now, changed)}; rebuild it with `qa index --rebuild --index {store.shell_path(root)}`"
+        )
+
+
+def _pairs(values: dict[str, Any], keys: Sequence[str]) -> str:
+    return ", ".join(f"{key}={values.get(key)}" for key in keys)
 
 
 class LegacySource:
@@ -146,11 +209,11 @@ class Plan:
             if old is not None:
                 self.dead.setdefault(old[0], set()).add(article.id)
             yield article
-        legacy = self.previous.legacy if self.previous else None
-        if legacy is not None and self.keep_others:
-            kept = [a for a in legacy.articles.values() if a.id not in self.seen and a.id not in self.remove]
-            self.seen.update(a.id for a in kept)
-            yield from kept
+        if self.keep_others and self.previous is not None:
+            for article in self.previous.rewritten():
+                if article.id not in self.seen and article.id not in self.remove:
+                    self.seen.add(article.id)
+                    yield article
 
     def finish(self) -> None:
         """After the stream: the indexed articles that were not in it (or asked to go) are deleted."""
@@ -170,6 +233,8 @@ class Plan:
         parts = []
         entries = self.previous.manifest.get("segments", []) if self.previous else []
         for k, (segment, entry) in enumerate(zip(self.previous.segments if self.previous else [], entries)):
+            if self.previous and segment in self.previous.broken:
+                continue  # its articles are in new segments
             now_dead = sorted(self.dead.get(k, ()))
             rows = [r for aid in now_dead for r in range(self.catalog[aid][2], sum(self.catalog[aid][2:]))]
             dead = {
@@ -190,6 +255,7 @@ class Plan:
         manifest = self.previous.manifest
         same_dense = manifest.get("dense", dense_index.FLAT) == choice
         fresh = any(p.new for p in parts) or self.dead or self.previous.legacy is not None
+        fresh = fresh or bool(self.previous.damage.files) or self.previous.damage.retimed
         return not fresh and same_dense and list(sources) == manifest.get("sources")
 
     def also_in(self, found: dict[str, Any], building: Path) -> str | None:

@@ -239,30 +239,43 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 def file_checksums(
     folder: Path, unchanged_from: Path | None = None, known: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """sha256 and size of every file in a generation except the manifest and qa's mark.
+    """sha256, size and modification time of every file in a generation except the manifest and
+    qa's mark.
 
     A file that is the very file (same inode: a hard link) of the same name in the generation
-    `unchanged_from` keeps its entry in `known`, that generation's checksums, unread.
+    `unchanged_from` keeps its entry in `known`, that generation's checksums, unread: the writer
+    checked it on opening that generation (check_files, by_time), so only its time is taken anew.
     """
     sums = {}
     skip = (MANIFEST, GENERATION_MARK)
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in skip):
-        name = file.relative_to(folder).as_posix()
+        name, stat = file.relative_to(folder).as_posix(), file.stat()
         before = unchanged_from / name if unchanged_from is not None else None
         if known and name in known and before is not None and before.exists() and before.samefile(file):
-            sums[name] = known[name]
+            sums[name] = {**known[name], "mtime_ns": stat.st_mtime_ns}
         else:
-            sums[name] = {"size": file.stat().st_size, "sha256": _sha256(file)}
+            sums[name] = {"size": stat.st_size, "sha256": _sha256(file), "mtime_ns": stat.st_mtime_ns}
     return sums
 
 
-def check_files(folder: Path, expected: dict[str, dict[str, Any]], deep: bool) -> list[str]:
-    """Names of files that are missing, of the wrong size, or (deep) of the wrong hash."""
+def check_files(
+    folder: Path, expected: dict[str, dict[str, Any]], deep: bool, by_time: bool = False
+) -> list[str]:
+    """Names of files that are missing, of the wrong size, or of the wrong hash.
+
+    deep hashes every file (`qa index --verify`); by_time hashes only a file whose modification
+    time is not the one recorded (a writer's check: a stat per file while nothing was written,
+    which finds an overwrite of the same size that the size check of `qa ask` cannot).
+    """
     bad = []
     for name, info in expected.items():
         file = folder / name
-        wrong_size = not file.is_file() or file.stat().st_size != info["size"]
-        if wrong_size or (deep and _sha256(file) != info["sha256"]):
+        stat = file.stat() if file.is_file() else None
+        if stat is None or stat.st_size != info["size"]:
+            bad.append(name)
+            continue
+        moved = info.get("mtime_ns", stat.st_mtime_ns) != stat.st_mtime_ns
+        if (deep or (by_time and moved)) and _sha256(file) != info["sha256"]:
             bad.append(name)
     return bad
 

@@ -13,7 +13,7 @@ STAGES = [
     {"passages"},
     {"minilm"},
     {"embed", "onnx_embed", "lexical", "postings", "store", "records", "dense"},
-    {"vectors", "ray_embed", "load", "sources", "segments"},
+    {"vectors", "ray_embed", "load", "sources", "segments", "damage"},
     {"index", "previous", "maintenance"},
     {"retrieve", "build", "milvus_store"},
     {"conversation", "dates", "answer_type", "phrases"},
