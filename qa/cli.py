@@ -79,7 +79,7 @@ def cli() -> None:
     "--backend",
     type=click.Choice(BACKENDS),
     help="How passages and questions are encoded (default: the index's, else onnx-int8, "
-    "2.2x-2.4x torch's passages/s within 0.005 of its answers; onnx-fp32 gives torch's vectors "
+    "2.2x-2.7x torch's passages/s within 0.005 of its answers; onnx-fp32 gives torch's vectors "
     "at 1.26x); another backend re-embeds everything",
 )
 @click.option(

@@ -22,7 +22,7 @@ CACHE_ENV = "QA_CACHE_DIR"
 # index records its backend and is searched only with questions encoded the same way.
 TORCH = "torch"  # also what an index from before backends were recorded was built with
 BACKENDS = (TORCH, "onnx-fp32", "onnx-int8")
-# For new indexes: the fastest backend that keeps torch's answers. onnx-int8 indexes 2.2x-2.4x
+# For new indexes: the fastest backend that keeps torch's answers. onnx-int8 indexes 2.2x-2.7x
 # torch's passages/s (a whole `qa index`, interleaved) and, asked every question of every dev
 # set, stays within 0.005 of torch
 # (SQuAD v1.1 AnswerRecall@5 -0.0016, cited sentence -0.0019 over 7,876 questions; the seed

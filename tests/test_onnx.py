@@ -73,7 +73,7 @@ def test_engine_and_reindexing_use_the_backend_the_index_was_built_with(
 
 def test_a_new_index_is_built_with_onnx_int8_by_default(monkeypatch, tmp_path, articles_dir):
     """The default for a new index is the backend measured within 0.005 of torch on every dev
-    set at 2.2x-2.4x its speed (docs/benchmarks.md, issue 16); an existing index keeps its own."""
+    set at 2.2x-2.7x its speed (docs/benchmarks.md, issue 16); an existing index keeps its own."""
     asked: list[str] = []
 
     def recording(backend="?", device=None):
