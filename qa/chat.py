@@ -106,6 +106,12 @@ def make_filters(
     return filters
 
 
+
+def _tell(line: str) -> None:
+    """A slow step's one-line news (the first run's model export, about 20 s), as `qa index`
+    prints it: the chat logs it, where its start-up lines go."""
+    log.warning("%s", line)
+
 class ChatService:
     """What every browser session shares: the index, the model, uploads and feedback."""
 
@@ -145,9 +151,7 @@ class ChatService:
             log.warning(
                 "no index at %s yet; building one from %s", root, ", ".join(map(str, paths)) or "its sources"
             )
-            # The first run on a machine exports the model (about 20 s): say so, as `qa index` does.
-            notify = lambda line: log.warning("%s", line)  # noqa: E731
-            index_paths(paths, root, embedder=options.get("embedder"), progress=progress, notify=notify)
+            index_paths(paths, root, embedder=options.get("embedder"), progress=progress, notify=_tell)
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:
@@ -155,7 +159,7 @@ class ChatService:
         try:
             prepare = getattr(self.engine.embedder, "prepare", None)  # ONNX: the first run exports
             if prepare is not None:
-                prepare(lambda line: log.warning("%s", line))
+                prepare(_tell)
             self.engine.embedder.embed(["warm up"])
             _ = self.engine.null  # the confidence model's probe search of this index (once)
         finally:

@@ -10,6 +10,7 @@ read into memory). Inner product on unit vectors is cosine similarity.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,22 @@ def release_freed_heap() -> None:
     allocated as fresh mappings that cannot reuse it, so the freed pages of the passes before
     (texts, postings) would stay resident under the graph and add to a build's peak.
     """
-    import contextlib
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, or None (macOS, musl, Windows). Looked up once: find_library runs
+    `ldconfig -p` in a child process, a fork of the whole build at every segment otherwise."""
     import ctypes
     import ctypes.util
 
-    # not glibc (macOS, musl, Windows): no malloc_trim, nothing to do
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def reserve(index: Any, rows: int) -> None:
