@@ -1,4 +1,4 @@
-"""The browser chat: Gradio components wired to qa.chat.ChatService, nothing more.
+"""The browser chat: Gradio components wired to qa.chat.service.ChatService, nothing more.
 
     python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
@@ -19,12 +19,16 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # must precede the gradio impo
 
 import gradio as gr  # noqa: E402
 
-from qa import serve, views, views_page  # noqa: E402
-from qa.chat import ChatService, ChatState, as_of_hints, check_filters  # noqa: E402
+from qa import serve  # noqa: E402
+from qa.chat.filters import as_of_hints, check_filters  # noqa: E402
+from qa.chat.service import ChatService  # noqa: E402
+from qa.chat.state import ChatState  # noqa: E402
+from qa.chat.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.library import Overview  # noqa: E402
+from qa.index.library import Overview  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
-from qa.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
+from qa.views import page as views_page  # noqa: E402
+from qa.views import pieces as views
 
 HERE = Path(__file__).resolve().parent
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search

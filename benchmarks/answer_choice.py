@@ -27,12 +27,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from doc_sections import write_section
-from public_sets import DOC, OUT, ROOT, machine, open_engine, sample
-
+from benchmarks.doc_sections import write_section
+from benchmarks.public_sets import DOC, OUT, ROOT, machine, open_engine, sample
 from qa import SearchOptions, index_paths
-from qa.evaluate import Question, evaluate, load_questions, write_rows
-from qa.metrics import contains_answer, normalize_answer
+from qa.eval.evaluate import evaluate, write_rows
+from qa.eval.metrics import contains_answer, normalize_answer
+from qa.eval.questions import Question, load_questions
 
 RESULTS = OUT / "choice"
 MODEL = ROOT / "qa" / "models" / "chooser.json"
@@ -104,7 +104,7 @@ def span_metrics(rows: list[dict[str, Any]]) -> dict[str, float | int]:
     given = [(golds, s["text"]) for golds, s in pairs if s]
     if not given:
         return {"questions": len(scored), "given": 0}
-    from qa.metrics import token_f1  # added with the span (issue 12)
+    from qa.eval.metrics import token_f1  # added with the span (issue 12)
 
     f1 = [max(token_f1(text, g) for g in golds) for golds, text in given]
     exact = [any(normalize_answer(text) == normalize_answer(g) for g in golds) for golds, text in given]

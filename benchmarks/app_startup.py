@@ -56,10 +56,10 @@ def live_generation() -> str:
 
 
 def ensure_index() -> None:
-    from qa import store
-    from qa.engine import index_paths
+    from qa.index import folder
+    from qa.index.build import index_paths
 
-    if not store.exists(INDEX):
+    if not folder.exists(INDEX):
         index_paths([ROOT / "seeds"], INDEX)
 
 
@@ -103,7 +103,7 @@ def in_process(questions: list[str]) -> dict[str, Any]:
     t_import, app = timed(lambda: __import__("app"))
     from gradio_client import Client
 
-    from qa.chat import ChatService
+    from qa.chat.service import ChatService
 
     t_open, service = timed(lambda: ChatService(INDEX))
     t_build, _ = timed(lambda: app.build(service))
@@ -223,7 +223,7 @@ def main() -> None:
     text = section(starts, stages, live_generation() == before)
     print(text)
     if args.write_docs:
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
         write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
 

@@ -36,13 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's qa, not an installed one
 
-from public_sets import machine  # noqa: E402
-
+from benchmarks.public_sets import machine  # noqa: E402
 from qa import Engine, SearchOptions, index_paths  # noqa: E402
-from qa.embed import SentenceTransformerEmbedder  # noqa: E402
-from qa.evaluate import evaluate, load_questions  # noqa: E402
-from qa.index import PassageIndex  # noqa: E402
-from qa.vectors import sentence_spans_in_input  # noqa: E402
+from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
+from qa.eval.evaluate import evaluate  # noqa: E402
+from qa.eval.questions import load_questions  # noqa: E402
+from qa.index.passage_index import PassageIndex  # noqa: E402
+from qa.index.vectors import sentence_spans_in_input  # noqa: E402
 
 SCIFACT = ROOT / "benchmarks" / "out" / "scifact"
 OUT = ROOT / "benchmarks" / "out" / "backends"
@@ -54,8 +54,9 @@ log = logging.getLogger("backends")
 
 def onnx_variants(experiments: bool) -> dict[str, Callable[[], Any]]:
     """label -> a function making the embedder: the shipped backends, then the variants tried."""
-    from qa.onnx_embed import OnnxEmbedder, export_fp32, model_file, new_session, quantize_int8
-    from qa.tokens import packaged_model_dir
+    from qa.encode.onnx_embed import OnnxEmbedder, new_session
+    from qa.encode.onnx_export import export_fp32, model_file, quantize_int8
+    from qa.text.tokens import packaged_model_dir
 
     model_dir = packaged_model_dir()
     fp32, int8 = (model_file(b, model_dir, OUT / "cache") for b in ("onnx-fp32", "onnx-int8"))
@@ -138,7 +139,7 @@ def bench_speed(count: int, chunk: int, experiments: bool) -> dict[str, Any]:
             "cosine_sentences_min": float(sentence_cos.min()),
         }
         log.info("%s: %s", label, {k: round(v, 4) for k, v in rows[label].items()})
-    from qa.tokens import model_token_counter
+    from qa.text.tokens import model_token_counter
 
     tokens = sum(min(n + 2, 256) for n in model_token_counter()(texts))  # [CLS] and [SEP], the window
     return {"passages": count, "chunk": chunk, "mean_tokens": tokens / count, "variants": rows}
@@ -291,7 +292,7 @@ def main() -> None:
             for name in ("speed", "speed-experiments", "quality")
         }
         text = section(found["speed"], found["speed-experiments"], found["quality"])
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
         write_section(DOC, HEADING, text)
         print(text)
         return

@@ -55,10 +55,10 @@ def free_port() -> int:
 
 def ensure_index() -> None:
     sys.path.insert(0, str(ROOT))
-    from qa import store
-    from qa.engine import index_paths
+    from qa.index import folder
+    from qa.index.build import index_paths
 
-    if not store.exists(INDEX):
+    if not folder.exists(INDEX):
         index_paths([ROOT / "seeds", ROOT / "tests" / "data" / "articles"], INDEX)
 
 
@@ -186,7 +186,7 @@ def main() -> None:
     print(json.dumps(results))
     if args.write_docs:
         sys.path.insert(0, str(ROOT / "benchmarks"))
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa import Engine, SearchOptions
-from qa.answer_type import QuestionView, expected_kind
-from qa.choose import Candidate, candidates
-from qa.evaluate import Question, load_questions
-from qa.evidence import SentenceEvidence
-from qa.load import PassageIndex
-from qa.metrics import contains_answer
-from qa.retrieve import Hit
+from qa.eval.metrics import contains_answer
+from qa.eval.questions import Question, load_questions
+from qa.index.passage_index import PassageIndex
+from qa.search.answer_type import QuestionView, expected_kind
+from qa.search.choose import Candidate, candidates
+from qa.search.evidence import SentenceEvidence
+from qa.search.retrieve import Hit
 
 log = logging.getLogger("chooser")
 K = 10  # passages per answer, as `qa eval` asks

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import train_confidence as tc
 
-from qa.confidence import ConfidenceModel
+from qa.search.confidence import ConfidenceModel
 
 
 def studies(model: ConfidenceModel, rows: list[dict]) -> list[str]:

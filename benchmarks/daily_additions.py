@@ -99,7 +99,7 @@ def once(big: Path, source: Path | None) -> list[dict[str, Any]]:
     removed = [i for day in days for i in day]
     rows.append(step("removal of those 500", [*removing(removed), "--index", str(big)]))
     if source is None:
-        from qa.load import PassageIndex
+        from qa.index.passage_index import PassageIndex
 
         present = sorted(a for a in PassageIndex.load(big).articles if "~" in a)
         old = random.Random(9).sample(present, 100)
@@ -218,7 +218,7 @@ def main() -> None:
     text = section(json.loads(saved.read_text()))
     print(text)
     if args.write_docs:
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text, title="# Scaling")
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from public_sets import (  # type: ignore[import-not-found]
+from benchmarks.public_sets import (  # type: ignore[import-not-found]
     DATA,
     SQUAD_FILES,
     LastQueryMemo,
@@ -41,13 +41,14 @@ from public_sets import (  # type: ignore[import-not-found]
     progress_printer,
     sample,
 )
-
 from qa import Engine, SearchOptions
-from qa.convert import convert_beir, convert_squad
-from qa.embed import default_embedder
-from qa.evaluate import evaluate, load_questions
-from qa.load import PassageIndex, manifest_backend
-from qa.metrics import within
+from qa.encode.backends import default_embedder
+from qa.eval.convert import convert_beir, convert_squad
+from qa.eval.evaluate import evaluate
+from qa.eval.metrics import within
+from qa.eval.questions import load_questions
+from qa.index.generation import manifest_backend
+from qa.index.passage_index import PassageIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
@@ -330,7 +331,7 @@ def main() -> None:
     elif args.step == "eval":
         run_eval(args.sets, args.torch_root, args.limit or None)
     else:
-        from doc_sections import write_section  # type: ignore[import-not-found]
+        from benchmarks.doc_sections import write_section  # type: ignore[import-not-found]
 
         text = section()
         write_section(DOC, HEADING, text)

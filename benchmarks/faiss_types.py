@@ -11,7 +11,7 @@ Queries: real questions of those sets, encoded here with the packaged model (Sci
 for SciFact, a mix for the rest).
 
 Per size: recall@10 of HNSW against exact search (the top 10 of a depth-100 search, as
-qa.retrieve asks for 100 dense candidates), and per-query latency of both, measured one query
+qa.search.retrieve asks for 100 dense candidates), and per-query latency of both, measured one query
 at a time with exact and HNSW interleaved (A, B, A, B...) so that other work on the shared
 machine disturbs both alike; HNSW build time; bytes on disk; resident memory after a plain
 and a memory-mapped load (IO_FLAG_MMAP_IFC).
@@ -67,7 +67,7 @@ def questions(corpus: str, n: int, seed: int = 0) -> list[str]:
 
 
 def encode(texts: list[str]) -> np.ndarray:
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder().embed(texts)
 
@@ -88,8 +88,8 @@ def measure(
     label: str, source: str, vectors: np.ndarray, queries: np.ndarray, ef: list[int]
 ) -> dict[str, Any]:
     """One row per efSearch: recall@10 and latency of HNSW against exact search."""
-    from qa import dense
     from qa.config import DenseSettings
+    from qa.index import dense
 
     flat = dense.build(vectors, dense.choose(len(vectors), DenseSettings(kind="flat")))
     truth = flat.search(queries, K)[1]
@@ -188,7 +188,8 @@ def section(results: list[dict[str, Any]], env: dict[str, Any], threshold: int) 
         "and wall ms (which adds the waits of the shared machine).",
         f"HNSW is `IndexHNSWFlat` (inner product), M={first['M']}, "
         f"efConstruction={first['ef_construction']};",
-        f"each search asks for {DEPTH} candidates as `qa.retrieve` does, so efSearch is at least {DEPTH};",
+        f"each search asks for {DEPTH} candidates as `qa.search.retrieve` does,"
+        f" so efSearch is at least {DEPTH};",
         f"recall@{K} is the share of exact search's top {K} found in HNSW's top {K}.",
         "Vectors up to 107k are **real** all-MiniLM-L6-v2 embeddings (passages, then passages and",
         "sentences, of SciFact, COVID-QA and SQuAD dev); larger sets are **synthetic**: real vectors",
@@ -272,7 +273,7 @@ def main() -> None:
         saved = json.loads(args.json.read_text())
         report(saved["results"], saved["machine"], args.write_docs)
         return
-    from speed import machine  # benchmarks/ is on sys.path: this script lives there
+    from benchmarks.speed import machine  # benchmarks/ is on sys.path: this script lives there
 
     (ROOT / "benchmarks" / "out").mkdir(parents=True, exist_ok=True)
     ef = [int(e) for e in args.ef.split(",")]
@@ -302,7 +303,7 @@ def report(results: list[dict[str, Any]], env: dict[str, Any], write_docs: bool)
     text = section(results, env, DenseSettings().exact_limit)
     print(text)
     if write_docs:
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
         write_section(DOC, HEADING, text)
 
 

@@ -46,8 +46,8 @@ import json, sys
 from pathlib import Path
 
 from qa.config import DEFAULT_BACKEND
-from qa.chat import ChatService
-from qa.engine import index_paths
+from qa.chat.service import ChatService
+from qa.index.build import index_paths
 
 folder, index_dir, files = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
 index_paths([folder / "good.txt"], index_dir)
@@ -95,7 +95,7 @@ def vm_hwm_mb(pid: int) -> float:
 
 
 READ_ONLY = (
-    "import sys; from qa.ingest import load_articles; "
+    "import sys; from qa.text.ingest import load_articles; "
     "print(len(load_articles(sys.argv[1:]).articles), 'articles')"
 )
 
@@ -188,7 +188,7 @@ def main() -> None:
         print(f"OVER THE GOAL of {GOAL_MB} MB")
     if args.write_docs:
         sys.path.insert(0, str(Path(__file__).parent))
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text)
 

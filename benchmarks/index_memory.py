@@ -142,7 +142,7 @@ def main() -> None:
     text = section([rows[k] for k in sorted(rows, key=int)], stand_in.machine_line())
     print(text)
     if args.write_docs:
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text, title="# Scaling")
 

@@ -39,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from app_startup import free_port  # noqa: E402  (this script's folder is on sys.path)
+from benchmarks.app_startup import free_port  # noqa: E402  (this script's folder is on sys.path)
 
 OUT = ROOT / "benchmarks" / "out"
 DOC = ROOT / "docs" / "reliability.md"
@@ -106,11 +106,11 @@ class Server:
 def ensure_index(index: Path | None) -> Path:
     if index is not None:
         return index
-    from qa import store
-    from qa.engine import index_paths
+    from qa.index import folder
+    from qa.index.build import index_paths
 
     path = OUT / "load-index"
-    if not store.exists(path):
+    if not folder.exists(path):
         index_paths([ROOT / "seeds"], path)
     return path
 
@@ -369,7 +369,7 @@ def main() -> None:
     text = section(result, bursts, setup, args.note)
     print(text)
     if args.write_docs:
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
         write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
     if all_errors(result, bursts):

@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.embed import SentenceTransformerEmbedder  # noqa: E402
-from qa.index import PassageIndex  # noqa: E402
-from qa.milvus_store import MilvusStore  # noqa: E402
-from qa.retrieve import FaissStore  # noqa: E402
+from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
+from qa.index.passage_index import PassageIndex  # noqa: E402
+from qa.search.dense_store import FaissStore  # noqa: E402
+from qa.search.milvus_store import MilvusStore  # noqa: E402
 
 K = 10
 TOL = 1e-4

@@ -34,10 +34,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import public_sets as ps
-from doc_sections import write_section
 
+from benchmarks.doc_sections import write_section
 from qa import Engine, SearchOptions, index_paths
-from qa.evaluate import Question, evaluate, load_questions
+from qa.eval.evaluate import evaluate
+from qa.eval.questions import Question, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "benchmarks" / "checks"

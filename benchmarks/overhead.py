@@ -27,14 +27,14 @@ OUT = ROOT / "benchmarks" / "out" / "overhead"
 
 def corpus(articles: int) -> list[Path]:
     """The seed article plus the first N COVID-QA articles (JSONL under benchmarks/out, gitignored)."""
-    from speed import COVID_JSON, covid_corpus  # type: ignore[import-not-found]
+    from benchmarks.speed import COVID_JSON, covid_corpus  # type: ignore[import-not-found]
 
     covid, _ = covid_corpus(COVID_JSON, OUT, limit=articles)
     return [*sorted((ROOT / "seeds").glob("*.txt")), covid]
 
 
 def build(source: list[Path], embedder: Any, times: dict[str, float]) -> None:
-    from qa.engine import index_paths
+    from qa.index.build import index_paths
 
     shutil.rmtree(OUT / "index", ignore_errors=True)
     t = time.perf_counter()
@@ -43,7 +43,7 @@ def build(source: list[Path], embedder: Any, times: dict[str, float]) -> None:
 
 
 def bare(model: Any, times: dict[str, float]) -> None:
-    from qa.load import PassageIndex
+    from qa.index.passage_index import PassageIndex
 
     texts = [p.embedding_input() for p in PassageIndex.load(OUT / "index").passages]
     t = time.perf_counter()
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
 
     source = corpus(args.articles)
     embedder = SentenceTransformerEmbedder()

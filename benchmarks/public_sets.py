@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 
 from qa import Engine, SearchOptions, index_paths
-from qa.convert import convert_beir, convert_squad
-from qa.embed import default_embedder
-from qa.evaluate import EvalReport, Question, evaluate, load_questions, write_rows
-from qa.report import plot_curves
+from qa.encode.backends import default_embedder
+from qa.eval.convert import convert_beir, convert_squad
+from qa.eval.evaluate import EvalReport, evaluate, write_rows
+from qa.eval.questions import Question, load_questions
+from qa.eval.report import plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -154,7 +155,7 @@ class LastQueryMemo:
     """
 
     def __init__(self, inner: Any):
-        from qa.embed import backend_of
+        from qa.encode.embedder import backend_of
 
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.backend = backend_of(inner)  # what the index's backend is checked against
@@ -246,7 +247,7 @@ def done_before(label: str, fusion: str, questions: int) -> bool:
 
 def open_engine(index: Path, model: Any) -> Engine:
     """The index's engine; questions are encoded by the backend the index was built with."""
-    from qa.build import recorded_backend
+    from qa.index.build import recorded_backend
 
     return Engine.from_index(index, embedder=LastQueryMemo(default_embedder(recorded_backend(index))))
 
@@ -471,7 +472,7 @@ def main() -> None:
                 run_off_corpus(min(args.off_corpus, args.limit or args.off_corpus), model)
             else:
                 run_set(name, args.limit, model)
-    from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+    from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
     write_section(DOC, HEADING, section())
     log.info("wrote %r into %s; README table:\n%s", HEADING, DOC, summary_table())
 

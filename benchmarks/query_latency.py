@@ -36,8 +36,9 @@ DOC = ROOT / "docs" / "benchmarks.md"
 
 def encoders(model_dir: Path) -> dict[str, Any]:
     from qa.config import default_cache_dir
-    from qa.minilm import NumpyMiniLM
-    from qa.onnx_embed import cached_question_encoder, model_file
+    from qa.encode.minilm import NumpyMiniLM
+    from qa.encode.onnx_embed import cached_question_encoder
+    from qa.encode.onnx_export import model_file
 
     model_file("onnx-fp32", model_dir, default_cache_dir())  # cached once, as a default build does
     return {"numpy": NumpyMiniLM(model_dir), "onnx-fp32": cached_question_encoder(model_dir)}
@@ -45,8 +46,8 @@ def encoders(model_dir: Path) -> dict[str, Any]:
 
 def int8_arm(folder: Path) -> tuple[Any, Any]:
     """The int8 index's engine and its question encoder (the engine's own embedder)."""
-    from qa.embed import default_embedder
-    from qa.engine import Engine
+    from qa.encode.backends import default_embedder
+    from qa.search.engine import Engine
 
     embedder = default_embedder("onnx-int8")
 
@@ -57,8 +58,8 @@ def int8_arm(folder: Path) -> tuple[Any, Any]:
 
 
 def measure(set_name: str, limit: int, int8: bool = False) -> dict[str, Any]:
-    from qa.embed import one_blas_thread
-    from qa.engine import Engine
+    from qa.encode.embedder import one_blas_thread
+    from qa.search.engine import Engine
 
     folder = ROOT / "benchmarks" / "out" / set_name
     questions = [json.loads(line)["question"] for line in (folder / "questions.jsonl").open()][:limit]
@@ -146,7 +147,7 @@ def main() -> None:
     text = section(result)
     print(text)
     if args.write_docs:
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text)
 

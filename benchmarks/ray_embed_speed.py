@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ray_embed_speed.py --passages 400 --actors 2
 
 Takes the first N passages of a built dev index (benchmarks/out/covid/index, this worktree's
-else /work/main's; read-only) and embeds them with qa.vectors.embed_fresh twice over, in
+else /work/main's; read-only) and embeds them with qa.index.vectors.embed_fresh twice over, in
 turns: the packaged model in this process (torch on all cores), then RayEmbedder on a local
 Ray with one single-CPU actor per core. Reports the largest difference between the two
 results and wall-clock passages/s of each turn; the Ray turn includes starting its actors
@@ -24,10 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.embed import SentenceTransformerEmbedder  # noqa: E402
-from qa.index import PassageIndex  # noqa: E402
-from qa.ray_embed import RayEmbedder  # noqa: E402
-from qa.vectors import embed_fresh  # noqa: E402
+from qa.encode.ray_embed import RayEmbedder  # noqa: E402
+from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
+from qa.index.passage_index import PassageIndex  # noqa: E402
+from qa.index.vectors import embed_fresh  # noqa: E402
 
 
 def index_dir(name: str) -> Path:

@@ -42,7 +42,8 @@ HEADING = "## How cost grows with the corpus"
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import stand_in  # noqa: E402
-from stand_in import memory_mb, synthesize  # noqa: E402
+
+from benchmarks.stand_in import memory_mb, synthesize  # noqa: E402
 
 
 def disk_bytes(folder: Path) -> dict[str, int]:
@@ -73,17 +74,17 @@ class StageClock:
         setattr(owner, attr, timed)
 
     def install(self, engine: Any) -> None:
-        import qa.engine
-        import qa.lexical
-        import qa.retrieve
+        import qa.index.lexical
+        import qa.search.engine
+        import qa.search.retrieve
 
         self.wrap(engine.embedder, "embed", "query encoding")
-        self.wrap(qa.retrieve, "dense_candidates", "dense search")
-        self.wrap(qa.lexical.Bm25Index, "scores", "BM25")
-        self.wrap(qa.retrieve, "lexical_candidates", "BM25")
-        self.wrap(qa.retrieve, "fuse", "fusion")
-        self.wrap(qa.retrieve, "cosine_of", "fusion")
-        self.wrap(qa.engine, "sentence_evidence", "sentence evidence")
+        self.wrap(qa.search.retrieve, "dense_candidates", "dense search")
+        self.wrap(qa.index.lexical.Bm25Index, "scores", "BM25")
+        self.wrap(qa.search.retrieve, "lexical_candidates", "BM25")
+        self.wrap(qa.search.retrieve, "fuse", "fusion")
+        self.wrap(qa.search.retrieve, "cosine_of", "fusion")
+        self.wrap(qa.search.engine, "sentence_evidence", "sentence evidence")
 
 
 def probe(index_dir: str, questions: list[str]) -> None:
@@ -230,7 +231,7 @@ def main() -> None:
     section = report(results, machine)
     print(section)
     if args.write_docs:
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
 
         write_section(DOC, HEADING, section, title="# Scaling")
 

@@ -148,16 +148,16 @@ def versions() -> dict[str, str]:
 # (label, defining module, attribute): every reference to the attribute in a loaded qa module is timed,
 # so the breakdown follows the code wherever a stage function is imported. Missing ones are skipped.
 STAGES = [
-    ("reading", "qa.ingest", "load_articles"),
-    ("splitting", "qa.index", "write_texts"),  # wall: with much text it runs in worker processes
-    ("embedding", "qa.vectors", "embed_fresh"),
+    ("reading", "qa.text.ingest", "load_articles"),
+    ("splitting", "qa.index.update", "write_texts"),  # wall: with much text it runs in worker processes
+    ("embedding", "qa.index.vectors", "embed_fresh"),
     ("faiss", "faiss", "write_index"),
-    ("bm25", "qa.lexical", "tokenize_ids"),
-    ("bm25", "qa.postings", "PostingsWriter.save"),
-    ("writing", "qa.segments", "SegmentVectors.close"),
-    ("writing", "qa.store", "file_checksums"),
-    ("writing", "qa.store", "publish"),
-    ("previous index check", "qa.previous", "Previous.open"),
+    ("bm25", "qa.index.lexical", "tokenize_ids"),
+    ("bm25", "qa.index.postings", "PostingsWriter.save"),
+    ("writing", "qa.index.segments", "SegmentVectors.close"),
+    ("writing", "qa.index.generation", "file_checksums"),
+    ("writing", "qa.index.folder", "publish"),
+    ("previous index check", "qa.index.previous", "Previous.open"),
 ]
 
 
@@ -234,8 +234,8 @@ def bench_indexing(paths: list[str], rounds: int, chunk: int = 128) -> dict[str,
     itself uses, so their batches are the ones a single call would make.
     """
     from qa import index_paths
-    from qa.embed import SentenceTransformerEmbedder
-    from qa.index import PassageIndex
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
+    from qa.index.passage_index import PassageIndex
 
     load_s, embedder = timed(lambda: SentenceTransformerEmbedder())
     load_s += timed(embedder._load)[0]
@@ -313,7 +313,7 @@ def bare_jobs(embedder: Any, model: Any, passages: Sequence[Any]) -> dict[str, C
         "embed": lambda rows: embedder.embed([texts[i] for i in rows]),
     }
     try:  # what index_paths calls: passage vectors plus sentence vectors from the same forward pass
-        from qa.vectors import sentence_spans_in_input
+        from qa.index.vectors import sentence_spans_in_input
 
         spans = [sentence_spans_in_input(p) for p in passages]
         if hasattr(embedder, "embed_passages"):
@@ -365,7 +365,7 @@ def bench_warm(index_dir: str, embedder: Any, sets: dict[str, list[str]]) -> dic
     result["sets"]["all"] = everything
     result["encode_ms"] = encode
     # The same questions in a process that has not loaded torch (a CLI `qa ask`): NumPy MiniLM.
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
 
     light = Engine.from_index(index_dir, embedder=SentenceTransformerEmbedder())
     light.ask("How long does the warm-up question take?")
@@ -383,8 +383,10 @@ def bench_warm(index_dir: str, embedder: Any, sets: dict[str, list[str]]) -> dic
 
 IMPORTS = {
     "python -c pass": "pass",
-    "qa.engine": "import qa.engine",
-    "qa.engine + qa.minilm (NumPy question encoder)": "import qa.engine, qa.minilm",
+    "qa.search.engine": "import qa.search.engine",
+    "qa.search.engine + qa.encode.minilm (NumPy question encoder)": (
+        "import qa.search.engine, qa.encode.minilm"
+    ),
     "faiss + bm25s": "import faiss, bm25s",
     "torch": "import torch",
     "transformers.BertModel": "from transformers import BertModel",
@@ -435,7 +437,7 @@ def probe(mode: str, index_dir: str) -> None:
     step("import qa")
     embedder: Any = None
     if mode == "torch":
-        from qa.embed import SentenceTransformerEmbedder
+        from qa.encode.torch_embed import SentenceTransformerEmbedder
 
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
             os.environ.setdefault(name, "1")
@@ -470,15 +472,16 @@ def probe(mode: str, index_dir: str) -> None:
 
 
 def index_size(index_dir: Path) -> dict[str, Any]:
-    from qa import store
+    from qa import layout
+    from qa.index import folder
 
-    gen = store.live_generation(index_dir)
+    gen = folder.live_generation(index_dir)
     sizes: dict[str, int] = {}
     for file in sorted(p for p in gen.rglob("*") if p.is_file()):
         rel = file.relative_to(gen).as_posix()
         key = "bm25/" if rel.startswith("bm25/") else rel
         sizes[key] = sizes.get(key, 0) + file.stat().st_size
-    manifest = json.loads((gen / store.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((gen / layout.MANIFEST).read_text(encoding="utf-8"))
     return {"files": sizes, "total": sum(sizes.values()), "passages": manifest["counts"]["passages"]}
 
 
@@ -701,8 +704,8 @@ def main() -> None:
 
 def numpy_vs_torch(questions: list[str]) -> float:
     """Lowest cosine between the engine's NumPy question vectors and sentence-transformers'."""
-    from qa.embed import SentenceTransformerEmbedder
-    from qa.minilm import NumpyMiniLM
+    from qa.encode.minilm import NumpyMiniLM
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
 
     reference = SentenceTransformerEmbedder().embed(questions)  # > SMALL_BATCH texts: torch
     light = NumpyMiniLM().encode(questions)
@@ -713,7 +716,7 @@ def publish(res: dict[str, Any], write_docs: bool) -> None:
     section = report(res)
     print("\n" + section)
     if write_docs:
-        from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
         write_section(DOC, HEADING, section)
         print(f"wrote {HEADING!r} into {DOC}")
 

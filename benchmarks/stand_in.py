@@ -49,7 +49,7 @@ class StandIn:
         self.rng = np.random.default_rng(0)
         self.known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if replay:
-            from qa.load import PassageIndex
+            from qa.index.passage_index import PassageIndex
 
             index = PassageIndex.load(replay)
             vectors = index.vectors()
@@ -138,16 +138,17 @@ def synthesize(size: int, base: Path, target: Path, **model: Any) -> dict[str, A
     """Write an index of `size` passages tiled from the index at `base` with the library's own
     segments, maintenance and manifest; returns timings. `model` overrides the manifest's
     model record (fingerprint="stand-in" and backend=StandIn.backend: an index the stand-in may add to)."""
-    from qa import store
-    from qa.index import SEGMENT_ROWS, build_manifest, write_generation
-    from qa.load import PassageIndex
-    from qa.maintenance import Part, maintain, new_segment_name
-    from qa.segments import Segment, SegmentTexts, SegmentVectors
-    from qa.vectors import key_bytes
+    from qa.index import folder
+    from qa.index.generation import build_manifest, write_generation
+    from qa.index.maintenance import Part, maintain, new_segment_name
+    from qa.index.passage_index import PassageIndex
+    from qa.index.segments import Segment, SegmentTexts, SegmentVectors
+    from qa.index.update import SEGMENT_ROWS
+    from qa.index.vectors import key_bytes
 
     started, src = time.perf_counter(), PassageIndex.load(base)
     shutil.rmtree(target, ignore_errors=True)
-    building, parts = store.new_generation(target), []
+    building, parts = folder.new_generation(target), []
     stream = tiles(src, size)
     while True:
         texts, out, batch = SegmentTexts(building / new_segment_name()), None, []
@@ -172,8 +173,8 @@ def synthesize(size: int, base: Path, target: Path, **model: Any) -> dict[str, A
         if texts.rows < SEGMENT_ROWS:
             break
     prepared = time.perf_counter()
-    from qa import dense
     from qa.config import DenseSettings
+    from qa.index import dense
 
     choice = dense.choose(sum(p.rows for p in parts), DenseSettings())
     parts = maintain(parts, choice, src.dense.d, SEGMENT_ROWS)
@@ -254,15 +255,15 @@ def _child(argv: list[str]) -> None:
     """The child of run_qa_index: the real CLI, the stand-in model; prints the report and VmHWM."""
     import resource
 
-    import qa.embed
-    from qa.cli import cli
+    import qa.encode.backends
+    from qa.cli.main import cli
 
     replay = None
     if "--replay" in argv:
         at = argv.index("--replay")
         replay, argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     stand_in = StandIn(replay)
-    qa.embed.default_embedder = lambda backend="onnx-int8", device=None: stand_in  # type: ignore[assignment]
+    qa.encode.backends.default_embedder = lambda backend="onnx-int8", device=None: stand_in  # type: ignore[assignment]
     started = time.perf_counter()
     timeline: list[tuple[int, int]] = []  # (seconds, MB resident): where in the run the peak falls
     _sample_memory(timeline, started)

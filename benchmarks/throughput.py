@@ -100,7 +100,7 @@ def _bare_child(which: str, texts_file: str) -> None:
     if which == "bare torch":
         from sentence_transformers import SentenceTransformer
 
-        from qa.tokens import packaged_model_dir
+        from qa.text.tokens import packaged_model_dir
 
         model = SentenceTransformer(str(packaged_model_dir()), device="cpu")
         model.encode(texts[:64], batch_size=32)
@@ -111,8 +111,9 @@ def _bare_child(which: str, texts_file: str) -> None:
         import onnxruntime as ort
 
         from qa.config import default_cache_dir
-        from qa.onnx_embed import mean_pool, model_file, padded_tokenizer
-        from qa.tokens import packaged_model_dir
+        from qa.encode.onnx_embed import mean_pool, padded_tokenizer
+        from qa.encode.onnx_export import model_file
+        from qa.text.tokens import packaged_model_dir
 
         session = ort.InferenceSession(
             str(model_file("onnx-int8", packaged_model_dir(), default_cache_dir()))
@@ -139,8 +140,8 @@ def _bare_child(which: str, texts_file: str) -> None:
 
 def texts_of(name: str, which: str) -> int:
     """A build's embedding inputs (both builds split alike), for the bare runs; returns their tokens."""
-    from qa.load import PassageIndex
-    from qa.tokens import model_token_counter
+    from qa.index.passage_index import PassageIndex
+    from qa.text.tokens import model_token_counter
 
     texts = [p.embedding_input() for p in PassageIndex.load(OUT / name / which).passages]
     (OUT / name / "texts.json").write_text(json.dumps(texts))
@@ -225,7 +226,7 @@ def main() -> None:
     text = section(json.loads(saved.read_text()))
     print(text)
     if args.write_docs:
-        from doc_sections import write_section
+        from benchmarks.doc_sections import write_section
 
         write_section(DOC, HEADING, text)
 

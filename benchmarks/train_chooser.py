@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from chooser_data import Example, load_set, split_articles
 
-from qa.answer_type import QuestionView, expected_kind
-from qa.choose import MODEL_FILE, SENTENCE_FEATURES, Candidate, score
-from qa.metrics import token_f1
-from qa.span import SPAN_FEATURES, phrase_candidates, phrase_features, probabilities
+from benchmarks.chooser_data import Example, load_set, split_articles
+from qa.eval.metrics import token_f1
+from qa.search.answer_type import QuestionView, expected_kind
+from qa.search.choose import MODEL_FILE, SENTENCE_FEATURES, Candidate, score
+from qa.search.span import SPAN_FEATURES, phrase_candidates, phrase_features, probabilities
 
 OUT = Path(__file__).resolve().parent / "out"
 log = logging.getLogger("chooser")

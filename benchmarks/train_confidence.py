@@ -68,10 +68,12 @@ import numpy as np
 import public_sets as ps
 
 from qa import SearchOptions, index_paths
-from qa.answer_type import OTHER, read_question
-from qa.choose import SENTENCE_FEATURES, candidates, score
-from qa.choose import load_model as chooser_model
-from qa.confidence import (
+from qa.encode.backends import default_embedder
+from qa.eval.questions import Question, load_questions
+from qa.search.answer_type import OTHER, read_question
+from qa.search.choose import SENTENCE_FEATURES, candidates, score
+from qa.search.choose import load_model as chooser_model
+from qa.search.confidence import (
     FEATURES,
     MODEL_FILE,
     PROBE_VECTORS,
@@ -83,12 +85,10 @@ from qa.confidence import (
     probe_questions,
     signals,
 )
-from qa.dates import without_phrase
-from qa.embed import default_embedder
-from qa.engine import Retrieval
-from qa.evaluate import Question, load_questions
-from qa.span import phrase_candidates, phrase_features
-from qa.span import probabilities as span_probabilities
+from qa.search.dates import without_phrase
+from qa.search.retrieval import Retrieval
+from qa.search.span import phrase_candidates, phrase_features
+from qa.search.span import probabilities as span_probabilities
 
 SEED = 11
 PER_SET = 700  # training questions per (set, index) pair
@@ -451,7 +451,7 @@ def main() -> None:
         }
         MODEL_FILE.parent.mkdir(exist_ok=True)
         MODEL_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    from confidence_studies import studies  # it imports this module
+    from benchmarks.confidence_studies import studies  # it imports this module
 
     write_docs(model, rates, held, compare(rows) if held else [], studies(model, rows) if held else [])
 
@@ -495,7 +495,7 @@ def write_docs(
     studies: list[str],
 ) -> None:
     """The training groups' rates, as a section of docs/benchmarks.md."""
-    from doc_sections import write_section  # benchmarks/ is on sys.path as a script
+    from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
 
     lines = [
         HEADING,

@@ -1,14 +1,17 @@
 """qa: offline question answering over news articles, with exact sentence citations."""
 
-from .answer import Answer, Citation, answer_json
-from .articles import Article, Problem
+from qa.index.build import BuildResult, index_paths
+from qa.search.answer import Answer, Citation, answer_json
+from qa.search.conversation import Turn
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
+from qa.search.retrieve import Filters, Hit
+from qa.text.articles import Article, Problem
+from qa.text.ingest import load_articles
+from qa.text.passages import Passage, split_article
+
 from .config import IndexSettings
-from .conversation import Turn
-from .engine import BuildResult, Engine, SearchOptions, index_paths
 from .errors import QAError
-from .ingest import load_articles
-from .passages import Passage, split_article
-from .retrieve import Filters, Hit
 
 __version__ = "0.1.0"
 __all__ = [

@@ -1,3 +1,3 @@
-from .cli import cli
+from qa.cli.main import cli
 
 cli()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from qa.chat import ChatService
+from qa.chat.service import ChatService
 
 
 def free_port() -> int:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from qa.config import IndexSettings
-from qa.engine import Engine, index_paths
+from qa.index.build import index_paths
+from qa.search.engine import Engine
 
 DATA = Path(__file__).parent / "data"
 ARTICLES = DATA / "articles"
@@ -62,9 +63,9 @@ def segment_file(root: Path, name: str) -> Path:
     """A file of the first segment of the index at `root` (its only one after a first build)."""
     import json
 
-    from qa import store
+    from qa.index import folder as index_folder
 
-    folder = store.live_generation(root)
+    folder = index_folder.live_generation(root)
     first = json.loads((folder / "manifest.json").read_text())["segments"][0]["name"]
     return folder / first / name
 

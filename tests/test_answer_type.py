@@ -3,11 +3,12 @@
 import click
 import pytest
 
-from qa.answer import AnswerSpan, styled
-from qa.answer_type import OTHER, QuestionView, expected_kind, stemmed_terms
-from qa.choose import focus_overlap, local_overlap, local_weights, title_terms
-from qa.lexical import tokenize
-from qa.phrases import find_phrases
+from qa.cli.answer_text import styled
+from qa.index.lexical import tokenize
+from qa.search.answer import AnswerSpan
+from qa.search.answer_type import OTHER, QuestionView, expected_kind, stemmed_terms
+from qa.search.choose import focus_overlap, local_overlap, local_weights, title_terms
+from qa.search.phrases import find_phrases
 from qa.terminal import one_line
 
 
@@ -65,7 +66,7 @@ def test_a_name_ending_in_a_hyphenated_modifier_is_no_name():
 
 
 def test_a_titled_name_is_no_agency_or_place_span():
-    from qa.span import phrase_candidates
+    from qa.search.span import phrase_candidates
 
     text = "As reported by state-run agency KCNA, a delegation led by Foreign Minister Choe Son Hui left."
     view = QuestionView.of("Which agency reported that the delegation left?", "organisation")
@@ -114,7 +115,7 @@ def test_focus_overlap_skips_the_words_of_the_article_title():
 
 
 def test_a_phrase_the_question_already_holds_is_not_new():
-    from qa.answer_type import echoed
+    from qa.search.answer_type import echoed
 
     view = QuestionView.of("Who leads the North Korean delegation to Russia?", "person")
     assert echoed(view, "Russia") and echoed(view, "North Korean")

@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.chat import ChatService
-from qa.cli import cli
+from qa.chat.service import ChatService
+from qa.cli.main import cli
 
 from .chat_server import running_chat
 from .conftest import HashEmbedder
@@ -14,7 +14,7 @@ from .conftest import HashEmbedder
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from qa.engine import index_paths
+    from qa.index.build import index_paths
 
     from .conftest import ARTICLES
 
@@ -34,7 +34,7 @@ def client(served):
 def test_ask_endpoint_returns_the_json_of_qa_ask(client, served, monkeypatch):
     question = "Who supplied the cranes in Tallinn?"
     via_api = client.predict(question, 2, api_name="/ask")
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     result = CliRunner().invoke(cli, ["ask", question, "-k", "2", "--index", str(served[1]), "--json"])
     assert result.exit_code == 0, result.output
     assert via_api == json.loads(result.output)

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import cli
+from qa.cli.main import cli
 
 from .conftest import HashEmbedder
 
@@ -38,7 +38,7 @@ def index_dir(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("bad-questions") / "ix"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("qa.embed.default_embedder", HashEmbedder)
+        mp.setattr("qa.encode.backends.default_embedder", HashEmbedder)
         result = CliRunner().invoke(cli, ["index", str(ARTICLES), "--index", str(folder)])
     assert result.exit_code == 0, result.output
     return folder
@@ -47,7 +47,7 @@ def index_dir(tmp_path_factory):
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_question_gives_a_clean_line(name, as_json, index_dir, monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     question, error = CASES[name]
     args = ["ask", question, "--index", str(index_dir)] + (["--json"] if as_json else [])
     result = CliRunner().invoke(cli, args)
@@ -66,7 +66,7 @@ def test_bad_question_gives_a_clean_line(name, as_json, index_dir, monkeypatch):
 
 @pytest.fixture(scope="module")
 def service(index_dir):
-    from qa.chat import ChatService
+    from qa.chat.service import ChatService
 
     return ChatService(index_dir, embedder=HashEmbedder())
 

@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import pytest
 
-from qa.answer import AnswerSpan
-from qa.chat import ChatService
-from qa.engine import index_paths
+from qa.chat.service import ChatService
+from qa.index.build import index_paths
+from qa.search.answer import AnswerSpan
 
 from .chat_browser import (
     BROWSER_TESTS,

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from qa.chat import ChatService
-from qa.engine import index_paths
+from qa.chat.service import ChatService
+from qa.index.build import index_paths
 
 from .chat_browser import BROWSER_TESTS, SIZES, WAIT, ask, axe_problems, browser, open_chat, shot
 from .chat_server import running_chat

@@ -5,9 +5,13 @@ import json
 
 import pytest
 
-from qa.answer import answer_json
-from qa.chat import ChatService, ChatState, check_filters, example_questions, feedback_record, make_filters
+from qa.chat.feedback import feedback_record
+from qa.chat.filters import check_filters, make_filters
+from qa.chat.service import ChatService
+from qa.chat.state import ChatState
 from qa.errors import QAError
+from qa.index.library import example_questions
+from qa.search.answer import answer_json
 
 from .conftest import ROOT
 
@@ -186,16 +190,16 @@ def test_start_builds_the_index_from_seeds_when_missing(embedder, tmp_path):
 def test_start_tells_of_the_first_runs_model_export(embedder, tmp_path, monkeypatch, caplog):
     """A fresh machine's first chat start exports the model (about 20 s) before it can answer:
     the log says so, as `qa index` does, instead of a silent wait."""
-    import qa.chat
+    import qa.chat.service
 
-    real = qa.chat.index_paths
+    real = qa.chat.service.index_paths
 
     def exporting(*args, notify=None, **kwargs):
         notify("Preparing the onnx-int8 model (first run only, about 20 s)...")
         return real(*args, notify=notify, **kwargs)
 
-    monkeypatch.setattr(qa.chat, "index_paths", exporting)
-    with caplog.at_level("WARNING", logger="qa.chat"):
+    monkeypatch.setattr(qa.chat.service, "index_paths", exporting)
+    with caplog.at_level("WARNING", logger="qa.chat.service"):
         ChatService.start(tmp_path / "fresh", seeds=[ROOT / "seeds"], embedder=embedder)
     assert "Preparing the onnx-int8 model" in caplog.text
 
@@ -211,7 +215,7 @@ def test_warm_up_tells_of_the_model_export_on_an_existing_index(built, embedder,
             notify("Preparing the onnx-int8 model (first run only, about 20 s)...")
 
     service = ChatService(built, embedder=Exporting(), feedback_path=tmp_path / "fb.jsonl")
-    with caplog.at_level("WARNING", logger="qa.chat"):
+    with caplog.at_level("WARNING", logger="qa.chat.service"):
         service.warm_up()
     assert told == ["prepare"] and "Preparing the onnx-int8 model" in caplog.text
     assert service.warmed.is_set()
@@ -227,7 +231,8 @@ def test_api_as_of_and_date_filters(service):
 
 
 def test_as_of_in_the_chat_reads_this_week_from_that_day(service):
-    from qa.chat import ChatState, as_of_hints
+    from qa.chat.filters import as_of_hints
+    from qa.chat.state import ChatState
 
     assert as_of_hints("") == [] and as_of_hints("2024-03-13") == []
     assert "not a date" in as_of_hints("next Tuesday")[0]

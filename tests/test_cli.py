@@ -5,14 +5,14 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import cli
+from qa.cli.main import cli
 
 from .conftest import ROOT, HashEmbedder
 
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     return CliRunner()
 
 
@@ -84,7 +84,7 @@ def test_index_env_variable(runner, articles_dir, tmp_path, monkeypatch):
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from qa.cli import cli; sys.argv=['qa','--help']\ntry: cli()\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules))"
+    code = "import sys; from qa.cli.main import cli; sys.argv=['qa','--help']\ntry: cli()\nexcept SystemExit: pass\nprint(sorted(m for m in ('torch','sentence_transformers','faiss','gradio') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]"), out.stdout
 

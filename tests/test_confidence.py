@@ -6,10 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from qa import confidence
-from qa import engine as qa_engine
-from qa.articles import Article
-from qa.confidence import (
+from qa.search import confidence
+from qa.search import engine as qa_engine
+from qa.search.confidence import (
     FEATURES,
     MODEL_FILE,
     ConfidenceModel,
@@ -22,10 +21,13 @@ from qa.confidence import (
     probe_vectors,
     signals,
 )
-from qa.engine import Engine, SearchOptions
-from qa.evidence import QueryTerms, SentenceEvidence
-from qa.passages import Passage
-from qa.retrieve import FaissStore, Hit
+from qa.search.dense_store import FaissStore
+from qa.search.engine import Engine
+from qa.search.evidence import QueryTerms, SentenceEvidence
+from qa.search.options import SearchOptions
+from qa.search.retrieve import Hit
+from qa.text.articles import Article
+from qa.text.passages import Passage
 
 
 def hit(article_id: str, text: str, score: float, dense: float, lexical: float, row: int) -> Hit:

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.conversation import (
+from qa.search.conversation import (
     Turn,
     content_terms,
     contextual_query,
@@ -103,7 +103,7 @@ def test_the_expanded_search_is_dropped_when_weaker():
 
 
 def test_a_refused_answer_is_remembered_as_not_answered(engine):
-    from qa.engine import SearchOptions
+    from qa.search.options import SearchOptions
 
     refused = engine.ask("How many residents signed the petition?", SearchOptions(min_confidence=1.01))
     assert refused.abstained and not refused.turn().answered

@@ -6,11 +6,12 @@ import pytest
 from click.testing import CliRunner
 
 from qa import Engine, SearchOptions, index_paths
-from qa.cli import cli
+from qa.cli.main import cli
 from qa.config import IndexSettings
-from qa.convert import convert_beir, convert_squad, slug
 from qa.errors import DatasetError
-from qa.evaluate import evaluate, load_questions
+from qa.eval.convert import convert_beir, convert_squad, slug
+from qa.eval.evaluate import evaluate
+from qa.eval.questions import load_questions
 
 from .conftest import DATA, HashEmbedder
 

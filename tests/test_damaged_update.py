@@ -8,11 +8,12 @@ import os
 
 import pytest
 
-from qa import store
 from qa.config import IndexSettings
-from qa.engine import index_paths
 from qa.errors import IndexCorruptError, IndexMismatchError
-from qa.index import PassageIndex
+from qa.index import folder as index_folder
+from qa.index import generation
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
 
 from .conftest import HashEmbedder, segment_file
 
@@ -35,7 +36,7 @@ def new_article(tmp_path):
 def intact(root, articles=6):
     """The live generation passes the deep check of `qa index --verify` and holds every article."""
     assert (
-        store.check_files(store.live_generation(root), PassageIndex.load(root).manifest["files"], deep=True)
+        generation.check_files(index_folder.live_generation(root), PassageIndex.load(root).manifest["files"], deep=True)
         == []
     )
     assert len(PassageIndex.load(root, verify=True).articles) == articles
@@ -45,36 +46,36 @@ def intact(root, articles=6):
     "name", ["dense.faiss", "sentences.npy", "bm25/tf.npy", "passages.jsonl", "keys.npy"]
 )
 def test_an_unchanged_run_over_a_damaged_file_rewrites_it(built, articles_dir, settings, name):
-    live = store.live_generation(built)
+    live = index_folder.live_generation(built)
     damage(segment_file(built, name))
     report = index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings).report
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 6)
-    assert store.live_generation(built) != live
+    assert index_folder.live_generation(built) != live
     intact(built)
 
 
 def test_same_sized_garbage_is_found_by_its_moved_time(built, articles_dir, settings):
     """The size check of `qa ask` cannot see it; the manifest's modification time can, at a stat."""
-    live = store.live_generation(built)
+    live = index_folder.live_generation(built)
     damage(segment_file(built, "dense.faiss"), same_size=True)
     index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
-    assert store.live_generation(built) != live
+    assert index_folder.live_generation(built) != live
     intact(built)
 
 
 def test_moved_times_over_intact_content_are_hashed_once(built, articles_dir, settings):
     """An index copied without its times: its files are hashed, found intact and kept (nothing
     embedded), and the next generation records their times, so the run after hashes nothing."""
-    live, segment = store.live_generation(built), segment_file(built, "dense.faiss").parent.name
+    live, segment = index_folder.live_generation(built), segment_file(built, "dense.faiss").parent.name
     for file in live.rglob("*"):
         os.utime(file, ns=(0, 10**18))
     embedder = HashEmbedder()
     report = index_paths([articles_dir], built, embedder=embedder, settings=settings).report
     assert report.unchanged == 6 and embedder.calls == 0
-    retimed = store.live_generation(built)
+    retimed = index_folder.live_generation(built)
     assert retimed != live and segment_file(built, "dense.faiss").parent.name == segment  # linked, not rewritten
     index_paths([articles_dir], built, embedder=embedder, settings=settings)
-    assert store.live_generation(built) == retimed and embedder.calls == 0
+    assert index_folder.live_generation(built) == retimed and embedder.calls == 0
     intact(built)
 
 
@@ -94,16 +95,16 @@ def test_an_add_rebuilds_a_damaged_segment_from_its_own_articles(built, settings
 
 
 def test_an_unchanged_add_over_a_damaged_index_rewrites_it(built, articles_dir, settings):
-    live = store.live_generation(built)
+    live = index_folder.live_generation(built)
     damage(segment_file(built, "dense.faiss"))
     report = index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings, keep_others=True)
-    assert report.report.unchanged == 6 and store.live_generation(built) != live
+    assert report.report.unchanged == 6 and index_folder.live_generation(built) != live
     intact(built)
 
 
 @pytest.mark.parametrize("name", ["articles.jsonl", "catalog.json"])
 def test_an_add_stops_when_the_damaged_files_cannot_be_rebuilt(built, settings, tmp_path, name):
-    live = store.live_generation(built)
+    live = index_folder.live_generation(built)
     damaged = segment_file(built, name)
     damage(damaged)
     with pytest.raises(IndexCorruptError) as raised:
@@ -115,7 +116,7 @@ def test_an_add_stops_when_the_damaged_files_cannot_be_rebuilt(built, settings, 
         f"(its size or time is not the manifest's), and an --add, --remove or upload cannot rebuild "
         f"it; rewrite it from the index's sources with `qa index --index {built}`"
     )
-    assert store.live_generation(built) == live
+    assert index_folder.live_generation(built) == live
     report = index_paths([], built, embedder=HashEmbedder(), settings=settings).report  # the named repair
     assert report.articles == 6
     intact(built)

@@ -3,10 +3,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from qa.dates import date_intent, shift, time_fit, time_fits, time_lift, window_share, without_phrase
-from qa.engine import SearchOptions
 from qa.errors import QuestionError
-from qa.retrieve import Filters, search
+from qa.search.dates import date_intent, shift, time_fit, time_fits, time_lift, window_share, without_phrase
+from qa.search.options import SearchOptions
+from qa.search.retrieve import Filters, search
 
 AS_OF = date(2024, 10, 29)
 

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import dense
 from qa.config import DenseSettings
-from qa.engine import Engine, SearchOptions, index_paths
 from qa.errors import IndexCorruptError, SettingError
-from qa.index import PassageIndex
-from qa.retrieve import Filters
+from qa.index import dense
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
+from qa.search.retrieve import Filters
 
 from .conftest import HashEmbedder
 

@@ -8,14 +8,17 @@ import types
 import pytest
 from click.testing import CliRunner
 
-from qa import devices
-from qa.cli import cli
+from qa.cli.main import cli
 from qa.config import DEFAULT_BACKEND
-from qa.embed import SentenceTransformerEmbedder, backend_of, default_embedder
-from qa.engine import Engine, index_paths
+from qa.encode import devices
+from qa.encode.backends import default_embedder
+from qa.encode.embedder import backend_of
+from qa.encode.ray_embed import RayEmbedder, init_address
+from qa.encode.torch_embed import SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, QAError
-from qa.index import PassageIndex
-from qa.ray_embed import RayEmbedder, init_address
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.search.engine import Engine
 
 from .conftest import HashEmbedder
 
@@ -97,7 +100,7 @@ def test_onnx_embedder_uses_the_cuda_provider_when_installed(monkeypatch, fake_c
         get_available_providers=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
     )
     monkeypatch.setitem(sys.modules, "onnxruntime", ort)
-    from qa.onnx_embed import OnnxEmbedder
+    from qa.encode.onnx_embed import OnnxEmbedder
 
     on_gpu = OnnxEmbedder("onnx-int8", device="auto")
     assert (on_gpu.device, on_gpu.workers, backend_of(on_gpu)) == ("cuda", 1, "onnx-int8")
@@ -131,7 +134,7 @@ def test_cli_device_option(monkeypatch, tmp_path, articles_dir):
         chosen.append((backend, device))
         return HashEmbedder()
 
-    monkeypatch.setattr("qa.embed.default_embedder", fake_default)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", fake_default)
     ix = str(tmp_path / "ix")
     assert CliRunner().invoke(cli, ["index", str(articles_dir), "--index", ix]).exit_code == 0
     assert (

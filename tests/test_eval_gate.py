@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import cli
+from qa.cli.main import cli
 
 from .conftest import ROOT
 

@@ -5,12 +5,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import FUSION_CHOICES, cli
-from qa.engine import SearchOptions
+from qa.cli.eval_commands import FUSION_CHOICES
+from qa.cli.main import cli
 from qa.errors import QuestionSetError
-from qa.evaluate import Question, evaluate, load_questions, read_rows, summarise, write_rows
-from qa.report import compare, format_report, plot_curves
-from qa.retrieve import FUSIONS
+from qa.eval.evaluate import evaluate, read_rows, summarise, write_rows
+from qa.eval.questions import Question, load_questions
+from qa.eval.report import compare, format_report, plot_curves
+from qa.search.options import FUSIONS, SearchOptions
 
 from .conftest import DATA, HashEmbedder
 
@@ -180,7 +181,7 @@ def test_question_that_cannot_be_asked_is_named(engine):
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     return CliRunner()
 
 

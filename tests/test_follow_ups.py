@@ -12,12 +12,15 @@ import re
 import click
 import pytest
 
-from qa import views_reply
-from qa.answer import answer_json, format_answer
-from qa.conversation import content_terms
-from qa.embed import SentenceTransformerEmbedder
-from qa.engine import Engine, SearchOptions, index_paths
-from qa.metrics import normalize_answer
+from qa.cli.answer_text import format_answer
+from qa.encode.torch_embed import SentenceTransformerEmbedder
+from qa.eval.metrics import normalize_answer
+from qa.index.build import index_paths
+from qa.search.answer import answer_json
+from qa.search.conversation import content_terms
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
+from qa.views import reply as views_reply
 
 from .conftest import DATA, ROOT
 

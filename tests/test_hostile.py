@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from qa import jsonl, terminal
-from qa.articles import Problem
-from qa.cli import cli
-from qa.evaluate import load_questions
-from qa.ingest import load_articles
-from qa.readers import MAX_YAML_ALIASES
+from qa.cli.main import cli
+from qa.eval.questions import load_questions
+from qa.text.articles import Problem
+from qa.text.ingest import load_articles
+from qa.text.readers import MAX_YAML_ALIASES
 
 from .conftest import HashEmbedder
 
@@ -36,7 +36,7 @@ JSON_BOMB = "[" * 100_000 + "]" * 100_000
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     return CliRunner()
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa import store
-from qa.chat import ChatService
-from qa.cli import cli
-from qa.engine import index_paths
+from qa.chat.service import ChatService
+from qa.cli.main import cli
 from qa.errors import IndexWriteError, QAError
-from qa.index import PassageIndex
+from qa.index import folder as index_folder
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
 
 from .conftest import HashEmbedder
 
@@ -36,7 +36,7 @@ SEEDS = {"seed.txt": "Seed Story\n\nThe shipped seed article."}
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     return CliRunner()
 
 
@@ -76,7 +76,7 @@ def run_printed_repair(runner, output):
 
 
 def damage(index_dir, how):
-    generation = store.live_generation(index_dir)
+    generation = index_folder.live_generation(index_dir)
     manifest = json.loads((generation / "manifest.json").read_text())
     actions = {
         "CURRENT binary": lambda: (index_dir / "CURRENT").write_bytes(b"\x00\xff\xfe" * 10),
@@ -147,7 +147,7 @@ def test_the_repair_names_the_index_from_the_environment(runner, home, monkeypat
 def test_unknown_or_missing_sources_stop_and_delete_nothing(runner, home):
     build(runner, "news", "--index", "ix")
     (home / "ix" / "sources.json").unlink()  # as an older qa left it: sources relative to some folder
-    generation = store.live_generation(home / "ix")
+    generation = index_folder.live_generation(home / "ix")
     manifest = json.loads((generation / "manifest.json").read_text())
     (generation / "manifest.json").write_text(json.dumps({**manifest, "sources": ["news"]}))
     damage(home / "ix", "CURRENT binary")
@@ -186,7 +186,7 @@ def test_only_generations_qa_marked_are_deleted(runner, home):
 
 def test_an_index_from_an_older_qa_loads_and_its_generation_goes_once_replaced(runner, home):
     build(runner, "news", "--index", "old")
-    legacy = store.live_generation(home / "old")
+    legacy = index_folder.live_generation(home / "old")
     (legacy / ".qa-generation").unlink()  # as written before generations were marked
     assert titles(home / "old") == ["Seal Rescued", "Tram Opens"]
     build(runner, "news", "--index", "old", "--rebuild")
@@ -208,7 +208,7 @@ def test_an_index_folder_is_never_read_as_articles(runner, home):
     assert "other" in third.output and "never read as articles" in third.output and "0 added" in third.output
     into_itself = runner.invoke(cli, ["index", "news", "--index", "news"])
     assert into_itself.exit_code == 1 and "the index folder itself" in into_itself.output
-    inside = runner.invoke(cli, ["index", str(store.live_generation(home / "other")), "--index", "x"])
+    inside = runner.invoke(cli, ["index", str(index_folder.live_generation(home / "other")), "--index", "x"])
     assert inside.exit_code == 1 and "never read as articles" in inside.output
 
 
@@ -262,19 +262,19 @@ def test_a_chat_upload_with_bombs_indexes_the_good_file_and_names_the_bad(built,
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_a_failed_write_is_one_line_leaves_nothing_and_the_index_answers(runner, home, monkeypatch, code):
     build(runner, "news", "--index", "ix")
-    before = store.live_generation(home / "ix")
+    before = index_folder.live_generation(home / "ix")
     folder(home / "news", {"new.txt": "New Story\n\nA new one."})
 
     def full(path, *args, **kwargs):
         Path(path).write_bytes(b"\x93NUMPY partial")
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr("qa.index.np.save", full)
+    monkeypatch.setattr("qa.index.update.np.save", full)
     failed = runner.invoke(cli, ["index", "news", "--index", "ix"])
     errors = [line for line in failed.output.splitlines() if line.startswith("Error: ")]
     assert failed.exit_code == 1 and len(errors) == 1 and "Traceback" not in failed.output
     assert ("disk space" if code == errno.ENOSPC else "read-only") in failed.output
-    assert not list((home / "ix").glob(".building-*")) and store.live_generation(home / "ix") == before
+    assert not list((home / "ix").glob(".building-*")) and index_folder.live_generation(home / "ix") == before
     assert runner.invoke(cli, ["ask", "What was rescued?", "--index", "ix"]).exit_code == 0
 
 
@@ -289,7 +289,7 @@ def test_an_unwritable_or_file_index_is_a_clean_error(runner, home, monkeypatch,
     def refuse(self, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(self))
 
-    monkeypatch.setattr("qa.store.Path.mkdir", refuse)
+    monkeypatch.setattr("qa.index.folder.Path.mkdir", refuse)
     with pytest.raises(IndexWriteError, match="read-only"):
         index_paths(["news"], home / "ro", embedder=embedder)
 

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from qa import serve
-from qa.chat import ChatService
-from qa.cli import cli
+from qa.chat.service import ChatService
+from qa.cli.main import cli
 from qa.errors import QAError
 
 from .chat_server import free_port
@@ -31,22 +31,22 @@ from .conftest import ROOT
 SPLITTER = r"""
 import os, sys, time
 from pathlib import Path
-import qa.lifeline, qa.passages
+import qa.lifeline, qa.text.passages
 
 def hang(article, settings, count):
     Path(sys.argv[1], f"worker-{os.getpid()}").write_text("")
     time.sleep(600)
 
-qa.passages.split_article = hang
-qa.passages.model_token_counter = lambda: None
+qa.text.passages.split_article = hang
+qa.text.passages.model_token_counter = lambda: None
 if sys.argv[2] == "poll":  # the portable fallback: a thread watching the parent's pid
     qa.lifeline._parent_death_signal = lambda: False
 
 if __name__ == "__main__":
-    from qa.articles import Article
+    from qa.text.articles import Article
     from qa.config import IndexSettings
     articles = [Article(id=str(i), title="t", text="words " * 10) for i in range(4)]
-    qa.passages.split_articles(articles, IndexSettings(), workers=2, parallel_chars=0)
+    qa.text.passages.split_articles(articles, IndexSettings(), workers=2, parallel_chars=0)
 """
 
 

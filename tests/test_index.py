@@ -2,11 +2,12 @@ import json
 
 import pytest
 
-from qa import store
 from qa.config import IndexSettings
-from qa.engine import Engine, index_paths
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, NoArticlesError
-from qa.index import PassageIndex
+from qa.index import folder
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.search.engine import Engine
 
 from .conftest import HashEmbedder
 
@@ -89,7 +90,7 @@ def test_a_failed_write_leaves_the_previous_index_live(tmp_path, built, articles
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing")
 
-    monkeypatch.setattr("qa.postings.PostingsWriter.save", crash)
+    monkeypatch.setattr("qa.index.postings.PostingsWriter.save", crash)
     with pytest.raises(KeyboardInterrupt):
         index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
     after = PassageIndex.load(built)
@@ -119,7 +120,7 @@ def test_other_dimension_is_refused(built):
 
 
 def test_other_format_version_is_refused(built):
-    manifest = store.live_generation(built) / "manifest.json"
+    manifest = folder.live_generation(built) / "manifest.json"
     data = json.loads(manifest.read_text())
     data["format_version"] = 99
     manifest.write_text(json.dumps(data))
@@ -128,8 +129,8 @@ def test_other_format_version_is_refused(built):
 
 
 def test_truncated_file_is_detected(built):
-    [segment] = json.loads((store.live_generation(built) / "manifest.json").read_text())["segments"]
-    passages = store.live_generation(built) / segment["name"] / "passages.jsonl"
+    [segment] = json.loads((folder.live_generation(built) / "manifest.json").read_text())["segments"]
+    passages = folder.live_generation(built) / segment["name"] / "passages.jsonl"
     passages.write_text(passages.read_text()[:-20])
     with pytest.raises(IndexCorruptError, match="passages.jsonl"):
         PassageIndex.load(built)

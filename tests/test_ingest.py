@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.articles import normalise_date
 from qa.errors import NoArticlesError
-from qa.ingest import load_articles
+from qa.text.articles import normalise_date
+from qa.text.ingest import load_articles
 
 from .conftest import ARTICLES, ROOT
 
@@ -133,7 +133,7 @@ def test_missing_path_is_an_error(tmp_path):
 
 
 def test_a_flood_of_warnings_is_listed_up_to_a_cap_and_counted_beyond(tmp_path):
-    from qa.ingest import KEEP_PROBLEMS
+    from qa.text.ingest import KEEP_PROBLEMS
 
     n = KEEP_PROBLEMS + 7  # every record after the first reuses the id: one warning each
     lines = [

@@ -12,15 +12,15 @@ import sys
 
 import pytest
 
-from qa import store
-from qa.engine import index_paths
-from qa.index import PassageIndex
+from qa.index import folder as index_folder
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
 
 from .conftest import ROOT, HashEmbedder
 
 CHILD = r"""
 import os, sys, time
-import qa.build, qa.index, qa.store
+import qa.index.build, qa.index.update, qa.index.folder
 from qa.config import IndexSettings
 from tests.conftest import HashEmbedder
 
@@ -31,7 +31,7 @@ def pause(name):
         print(name, flush=True)
         time.sleep(600)  # killed here
 
-real_load, real_publish, real_write = qa.build.load_articles, qa.store.publish, qa.index.write_generation
+real_load, real_publish, real_write = qa.index.build.load_articles, qa.index.folder.publish, qa.index.update.write_generation
 real_replace = os.replace
 
 def load_articles(paths, **options):
@@ -58,10 +58,10 @@ class Embedder(HashEmbedder):
         pause("embedding")
         return super().embed(texts, progress)
 
-qa.build.load_articles, qa.store.publish, qa.index.write_generation = load_articles, publish, write_generation
+qa.index.build.load_articles, qa.index.folder.publish, qa.index.update.write_generation = load_articles, publish, write_generation
 os.replace = replace
 settings = IndexSettings(model=HashEmbedder.name, dim=HashEmbedder.dim)
-qa.build.index_paths([articles], index_dir, embedder=Embedder(), settings=settings)
+qa.index.build.index_paths([articles], index_dir, embedder=Embedder(), settings=settings)
 print("finished", flush=True)
 """
 
@@ -123,7 +123,7 @@ def test_sigkill_leaves_a_whole_index_and_the_next_run_finishes(point, built, ar
     names = [p.name for p in built.iterdir()]
     assert len([n for n in names if n.startswith("gen-")]) == 1, names
     assert not [n for n in names if n.startswith((".building", ".CURRENT"))], names
-    assert store.live_generation(built) == fresh.folder
+    assert index_folder.live_generation(built) == fresh.folder
     assert content(fresh)[0] == sorted([*old[0], *(f"gen{i:03d}" for i in range(40))])
 
 
@@ -136,5 +136,5 @@ def test_leftovers_of_a_killed_run_go_even_when_nothing_changed(built, articles_
     report = index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings).report
     assert report.unchanged == 6 and content(PassageIndex.load(built)) == old
     assert [p.name for p in built.iterdir() if p.name.startswith(("gen-", ".building"))] == [
-        store.live_generation(built).name
+        index_folder.live_generation(built).name
     ]

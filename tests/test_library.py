@@ -5,10 +5,11 @@ import json
 
 import pytest
 
-from qa import library, views_page
-from qa.articles import Article
-from qa.feedback import FeedbackLog, feedback_record
-from qa.library import Overview
+from qa.chat.feedback import FeedbackLog, feedback_record
+from qa.index import library
+from qa.index.library import Overview
+from qa.text.articles import Article
+from qa.views import page as views_page
 
 
 def overview(**changes):

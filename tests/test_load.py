@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from qa.chat import ChatService
-from qa.engine import index_paths
+from qa.chat.service import ChatService
+from qa.index.build import index_paths
 from qa.serve import QUEUE_SIZE, WORKERS
 
 from .chat_server import running_chat

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ir_measures import RR, Qrel, ScoredDoc, nDCG
 
-from qa import metrics
+from qa.eval import metrics
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from qa.embed import SentenceTransformerEmbedder
-from qa.engine import Engine, SearchOptions, index_paths
+from qa.encode.torch_embed import SentenceTransformerEmbedder
 from qa.errors import VectorStoreError
-from qa.index import PassageIndex
-from qa.milvus_store import MilvusStore, collection_name, folder_prefix, open_store
-from qa.retrieve import FaissStore
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.search.dense_store import FaissStore
+from qa.search.engine import Engine
+from qa.search.milvus_store import MilvusStore, collection_name, folder_prefix, open_store
+from qa.search.options import SearchOptions
 
 from .conftest import ROOT
 

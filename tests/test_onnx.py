@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import cli
-from qa.embed import SentenceTransformerEmbedder, backend_of
-from qa.engine import Engine, SearchOptions, index_paths
+from qa.cli.main import cli
+from qa.encode.embedder import backend_of
+from qa.encode.torch_embed import SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, MissingDependencyError
-from qa.index import PassageIndex
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
 
 from .conftest import ROOT, HashEmbedder
 
@@ -61,7 +64,7 @@ def test_engine_and_reindexing_use_the_backend_the_index_was_built_with(
         asked.append(backend)
         return OnnxFake(backend)
 
-    monkeypatch.setattr("qa.embed.default_embedder", fake_default)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", fake_default)
     index_paths([articles_dir], tmp_path / "ix", settings=settings, backend="onnx-int8")
     assert Engine.from_index(tmp_path / "ix").embedder.backend == "onnx-int8"
     again = index_paths([articles_dir], tmp_path / "ix", settings=settings)
@@ -80,7 +83,7 @@ def test_a_new_index_is_built_with_onnx_int8_by_default(monkeypatch, tmp_path, a
         asked.append(backend)
         return OnnxFake(backend)
 
-    monkeypatch.setattr("qa.embed.default_embedder", recording)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", recording)
     ix = tmp_path / "ix"
     result = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(ix)])
     assert result.exit_code == 0, result.output
@@ -92,7 +95,7 @@ def test_a_new_index_is_built_with_onnx_int8_by_default(monkeypatch, tmp_path, a
 
 
 def test_cli_index_backend_option(monkeypatch, tmp_path, articles_dir):
-    monkeypatch.setattr("qa.embed.default_embedder", OnnxFake)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", OnnxFake)
     ix = tmp_path / "ix"
     result = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(ix), "--backend", "onnx-int8"])
     assert result.exit_code == 0, result.output
@@ -103,7 +106,7 @@ def test_cli_index_backend_option(monkeypatch, tmp_path, articles_dir):
 
 
 def test_missing_onnxruntime_says_how_to_install(monkeypatch, tmp_path):
-    from qa.onnx_embed import OnnxEmbedder
+    from qa.encode.onnx_embed import OnnxEmbedder
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if the install were broken
     with pytest.raises(MissingDependencyError, match=r"reinstall qa \(`pip install -e \.`\) or index with `--backend torch`"):
@@ -118,8 +121,8 @@ onnx = pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reaso
 @pytest.fixture(scope="session")
 def onnx_cache(model_cache):
     """One export and quantisation per test session (about 15 s), shared by every test."""
-    from qa.onnx_embed import model_file
-    from qa.tokens import packaged_model_dir
+    from qa.encode.onnx_export import model_file
+    from qa.text.tokens import packaged_model_dir
 
     model_file("onnx-int8", packaged_model_dir(), model_cache)
     return model_cache
@@ -127,7 +130,7 @@ def onnx_cache(model_cache):
 
 @pytest.fixture(scope="session")
 def int8(onnx_cache):
-    from qa.onnx_embed import OnnxEmbedder
+    from qa.encode.onnx_embed import OnnxEmbedder
 
     return OnnxEmbedder("onnx-int8", cache_dir=onnx_cache)
 
@@ -135,9 +138,9 @@ def int8(onnx_cache):
 @onnx
 @pytest.mark.model
 def test_export_is_cached_once_and_leaves_no_temporary_files(onnx_cache):
-    from qa.embed import weights_hash
-    from qa.onnx_embed import cache_folder, model_file
-    from qa.tokens import packaged_model_dir
+    from qa.encode.embedder import weights_hash
+    from qa.encode.onnx_export import cache_folder, model_file
+    from qa.text.tokens import packaged_model_dir
 
     folder = cache_folder(packaged_model_dir(), onnx_cache)
     assert folder.name.startswith(weights_hash(str(packaged_model_dir())))
@@ -152,8 +155,8 @@ def test_export_is_cached_once_and_leaves_no_temporary_files(onnx_cache):
 @onnx
 @pytest.mark.model
 def test_torch_questions_are_encoded_by_the_cached_fp32_file_and_by_numpy_without_it(onnx_cache, monkeypatch, tmp_path):
-    from qa.onnx_embed import cached_question_encoder
-    from qa.tokens import packaged_model_dir
+    from qa.encode.onnx_embed import cached_question_encoder
+    from qa.text.tokens import packaged_model_dir
 
     assert cached_question_encoder(packaged_model_dir(), tmp_path) is None  # never exported here
     assert not list(tmp_path.iterdir())
@@ -169,7 +172,7 @@ def test_torch_questions_are_encoded_by_the_cached_fp32_file_and_by_numpy_withou
 @onnx
 @pytest.mark.model
 def test_int8_and_fp32_vectors_are_close_to_torch(int8, onnx_cache):
-    from qa.onnx_embed import OnnxEmbedder
+    from qa.encode.onnx_embed import OnnxEmbedder
 
     torch_vectors = SentenceTransformerEmbedder()._load().encode(SENTENCES, normalize_embeddings=True)
     fp32 = OnnxEmbedder("onnx-fp32", cache_dir=onnx_cache).embed(SENTENCES)
@@ -240,17 +243,17 @@ def test_asking_an_int8_index_uses_onnx_and_never_imports_torch(tmp_path, int8, 
 
 
 def test_the_first_export_is_announced_once(monkeypatch, tmp_path):
-    from qa import onnx_embed
-    from qa.tokens import packaged_model_dir
+    from qa.encode import onnx_export
+    from qa.text.tokens import packaged_model_dir
 
-    monkeypatch.setattr(onnx_embed, "export_fp32", lambda model_dir, target: target.write_bytes(b"fp32"))
-    monkeypatch.setattr(onnx_embed, "quantize_int8", lambda source, target: target.write_bytes(b"int8"))
+    monkeypatch.setattr(onnx_export, "export_fp32", lambda model_dir, target: target.write_bytes(b"fp32"))
+    monkeypatch.setattr(onnx_export, "quantize_int8", lambda source, target: target.write_bytes(b"int8"))
     lines: list[str] = []
-    path = onnx_embed.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
+    path = onnx_export.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
     assert path.read_bytes() == b"int8" and len(lines) == 2
     assert lines[0].startswith("Preparing the onnx-int8 model (first run only") and str(tmp_path) in lines[0]
     assert lines[1].startswith("Prepared the onnx-int8 model in")
-    onnx_embed.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
+    onnx_export.model_file("onnx-int8", packaged_model_dir(), tmp_path, notify=lines.append)
     assert len(lines) == 2  # cached: nothing to say
 
 
@@ -260,7 +263,7 @@ def test_cli_index_shows_the_export_line(monkeypatch, tmp_path, articles_dir):
             if notify:  # --json: no line (the real one logs instead)
                 notify("Preparing the onnx-int8 model (first run only, about 20 s; cached in X)...")
 
-    monkeypatch.setattr("qa.embed.default_embedder", Exporting)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", Exporting)
     result = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(tmp_path / "ix")])
     assert result.exit_code == 0 and "Preparing the onnx-int8 model" in result.output
     quiet = CliRunner().invoke(cli, ["index", str(articles_dir), "--index", str(tmp_path / "iy"), "--json"])
@@ -281,7 +284,7 @@ class RecordingSession:
 
 
 def test_long_texts_run_a_few_rows_per_pass_with_the_same_vectors():
-    from qa.onnx_embed import ATTENTION_BUDGET, OnnxEmbedder
+    from qa.encode.onnx_embed import ATTENTION_BUDGET, OnnxEmbedder
 
     session = RecordingSession()
     embedder = OnnxEmbedder("onnx-int8", batch_size=32, workers=1, session=session)

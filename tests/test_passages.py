@@ -2,11 +2,12 @@ import re
 
 import pytest
 
-from qa.articles import Article
 from qa.config import IndexSettings
-from qa.ingest import load_articles
-from qa.passages import pack, sentence_spans, split_article, split_articles
-from qa.tokens import model_token_counter, whitespace_token_counter
+from qa.text.articles import Article
+from qa.text.ingest import load_articles
+from qa.text.passages import pack, split_article, split_articles
+from qa.text.sentences import sentence_spans
+from qa.text.tokens import model_token_counter, whitespace_token_counter
 
 from .conftest import ARTICLES, ROOT
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from qa.articles import Article, Problem
 from qa.config import IndexSettings
-from qa.ingest import read_file
-from qa.passages import sentence_ends, sentence_spans, split_article
-from qa.readers import READERS
-from qa.tokens import model_token_counter, whitespace_token_counter
+from qa.text.articles import Article, Problem
+from qa.text.ingest import read_file
+from qa.text.passages import split_article
+from qa.text.readers import READERS
+from qa.text.sentences import sentence_ends, sentence_spans
+from qa.text.tokens import model_token_counter, whitespace_token_counter
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SETTINGS = IndexSettings(model="test/hash-embedder", dim=64)

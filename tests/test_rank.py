@@ -1,9 +1,9 @@
 from dataclasses import replace
 
-from qa.articles import Article
-from qa.passages import Passage
-from qa.rank import prefer_time, select
-from qa.retrieve import Hit
+from qa.search.rank import prefer_time, select
+from qa.search.retrieve import Hit
+from qa.text.articles import Article
+from qa.text.passages import Passage
 
 
 def hit(article_id: str, text: str, score: float, date: str | None = None, row: int = 0) -> Hit:

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from qa.config import IndexSettings
-from qa.embed import SentenceTransformerEmbedder
-from qa.engine import index_paths
+from qa.encode.ray_embed import RayEmbedder, connect
+from qa.encode.torch_embed import SentenceTransformerEmbedder
 from qa.errors import QAError
-from qa.ingest import load_articles
-from qa.passages import split_article
-from qa.ray_embed import RayEmbedder, connect
-from qa.tokens import model_token_counter
-from qa.vectors import embed_fresh
+from qa.index.build import index_paths
+from qa.index.vectors import embed_fresh
+from qa.text.ingest import load_articles
+from qa.text.passages import split_article
+from qa.text.tokens import model_token_counter
 
 from .conftest import ROOT
 
@@ -55,7 +55,7 @@ def test_ray_vectors_equal_single_process_vectors(tmp_path, monkeypatch, stale_r
     ray = pytest.importorskip("ray")
     articles = load_articles([shuffled_seed_articles(tmp_path / "articles")]).articles
     passages = [p for a in articles for p in split_article(a, IndexSettings(), model_token_counter())]
-    monkeypatch.setattr("qa.ray_embed.BLOCK_ROWS", 16)  # several blocks over both actors, out of order
+    monkeypatch.setattr("qa.encode.ray_embed.BLOCK_ROWS", 16)  # several blocks over both actors, out of order
     embedder = SentenceTransformerEmbedder()
     single = embed_fresh(passages, embedder, None)
     seen: list[int] = []
@@ -85,7 +85,7 @@ def test_one_ray_serves_a_whole_run(monkeypatch):
     """An index build embeds batch after batch: Ray is joined once and let go once."""
     events = []
     fake = types.SimpleNamespace(shutdown=lambda: events.append("shutdown"))
-    monkeypatch.setattr("qa.ray_embed.connect", lambda address: events.append("connect") or (fake, True))
+    monkeypatch.setattr("qa.encode.ray_embed.connect", lambda address: events.append("connect") or (fake, True))
     monkeypatch.setattr(RayEmbedder, "_run", lambda self, ray, texts, spans, progress: {
         i: (np.ones(384, np.float32), np.ones((len(s), 384), np.float32)) for i, s in enumerate(spans)
     })
@@ -105,7 +105,7 @@ def test_indexing_without_ray_never_imports_it(tmp_path, articles_dir):
         "import sys\n"
         "from tests.conftest import HashEmbedder\n"
         "from qa.config import IndexSettings\n"
-        "from qa.engine import index_paths\n"
+        "from qa.index.build import index_paths\n"
         f"index_paths([{str(articles_dir)!r}], {str(tmp_path / 'ix')!r}, embedder=HashEmbedder(),\n"
         "            settings=IndexSettings(model=HashEmbedder.name, dim=HashEmbedder.dim))\n"
         "assert 'ray' not in sys.modules and 'pymilvus' not in sys.modules, 'imported'\n"

@@ -7,8 +7,10 @@ import string
 import numpy as np
 import pytest
 
-from qa.embed import SentenceTransformerEmbedder
-from qa.engine import Engine, SearchOptions, index_paths
+from qa.encode.torch_embed import SentenceTransformerEmbedder
+from qa.index.build import index_paths
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
 
 from .conftest import ROOT
 
@@ -116,7 +118,7 @@ def test_unanswerable_seed_questions_abstain_and_show_closest_matches(real_engin
 
 
 def test_numpy_question_encoder_matches_sentence_transformers():
-    from qa.minilm import NumpyMiniLM
+    from qa.encode.minilm import NumpyMiniLM
 
     texts = ["Who leads the North Korean delegation to Russia?", "x", "U.S. Gen. Tamm said: \"No.\" " * 80,
              "Café 🏗 Ωmega 北朝鮮"]
@@ -142,7 +144,7 @@ def test_asking_on_a_built_index_never_imports_torch(real_engine):
 
 def test_reused_vectors_equal_freshly_computed_ones(tmp_path):
     from qa.config import IndexSettings
-    from qa.index import PassageIndex
+    from qa.index.passage_index import PassageIndex
 
     embedder, settings = SentenceTransformerEmbedder(), IndexSettings(passage_tokens=40)
     paragraphs = [f"Report {n}. The {w} council met on Monday. It voted on the {w} plan." for n, w in

@@ -8,17 +8,17 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from qa import store
-from qa.cli import cli
-from qa.engine import index_paths
-from qa.index import PassageIndex
+from qa.cli.main import cli
+from qa.index import folder as index_folder
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
 
 from .conftest import HashEmbedder, segment_file
 
 
 @pytest.fixture
 def runner(monkeypatch):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     return CliRunner()
 
 
@@ -46,7 +46,7 @@ def test_verify_reports_ok_then_a_corrupted_byte_and_rebuild_repairs_it(runner, 
 
 
 def test_verify_of_missing_file_missing_index_and_bad_manifest(runner, built, tmp_path):
-    folder = store.live_generation(built)
+    folder = index_folder.live_generation(built)
     segment_file(built, "sentences.npy").unlink()
     missing = runner.invoke(cli, ["index", "--verify", "--index", str(built)])
     assert missing.exit_code == 1 and "sentences.npy" in missing.output
@@ -93,10 +93,10 @@ def test_a_second_writer_waits_for_the_lock_and_readers_do_not(built, articles_d
     before = PassageIndex.load(built)
     (articles_dir / "new.txt").write_text("Brand New\n\nA fresh article about bridges.")
     waiting = Waiting()
-    logging.getLogger("qa.store").addHandler(waiting)
+    logging.getLogger("qa.index.folder").addHandler(waiting)
     results: list = []
     try:
-        with store.writer_lock(built):  # stands in for a first `qa index` still writing
+        with index_folder.writer_lock(built):  # stands in for a first `qa index` still writing
             second = threading.Thread(
                 target=lambda: results.append(
                     index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
@@ -109,7 +109,7 @@ def test_a_second_writer_waits_for_the_lock_and_readers_do_not(built, articles_d
             assert during.folder == before.folder and "new" not in during.articles
         second.join(120)
     finally:
-        logging.getLogger("qa.store").removeHandler(waiting)
+        logging.getLogger("qa.index.folder").removeHandler(waiting)
     assert not second.is_alive() and results[0].report.added == 1
     assert "new" in PassageIndex.load(built).articles
 
@@ -141,9 +141,9 @@ def test_two_writers_at_once_both_finish_and_leave_one_generation(tmp_path, arti
 
 
 def test_a_file_over_the_size_limit_is_reported_and_the_rest_indexed(tmp_path, monkeypatch):
-    from qa.ingest import load_articles
+    from qa.text.ingest import load_articles
 
-    monkeypatch.setattr("qa.ingest.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("qa.text.ingest.MAX_FILE_BYTES", 100)
     (tmp_path / "big.txt").write_text("Big\n\n" + "A sentence of the big story. " * 10)
     (tmp_path / "small.txt").write_text("Small\n\nA small story.")
     result = load_articles([tmp_path])
@@ -153,7 +153,7 @@ def test_a_file_over_the_size_limit_is_reported_and_the_rest_indexed(tmp_path, m
 
 
 def test_a_binary_file_without_nul_bytes_renamed_txt_is_skipped(tmp_path):
-    from qa.ingest import load_articles
+    from qa.text.ingest import load_articles
 
     pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes((i * 37 + 11) % 255 + 1 for i in range(5000))
     assert b"\x00" not in pdf

@@ -1,9 +1,10 @@
 import pytest
 
-from qa.answer import answer_json, same_text, words
-from qa.engine import SearchOptions
 from qa.errors import QAError, QuestionError
-from qa.retrieve import Filters, convex, minmax, rrf
+from qa.search.answer import answer_json
+from qa.search.options import SearchOptions
+from qa.search.rank import same_text, words
+from qa.search.retrieve import Filters, convex, minmax, rrf
 
 
 def test_minmax_and_convex_by_hand():
@@ -63,7 +64,8 @@ def test_answer_quotes_a_sentence_with_exact_offsets(engine):
 
 
 def test_near_duplicate_passages_are_collapsed(tmp_path, embedder, settings):
-    from qa.engine import Engine, index_paths
+    from qa.index.build import index_paths
+    from qa.search.engine import Engine
 
     story = "The bridge over the Vltava reopened on Friday after repairs. Traffic returned at noon."
     (tmp_path / "a.txt").write_text(f"Bridge Reopens\n\n{story}")
@@ -104,7 +106,8 @@ def test_bad_options_name_the_choices():
 def test_questions_from_many_threads_leave_thread_settings_alone(engine):
     from concurrent.futures import ThreadPoolExecutor
 
-    from qa.embed import SentenceTransformerEmbedder, _blas_controller
+    from qa.encode.embedder import _blas_controller
+    from qa.encode.torch_embed import SentenceTransformerEmbedder
 
     before = [p["num_threads"] for p in _blas_controller().info()]
     real = SentenceTransformerEmbedder()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from qa.config import IndexSettings
-from qa.engine import index_paths
-from qa.index import PassageIndex
-from qa.vectors import embedding_key
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+from qa.index.vectors import embedding_key
 
 from .conftest import HashEmbedder
 

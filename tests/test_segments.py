@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qa import index as qindex
-from qa import maintenance, store
-from qa.cli import cli
-from qa.engine import Engine, SearchOptions, index_paths
-from qa.index import PassageIndex
-from qa.lexical import tokenize
-from qa.vectors import embedding_key
+from qa.cli.main import cli
+from qa.index import folder as index_folder
+from qa.index import maintenance
+from qa.index import update as qindex
+from qa.index.build import index_paths
+from qa.index.lexical import tokenize
+from qa.index.passage_index import PassageIndex
+from qa.index.vectors import embedding_key
+from qa.search.engine import Engine
+from qa.search.options import SearchOptions
 
 from .conftest import DATA, HashEmbedder
 
@@ -48,11 +51,11 @@ def frequencies(root):
 
 
 def segments(root):
-    return json.loads((store.live_generation(root) / "manifest.json").read_text())["segments"]
+    return json.loads((index_folder.live_generation(root) / "manifest.json").read_text())["segments"]
 
 
 def inode(root, segment, name="bm25/docs.npy"):
-    return (store.live_generation(root) / segment / name).stat().st_ino
+    return (index_folder.live_generation(root) / segment / name).stat().st_ino
 
 
 def test_many_segments_search_like_one(tmp_path, articles_dir, settings, monkeypatch):
@@ -171,7 +174,7 @@ def test_copies_found_in_a_stream_are_recorded(tmp_path, settings):
 
 
 def test_cli_add_and_remove(monkeypatch, tmp_path, articles_dir):
-    monkeypatch.setattr("qa.embed.default_embedder", HashEmbedder)
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
     ix, extra = str(tmp_path / "ix"), tmp_path / "today"
     extra.mkdir()
     write_story(extra, 7)
@@ -207,7 +210,7 @@ def test_a_segment_is_capped_and_batches_are_bounded(tmp_path, articles_dir, set
 def test_postings_bytes_do_not_depend_on_the_order_terms_arrive_in(tmp_path):
     """bm25s numbers a batch's terms in an order that follows Python's string hash seed; the
     written files must not (the same articles give the same index bytes)."""
-    from qa.postings import Postings, PostingsWriter
+    from qa.index.postings import Postings, PostingsWriter
 
     docs = [["tram", "wifi", "tram"], ["bakery", "butter"], ["wifi", "energy", "bakery"]]
     for name, vocab in (("a", ["tram", "wifi", "bakery", "butter", "energy"]),
@@ -232,7 +235,7 @@ def test_an_addition_to_an_index_it_cannot_reuse_refuses_instead_of_dropping_the
     drop the archive from the index (6 articles became 1): refuse, name the fix, change nothing."""
     from qa.errors import IndexMismatchError
 
-    live, before = store.live_generation(built), len(PassageIndex.load(built).articles)
+    live, before = index_folder.live_generation(built), len(PassageIndex.load(built).articles)
     new = tmp_path / "new"
     new.mkdir()
     write_story(new, 500)
@@ -248,17 +251,17 @@ def test_an_addition_to_an_index_it_cannot_reuse_refuses_instead_of_dropping_the
     with pytest.raises(IndexMismatchError) as raised:
         index_paths([], built, embedder=OtherWeights(), remove=[gone], settings=settings)
     assert str(raised.value) == refusal
-    assert store.live_generation(built) == live and len(PassageIndex.load(built).articles) == before
+    assert index_folder.live_generation(built) == live and len(PassageIndex.load(built).articles) == before
 
 
 def test_an_addition_to_an_index_with_a_damaged_key_file_rewrites_that_segment(built, tmp_path, settings):
     """The segment's articles are read back from it and embedded again (its keys cannot be
     trusted to find their vectors); the damage is not carried into the new generation."""
-    live = store.live_generation(built)
+    live = index_folder.live_generation(built)
     (live / segments(built)[0]["name"] / "key_order.npy").write_bytes(b"\x93NUMPY damaged")
     new = tmp_path / "new"
     new.mkdir()
     write_story(new, 501)
     report = index_paths([new], built, embedder=HashEmbedder(), keep_others=True, settings=settings).report
     assert (report.added, report.articles) == (1, 7)
-    assert store.live_generation(built) != live and len(PassageIndex.load(built, verify=True).articles) == 7
+    assert index_folder.live_generation(built) != live and len(PassageIndex.load(built, verify=True).articles) == 7

@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from qa.chat import ChatService
-from qa.cli import cli
+from qa.chat.service import ChatService
+from qa.cli.main import cli
 from qa.errors import QAError
 from qa.serve import is_loopback, parse_auth, warn_if_exposed
 
@@ -77,7 +77,7 @@ def test_serve_passes_the_login_from_qa_auth_to_the_app(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
-    from qa.engine import index_paths
+    from qa.index.build import index_paths
 
     from .conftest import ARTICLES
 
@@ -130,7 +130,7 @@ def test_requests_past_the_queue_are_refused_with_a_message_the_rest_answered(tm
     from gradio_client import Client
 
     from qa import serve
-    from qa.engine import index_paths
+    from qa.index.build import index_paths
 
     from .conftest import ARTICLES
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa import uploads
-from qa.engine import Engine
+from qa.chat import uploads
+from qa.search.engine import Engine
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from qa import views, views_reply
-from qa.answer import answer_json
-from qa.articles import Article
+from qa.search.answer import answer_json
+from qa.text.articles import Article
+from qa.views import pieces as views
+from qa.views import reply as views_reply
 
 HOSTILE = [
     "<script>alert(1)</script>",

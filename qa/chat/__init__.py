@@ -1,0 +1,1 @@
+"""The browser chat's library side: ChatService, conversation state, uploads, feedback."""

@@ -1,0 +1,145 @@
+"""Files uploaded in the chat: checked, copied under a safe name, then indexed.
+
+Only article types are taken, each under a size limit; a file name is reduced to
+plain characters so that no upload can land outside the upload folder. Indexing
+adds to the existing index (nothing else is dropped) and embeds only the new text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.encode.embedder import Embedder
+from qa.errors import QAError
+from qa.index.build import BuildResult, index_paths
+from qa.index.generation import article_places
+from qa.index.vectors import Progress
+from qa.text.articles import Problem
+
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_FILES = 50
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What an upload did: the files kept, the files refused (with reasons), the index report."""
+
+    saved: tuple[Path, ...]
+    problems: tuple[Problem, ...]
+    build: BuildResult | None = None
+
+    def summary(self) -> str:
+        """One paragraph for the person who uploaded."""
+        lines = []
+        if self.build:
+            r = self.build.report
+            lines.append(
+                f"Indexed {len(self.saved)} file(s): {r.added} added, {r.updated} updated, "
+                f"{r.unchanged} unchanged ({r.embedded} passage{'' if r.embedded == 1 else 's'} embedded). "
+                f"The index now holds {r.articles:,} articles, {r.passages:,} passages."
+            )
+        problems = [*self.problems, *(self.build.problems if self.build else ())]
+        lines += [f"{'Rejected' if p.level == 'error' else 'Note'}: {p}" for p in problems]
+        return "\n".join(lines) or "Nothing was uploaded."
+
+
+def safe_name(name: str) -> str:
+    """A file name that is only letters, digits, '.', '_' and '-', and never hidden.
+
+    Example: "../../etc/passwd.txt" -> "passwd.txt"; "Été 2024.md" -> "Ete_2024.md"
+    """
+    base = re.split(r"[\\/]", str(name))[-1]
+    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE.sub("_", ascii_name).strip("._-") or "upload"
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot:
+        return cleaned[:100]
+    return f"{stem[: 99 - len(ext)] or 'upload'}.{ext}"  # 100 characters at most
+
+
+def check_upload(name: str, size: int) -> str | None:
+    """Why a file cannot be taken, or None when it can."""
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in UPLOAD_TYPES:
+        return f"type {ext or '(none)'} is not an article file; use {' '.join(UPLOAD_TYPES)}"
+    if size > MAX_UPLOAD_BYTES:
+        return f"{size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte upload limit; split it"
+    if size == 0:
+        return "the file is empty"
+    return None
+
+
+def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path], list[Problem]]:
+    """Copy acceptable files into `folder` under safe names; refuse the rest with a reason.
+
+    A file keeps its (cleaned) name, so uploading a file again replaces the earlier copy
+    and re-indexing updates that article instead of adding a second one.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    saved: list[Path] = []
+    problems: list[Problem] = []
+    for i, source in enumerate(map(Path, files)):
+        shown = safe_name(source.name)
+        if i >= MAX_UPLOAD_FILES:
+            problems.append(Problem(shown, f"over the limit of {MAX_UPLOAD_FILES} files per upload"))
+            continue
+        reason = check_upload(source.name, source.stat().st_size if source.is_file() else 0)
+        target = (root / shown).resolve()
+        if reason is None and target.parent != root:
+            reason = "the file name is not allowed"
+        if reason:
+            problems.append(Problem(shown, reason))
+            continue
+        partial = root / f".{shown}.part"
+        try:
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        except OSError as ex:  # a full disk: this file is not kept, the others still are
+            partial.unlink(missing_ok=True)
+            problems.append(Problem(shown, f"could not be saved ({ex.strerror}); free some disk space"))
+            continue
+        saved.append(target)
+    return saved, problems
+
+
+def add_uploads(
+    files: Sequence[Path | str],
+    folder: Path,
+    index_dir: Path,
+    *,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+) -> UploadResult:
+    """Save the uploaded files and add their articles to the index at `index_dir`."""
+    saved, problems = save_uploads(files, folder)
+    if not saved:
+        return UploadResult((), tuple(problems))
+    try:
+        build = index_paths(saved, index_dir, embedder=embedder, keep_others=True, progress=progress)
+    except QAError as ex:
+        for path in saved:  # nothing from them was indexed: do not keep them around
+            path.unlink(missing_ok=True)
+        names = ", ".join(p.name for p in saved)
+        return UploadResult((), (*problems, Problem(names, str(ex).replace(str(folder), "uploads"))))
+    unused = unread(saved, index_dir)
+    for path in unused:  # no article came from it: keeping it would report it on every run
+        path.unlink(missing_ok=True)
+    # Name files as the person knows them, not by where the server keeps them.
+    read = tuple(Problem(Path(p.path).name, p.message, p.line, p.level) for p in build.problems)
+    kept = tuple(p for p in saved if p not in unused)
+    return UploadResult(kept, tuple(problems), BuildResult(build.report, read))
+
+
+def unread(saved: Sequence[Path], index_dir: Path) -> list[Path]:
+    """The saved files that no article of the live index was read from."""
+    places = article_places(index_dir)
+    return [p for p in saved if not any(w == str(p) or w.startswith(f"{p}:") for w in places)]

@@ -1,0 +1,1 @@
+"""`qa eval` and `qa convert`: question sets, metrics, reports."""

@@ -1,0 +1,1 @@
+"""The index folder: one owner of its files, written as generations and opened as a PassageIndex."""

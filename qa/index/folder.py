@@ -1,0 +1,248 @@
+"""The on-disk layout of an index folder and its atomic generation switch.
+
+    index/CURRENT          name of the live generation (replaced atomically)
+    index/gen-<stamp>/     .qa-generation, manifest.json and its segments' folders (segments.py)
+    index/.lock            held (flock) by the one writer at a time; readers never take it
+
+A writer builds a complete new generation beside the live one, fsyncs it, then
+replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
+Only folders holding qa's generation mark are ever deleted (layout.py), and CURRENT
+is trusted only to name such a folder directly inside the index folder.
+No pickle anywhere: JSON, JSON lines, numpy/faiss native formats.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import shlex
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qa import jsonl
+from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
+from qa.layout import CURRENT, GENERATION_MARK, LOCK, MANIFEST, MARK_TEXT, is_generation
+
+log = logging.getLogger(__name__)
+
+
+MAX_CURRENT_BYTES = 200
+
+
+_GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_-]{1,150}")
+
+
+def shell_path(root: Path) -> str:
+    """The index folder as a command line should name it: absolute, quoted for the shell."""
+    return shlex.quote(os.path.abspath(root))
+
+
+def repair_hint(root: Path) -> str:
+    return f"repair it with `qa index --rebuild --index {shell_path(root)}`"
+
+
+def live_generation(root: Path) -> Path:
+    """The folder of the live generation, or IndexNotFoundError / IndexCorruptError."""
+    check_folder(root)
+    name = read_current(root)
+    folder = root / name
+    if folder.is_symlink() or not folder.is_dir():
+        raise IndexCorruptError(f"{root / CURRENT} names {name}, which is not in {root}; {repair_hint(root)}")
+    if not (folder / MANIFEST).is_file():
+        raise IndexCorruptError(f"{root / CURRENT} names {name}, which has no manifest; {repair_hint(root)}")
+    return folder
+
+
+def read_current(root: Path) -> str:
+    """The generation CURRENT names: a plain `gen-...` name of at most MAX_CURRENT_BYTES."""
+    pointer = root / CURRENT
+    if not pointer.is_file():
+        raise IndexNotFoundError(
+            f"no index at {root}; build one with `qa index PATH --index {shell_path(root)}`"
+        )
+    try:
+        with pointer.open("rb") as fh:
+            raw = fh.read(MAX_CURRENT_BYTES + 1)
+    except OSError as ex:
+        raise IndexCorruptError(f"cannot read {pointer} ({ex.strerror}); {repair_hint(root)}") from None
+    name = raw.decode("ascii", errors="replace").strip()
+    if len(raw) <= MAX_CURRENT_BYTES and _GENERATION_NAME.fullmatch(name):
+        return name
+    held = (
+        f"over {MAX_CURRENT_BYTES} bytes"
+        if len(raw) > MAX_CURRENT_BYTES
+        else f"{name[:60]!r}"
+        if name.isprintable()
+        else "binary data"
+    )
+    raise IndexCorruptError(
+        f"{pointer} is damaged: it must name a generation folder (gen-...) inside {root}, "
+        f"but holds {held}; {repair_hint(root)}"
+    )
+
+
+def exists(root: Path) -> bool:
+    return (root / CURRENT).is_file()
+
+
+def check_folder(root: Path) -> None:
+    """Refuse a file given where an index folder is expected."""
+    if root.exists() and not root.is_dir():
+        raise IndexNotFoundError(
+            f"{root} is a file, not an index folder; give a folder with --index (or $QA_INDEX)"
+        )
+
+
+def write_failure(root: Path, ex: Exception) -> IndexWriteError:
+    """One clean error for a write that failed (OSError, or faiss's RuntimeError), with the fix."""
+    code = getattr(ex, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or (code is None and _nearly_full(root)):
+        fix = "free some disk space and run it again"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "the folder is read-only: make it writable, or choose another with --index"
+    else:
+        fix = "check the folder and run it again"
+    reason = getattr(ex, "strerror", None) or (str(ex).strip().splitlines() or [type(ex).__name__])[-1][:200]
+    return IndexWriteError(
+        f"cannot write the index at {root} ({reason}); {fix}. The index there is unchanged"
+    )
+
+
+def _nearly_full(root: Path) -> bool:
+    try:
+        info = os.statvfs(root)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 16 << 20
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold INDEX/.lock exclusively: a second writer waits here, so writes never interleave.
+
+    Without it, one writer's publish would delete the other's half-built generation.
+    The kernel drops the lock when its holder dies, even by SIGKILL.
+    """
+    import fcntl
+
+    check_folder(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = (root / LOCK).open("a")
+    except OSError as ex:
+        raise write_failure(root, ex) from None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another qa index to finish writing %s (lock %s)", root, root / LOCK)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def new_generation(root: Path) -> Path:
+    """An empty folder for a generation that is not live yet, marked as qa's own."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    folder = root / f".building-gen-{stamp}"
+    folder.mkdir()
+    (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
+    return folder
+
+
+@contextmanager
+def building(root: Path) -> Iterator[Path]:
+    """A new generation to write into; on any failure it is removed, and OSError made clean."""
+    try:
+        folder = new_generation(root)
+    except OSError as ex:
+        raise write_failure(root, ex) from None
+    try:
+        yield folder
+    except (OSError, RuntimeError) as ex:  # faiss reports a failed write as RuntimeError
+        shutil.rmtree(folder, ignore_errors=True)
+        raise write_failure(root, ex) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def publish(root: Path, building: Path) -> Path:
+    """Make a fully written generation live, then remove the ones it replaces."""
+    final = root / building.name.removeprefix(".building-")
+    _fsync_tree(building)
+    os.replace(building, final)
+    adopt_legacy(root)  # while CURRENT still names the generation being replaced
+    try:
+        write_atomic(root / CURRENT, final.name + "\n")  # the one step that switches readers over
+    except OSError:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    remove_stale(root, keep=final.name)
+    return final
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a small file whole: a temporary file, fsync, one rename, fsync of the folder."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def remove_stale(root: Path, keep: str) -> None:
+    """Delete generations qa wrote and no longer needs (never the live one, never a
+    folder without qa's mark), and temporary files of killed runs."""
+    for child in root.iterdir():
+        if child.name != keep and not child.is_symlink() and child.is_dir() and is_generation(child):
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith((f".{CURRENT}.tmp-", ".sources.json.tmp-")) and child.is_file():
+            child.unlink(missing_ok=True)
+
+
+def adopt_legacy(root: Path) -> None:
+    """Mark the generation CURRENT names when an older qa wrote it without a mark, so it
+    goes once replaced: CURRENT names it and it holds qa's manifest, so it is qa's."""
+    try:
+        name = read_current(root)
+    except (IndexNotFoundError, IndexCorruptError):
+        return
+    folder = root / name
+    if folder.is_symlink() or not folder.is_dir() or is_generation(folder):
+        return
+    try:
+        manifest = jsonl.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(manifest, dict) and {"format_version", "model_fingerprint", "files"} <= set(manifest):
+        (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        _fsync_file(path)
+    _fsync_dir(folder)

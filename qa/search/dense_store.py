@@ -1,0 +1,34 @@
+"""Where dense search runs: the DenseStore protocol and its FAISS implementation."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from qa.index.dense import search as dense_search
+
+
+class DenseStore(Protocol):
+    """Exact inner-product search over the index's passage vectors (FAISS here, or Milvus)."""
+
+    def search(
+        self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows), each (len(queries), k), best first; row -1 pads a short result."""
+        ...
+
+
+class FaissStore:
+    """The default store: the index's own FAISS index (exact or HNSW, see dense.py), in this process."""
+
+    def __init__(self, dense: Any):
+        self.dense = dense
+
+    def search(
+        self, queries: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        found = [dense_search(self.dense, q, k, rows) for q in np.asarray(queries, dtype=np.float32)]
+        if not found:
+            return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
+        return np.concatenate([s for s, _ in found]), np.concatenate([i for _, i in found])

@@ -1,0 +1,1 @@
+"""Articles from files: readers per format, the folder walk, ingest, sentences and passages."""

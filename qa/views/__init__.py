@@ -1,0 +1,1 @@
+"""What the browser chat shows, as HTML strings (no Gradio import)."""
