@@ -66,7 +66,7 @@ class StandIn:
 
     def embed(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
         if progress:
-            progress(len(texts))
+            progress(len(texts), len(texts))
         return self._unit(len(texts))
 
     def embed_passages(
@@ -81,7 +81,7 @@ class StandIn:
             else:
                 sentences.append(self._unit(len(own)))
         if progress:
-            progress(len(texts))
+            progress(len(texts), len(texts))
         return vectors, np.concatenate(sentences) if sentences else np.zeros((0, self.dim), np.float32)
 
 

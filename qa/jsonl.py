@@ -60,20 +60,36 @@ def dumps_line(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def read(path: Path) -> Iterator[Any]:
-    """The records of a JSON lines file; a torn last line (no "\\n", not JSON) is skipped.
+class BadLine(json.JSONDecodeError):
+    """A line of a JSON lines file that is not JSON; `.number` is its line number (from 1).
 
-    Raises json.JSONDecodeError for a bad line elsewhere, OSError when unreadable.
+    A json.JSONDecodeError, so handlers of that keep working; `.msg` is the parser's reason.
+    """
+
+    def __init__(self, msg: str, doc: str, pos: int, number: int) -> None:
+        super().__init__(msg, doc, pos)
+        self.number = number
+
+    def __reduce__(self) -> tuple[type[BadLine], tuple[str, str, int, int]]:  # pickles whole
+        return type(self), (self.msg, self.doc, self.pos, self.number)
+
+
+def read(path: Path, *, skip_torn_tail: bool = True) -> Iterator[Any]:
+    """The records of a JSON lines file; blank lines are skipped.
+
+    A torn last line (no "\\n", not JSON: a write cut short) is skipped with a warning,
+    unless skip_torn_tail is False. Raises BadLine for any other line that is not JSON,
+    OSError when the file is unreadable.
     """
     with path.open(encoding="utf-8", newline="\n") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
                 yield loads(line)
-            except json.JSONDecodeError:
-                if line.endswith("\n"):
-                    raise
+            except json.JSONDecodeError as ex:
+                if line.endswith("\n") or not skip_torn_tail:
+                    raise BadLine(ex.msg, ex.doc, ex.pos, number) from None
                 log.warning("%s ends in a torn line (a write cut short); skipped it", path)
 
 

@@ -39,7 +39,7 @@ class HashEmbedder:
         self.texts_embedded += len(texts)
         out = self._vectors(texts)
         if progress:
-            progress(len(texts))
+            progress(len(texts), len(texts))
         return out
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:

@@ -14,7 +14,9 @@ from qa.config import TORCH
 
 from . import devices
 
-Progress = Callable[[int], None]
+# (done, total): how many of a call's texts are embedded so far, of how many. The one progress
+# type of the library: the backends, an index build and `qa eval` (questions) all report so.
+Progress = Callable[[int, int], None]
 
 
 class Embedder(Protocol):
@@ -27,7 +29,8 @@ class Embedder(Protocol):
         ...
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """float32 array of shape (len(texts), dim), rows L2-normalised."""
+        """float32 array of shape (len(texts), dim), rows L2-normalised; progress hears
+        (texts done, len(texts)) after each batch."""
         ...
 
 

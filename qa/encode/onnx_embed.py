@@ -157,11 +157,12 @@ class OnnxEmbedder:
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """float32 (len(texts), dim), rows L2-normalised."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out, done = np.zeros((len(texts), self.dim), dtype=np.float32), 0
         for rows, _, hidden, mask in self._batches(texts):
             out[rows] = mean_pool(hidden, mask)
+            done += len(rows)
             if progress:
-                progress(len(rows))
+                progress(done, len(texts))
         return unit_rows(out)
 
     def embed_passages(
@@ -177,13 +178,15 @@ class OnnxEmbedder:
         """
         passages = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        done = 0
         for rows, encodings, hidden, mask in self._batches(texts):
             means = mean_pool(hidden, mask)
             for j, (row, encoding) in enumerate(zip(rows, encodings, strict=True)):
                 passages[row] = means[j]
                 pooled[row] = pool_spans(hidden[j], encoding.offsets, spans[row], means[j])
+            done += len(rows)
             if progress:
-                progress(len(rows))
+                progress(done, len(texts))
         flat = np.concatenate(pooled) if pooled else np.zeros((0, self.dim), np.float32)
         return unit_rows(passages), unit_rows(flat)
 

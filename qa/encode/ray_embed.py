@@ -164,7 +164,7 @@ class RayEmbedder:
                 for row, vector, blob in zip(batch["row"], batch["vector"], batch["sentences"], strict=True):
                     found[int(row)] = (vector, np.frombuffer(blob, np.float32).reshape(-1, self.dim))
                 if progress:
-                    progress(len(batch["row"]))
+                    progress(len(found), len(texts))
         except Exception as ex:  # a task's error arrives wrapped in Ray's own types
             raise QAError(
                 f"embedding on Ray failed ({type(ex).__name__}: {str(ex)[-300:]}); "

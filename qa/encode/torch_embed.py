@@ -123,7 +123,7 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch (a large speed-up
         # on mixed-length passages); results are put back in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order, done = sorted(range(len(texts)), key=lambda i: len(texts[i])), 0
         step = self.batch_size * 4
         for begin in range(0, len(order), step):
             rows = order[begin : begin + step]
@@ -134,8 +134,9 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True,
             )
             out[rows] = vectors
+            done += len(rows)
             if progress:
-                progress(len(rows))
+                progress(done, len(texts))
         return out
 
     def embed_passages(
@@ -156,15 +157,16 @@ class SentenceTransformerEmbedder:
         model = self._load()
         passages = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray | None] = [None] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        order, done = sorted(range(len(texts)), key=lambda i: len(texts[i])), 0
         for begin in range(0, len(order), self.batch_size):
             rows = order[begin : begin + self.batch_size]
             vectors, tokens, offsets = self._forward(model, [texts[i] for i in rows])
             for k, row in enumerate(rows):
                 passages[row] = vectors[k]
                 pooled[row] = pool_spans(tokens[k], offsets[k], spans[row], vectors[k])
+            done += len(rows)
             if progress:
-                progress(len(rows))
+                progress(done, len(texts))
         sentences = [p for p in pooled if p is not None and len(p)]
         flat = np.concatenate(sentences) if sentences else np.zeros((0, self.dim), np.float32)
         return unit_rows(passages), unit_rows(flat)

@@ -6,23 +6,26 @@ Reads with ingest.py, then lets index.py embed only what is new or changed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.config import DEFAULT_BACKEND, DenseSettings, IndexSettings, default_index_dir
+from qa.config import DEFAULT_BACKEND, DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
 from qa.encode import backends
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.errors import NoArticlesError, QAError
 from qa.text.articles import Article, Problem
-from qa.text.ingest import SUPPORTED, Ingested, load_articles
+from qa.text.ingest import Ingested, load_articles
+from qa.text.readers import SUPPORTED
 
 from . import folder, sources
 from .generation import manifest_backend, read_manifest
 from .previous import IndexReport
 from .update import update_index
-from .vectors import Progress
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,32 @@ def index_paths(
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         folder.remove_stale(root, keep=folder.live_generation(root).name)
         return BuildResult(report, loaded.problems)
+
+
+def ensure_index(
+    root: Path | str,
+    seeds: Sequence[Path | str] = DEFAULT_SOURCES,
+    *,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> bool:
+    """Build an index at `root` when there is none yet (`qa ask`, `qa serve`, the chat).
+
+    A new folder is built from `seeds`; what is left of an index (sources.json,
+    generations without a live one) is rebuilt from its own sources. `notify` (else the
+    log) hears one line saying so, and the model export's news. Returns True when it
+    built one, False when an index was already there.
+    """
+    root = Path(root)
+    folder.check_folder(root)
+    if folder.exists(root):
+        return False
+    paths = [] if sources.has_index(root) else list(seeds)
+    line = f"no index at {root} yet; building one from {', '.join(map(str, paths)) or 'its sources'}"
+    (notify or log.warning)(line)
+    index_paths(paths, root, embedder=embedder, progress=progress, notify=notify)
+    return True
 
 
 def plan_sources(

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from qa.config import DenseSettings, IndexSettings
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.errors import NoArticlesError
 from qa.text.articles import Article
 from qa.text.passages import split_stream
+from qa.text.readers import SUPPORTED
 from qa.text.tokens import TokenCounter
 
 from . import dense as dense_index
@@ -35,7 +36,7 @@ from .generation import build_manifest, write_generation
 from .maintenance import Part, maintain, new_segment_name
 from .previous import IndexReport, Plan, Previous
 from .segments import Segment, SegmentTexts, SegmentVectors, read_passages
-from .vectors import Progress, gather, key_bytes
+from .vectors import gather, key_bytes
 
 SEGMENT_ROWS = 100_000  # passages per segment: a build holds one segment's vectors and postings
 
@@ -87,7 +88,7 @@ def update_index(
         plan.finish()
         if plan.articles == 0:
             raise NoArticlesError(
-                f"no articles to index at {root}; supported files: .txt .md .json .jsonl .html .htm"
+                f"no articles to index at {root}; supported files: {' '.join(SUPPORTED)}"
             )
         parts = [*plan.kept_parts(building), *written]
         embedded = write_vectors(parts, previous, embedder, progress)

@@ -10,15 +10,13 @@ so embedding_key() of those two finds reusable rows whatever article they came f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.text.passages import Passage
-
-Progress = Callable[[int, int], None]  # (done, total) passages embedded
 
 
 def sentence_spans_in_input(p: Passage) -> list[tuple[int, int]]:
@@ -41,20 +39,14 @@ def key_bytes(p: Passage) -> bytes:
 def embed_fresh(
     passages: Sequence[Passage], embedder: Embedder, progress: Progress | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(passage vectors, sentence vectors) for passages that need embedding."""
-    done = [0]
-
-    def step(n: int) -> None:
-        done[0] += n
-        if progress:
-            progress(done[0], len(passages))
-
+    """(passage vectors, sentence vectors) for passages that need embedding; progress
+    hears (passages done, len(passages))."""
     texts = [p.embedding_input() for p in passages]
     pooled = getattr(embedder, "embed_passages", None)
     if pooled is not None:
-        return pooled(texts, [sentence_spans_in_input(p) for p in passages], progress=step)
+        return pooled(texts, [sentence_spans_in_input(p) for p in passages], progress=progress)
     # An embedder without token access (the test fake): embed sentences on their own.
-    vectors = embedder.embed(texts, progress=step)
+    vectors = embedder.embed(texts, progress=progress)
     sentences = [p.text[a - p.start : b - p.start] for p in passages for a, b in p.sentences]
     sentence_vectors = embedder.embed(sentences) if sentences else np.zeros((0, embedder.dim), np.float32)
     return vectors, sentence_vectors

@@ -8,6 +8,9 @@ from datetime import date
 from qa.errors import QAError, QuestionError
 
 MAX_QUESTION_CHARS = 2000
+DEFAULT_K = 5  # passages an answer shows: the chat, `qa ask` and the library's default
+EVAL_K = 10  # passages `qa eval` scores per question (its metrics are @10)
+MAX_K = 100  # the most passages one question may ask for
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 KEEP_PROBLEMS = 200  # problems of one level listed in full; the rest are counted (ProblemList)
-SUPPORTED = tuple(sorted(READERS))
 # UTF-32 first: its little-endian mark starts with UTF-16's.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

@@ -244,6 +244,7 @@ READERS = {
     ".html": read_html,
     ".htm": read_html,
 }
+SUPPORTED = tuple(READERS)  # the file extensions qa reads (indexing, uploads, messages), in one place
 
 
 def _clean(value: object) -> str | None:
