@@ -17,17 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexCorruptError
+from qa.layout import (
+    ARTICLES_FILE,
+    CATALOG_FILE,
+    DELETED_FILE,
+    DENSE_FILE,
+    KEY_ORDER_FILE,
+    KEYS_FILE,
+    SENTENCE_ROWS_FILE,
+    SENTENCES_FILE,
+)
 
 from . import folder as index_folder
 from . import generation
-from .segments import DELETED
 
 log = logging.getLogger(__name__)
 # What the reuse of a segment's vectors reads (Segment.find, Segment.vectors), what says which
 # articles it holds, and their texts: while these are intact, a damaged segment is rebuilt from them.
-VECTOR_FILES = frozenset({"keys.npy", "key_order.npy", "dense.faiss", "sentences.npy", "sentence_rows.npy"})
-CATALOG_FILES = frozenset({"catalog.json", DELETED})
-ARTICLE_FILES = CATALOG_FILES | {"articles.jsonl"}
+VECTOR_FILES = frozenset({KEYS_FILE, KEY_ORDER_FILE, DENSE_FILE, SENTENCES_FILE, SENTENCE_ROWS_FILE})
+CATALOG_FILES = frozenset({CATALOG_FILE, DELETED_FILE})
+ARTICLE_FILES = CATALOG_FILES | {ARTICLES_FILE}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,7 @@
-"""The on-disk layout of an index folder and its atomic generation switch.
+"""An index folder's atomic generation switch, its writer lock, and its errors' wording.
 
-    index/CURRENT          name of the live generation (replaced atomically)
-    index/gen-<stamp>/     .qa-generation, manifest.json and its segments' folders (segments.py)
-    index/.lock            held (flock) by the one writer at a time; readers never take it
-
+The folder is drawn, and its files named, in qa/layout.py: CURRENT names the live
+generation, gen-<stamp>/ are generations, .lock is held by the one writer at a time.
 A writer builds a complete new generation beside the live one, fsyncs it, then
 replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
 Only folders holding qa's generation mark are ever deleted (layout.py), and CURRENT

@@ -16,7 +16,7 @@ from qa.errors import (
     IndexCorruptError,
     IndexMismatchError,
 )
-from qa.layout import GENERATION_MARK, MANIFEST
+from qa.layout import CATALOG_FILE, GENERATION_MARK, MANIFEST
 
 from . import folder, generation
 from . import folder as index_folder
@@ -161,7 +161,7 @@ def article_places(root: Path) -> list[str]:
         return [str(a.get("path") or "") for a in articles.values() if isinstance(a, dict)]
     places = []
     for entry in manifest["segments"]:
-        catalog = json.loads((folder / entry["name"] / "catalog.json").read_text(encoding="utf-8"))
+        catalog = json.loads((folder / entry["name"] / CATALOG_FILE).read_text(encoding="utf-8"))
         dead = set(read_deleted(folder / entry["name"])["articles"])
         found = zip(catalog["ids"], catalog.get("paths", []), strict=False)
         places += [str(path or "") for aid, path in found if aid not in dead]

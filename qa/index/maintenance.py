@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.layout import CATALOG_FILE, DENSE_FILE, SENTENCE_ROWS_FILE
+
 from . import dense as dense_index
 from .segments import Segment, rewrite
 
@@ -66,7 +68,7 @@ def maintain(parts: list[Part], choice: dict[str, Any], dim: int, segment_rows: 
         wanted = dense_index.segment_kind(part.live, choice)
         if wanted != part.kind:
             kind = dense_index.FLAT if wanted == "flat" else choice
-            dense_index.convert(part.segment.folder / "dense.faiss", kind)
+            dense_index.convert(part.segment.folder / DENSE_FILE, kind)
             part.kind = wanted
     return parts
 
@@ -115,8 +117,8 @@ def segment_entries(parts: list[Part]) -> tuple[list[dict[str, Any]], dict[str, 
 def _entry(part: Part) -> dict[str, Any]:
     """A segment's manifest entry, counted from its catalog and sentence rows."""
     segment, dead = part.segment, set(part.segment.deleted["articles"])
-    catalog = json.loads((segment.folder / "catalog.json").read_text(encoding="utf-8"))  # not kept
-    starts = np.load(segment.folder / "sentence_rows.npy")
+    catalog = json.loads((segment.folder / CATALOG_FILE).read_text(encoding="utf-8"))  # not kept
+    starts = np.load(segment.folder / SENTENCE_ROWS_FILE)
     live = segment.live_rows()
     dates = [d for a, d in zip(catalog["ids"], catalog["dates"], strict=True) if d and a not in dead]
     return {

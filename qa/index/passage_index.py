@@ -16,6 +16,15 @@ import numpy as np
 from qa import jsonl
 from qa.config import IndexSettings
 from qa.errors import IndexCorruptError
+from qa.layout import (
+    ARTICLES_FILE,
+    BM25_DIR,
+    DELETED_FILE,
+    DENSE_FILE,
+    PASSAGES_FILE,
+    SENTENCE_ROWS_FILE,
+    SENTENCES_FILE,
+)
 from qa.text.articles import Article
 from qa.text.passages import Passage
 
@@ -104,7 +113,7 @@ class PassageIndex:
     def vectors_key(self) -> str:
         """Changes exactly when the searched vectors do: the dense files' checksums and deletions."""
         files = self.manifest.get("files") or {}
-        names = sorted(n for n in files if n.endswith(("dense.faiss", "deleted.json")))
+        names = sorted(n for n in files if n.endswith((DENSE_FILE, DELETED_FILE)))
         return ",".join(str(files[n].get("sha256", "")) for n in names)
 
 
@@ -138,19 +147,19 @@ def _open_segments(folder: Path, manifest: dict[str, Any]) -> tuple[Any, ...]:
     for k, entry in enumerate(manifest["segments"]):
         segment = folder / entry["name"]
         dead = set(read_deleted(segment)["articles"])
-        mine = {r["id"]: article_from_row(r) for r in jsonl.read(segment / "articles.jsonl")}
-        rows = [passage_from_row(r, mine) for r in jsonl.read(segment / "passages.jsonl")]
+        mine = {r["id"]: article_from_row(r) for r in jsonl.read(segment / ARTICLES_FILE)}
+        rows = [passage_from_row(r, mine) for r in jsonl.read(segment / PASSAGES_FILE)]
         live = np.array([i for i, p in enumerate(rows) if p.article_id not in dead], dtype=np.int64)
         articles.update((i, a) for i, a in mine.items() if i not in dead)
         passages.extend(rows[i] for i in live)
         whole = None if len(live) == len(rows) else live
-        index = dense_index.read(segment / "dense.faiss", choice)
+        index = dense_index.read(segment / DENSE_FILE, choice)
         if index.ntotal != len(rows):
             raise ValueError(f"{entry['name']} has {index.ntotal} vectors for {len(rows)} passages")
         dense_parts.append((index, whole))
-        sentences = np.load(segment / "sentences.npy", mmap_mode="r", allow_pickle=False)
-        sentence_parts.append((sentences, np.load(segment / "sentence_rows.npy", allow_pickle=False)))
-        bm25_parts.append((segment / "bm25", whole))
+        sentences = np.load(segment / SENTENCES_FILE, mmap_mode="r", allow_pickle=False)
+        sentence_parts.append((sentences, np.load(segment / SENTENCE_ROWS_FILE, allow_pickle=False)))
+        bm25_parts.append((segment / BM25_DIR, whole))
         part_of.append(np.full(len(live), k, dtype=np.int32))
         local_of.append(live)
     _add_also_in(articles, folder, manifest)
@@ -165,10 +174,10 @@ def _open_segments(folder: Path, manifest: dict[str, Any]) -> tuple[Any, ...]:
 
 def _open_legacy(folder: Path, manifest: dict[str, Any]) -> tuple[Any, ...]:
     """An index written before segments (format 2): one segment, bm25s's BM25."""
-    articles = {r["id"]: article_from_row(r) for r in jsonl.read(folder / "articles.jsonl")}
-    passages = [passage_from_row(r, articles) for r in jsonl.read(folder / "passages.jsonl")]
-    index = dense_index.read(folder / "dense.faiss", manifest.get("dense") or dense_index.FLAT)
-    sentences = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+    articles = {r["id"]: article_from_row(r) for r in jsonl.read(folder / ARTICLES_FILE)}
+    passages = [passage_from_row(r, articles) for r in jsonl.read(folder / PASSAGES_FILE)]
+    index = dense_index.read(folder / DENSE_FILE, manifest.get("dense") or dense_index.FLAT)
+    sentences = np.load(folder / SENTENCES_FILE, mmap_mode="r", allow_pickle=False)
     starts = np.cumsum([0, *(len(p.sentences) for p in passages)])
     if len(sentences) != starts[-1]:
         raise ValueError(f"{len(sentences)} sentence vectors for {starts[-1]} sentences")
@@ -178,7 +187,7 @@ def _open_legacy(folder: Path, manifest: dict[str, Any]) -> tuple[Any, ...]:
         passages,
         dense_index.SegmentedDense([(index, None)], index.d),
         SentenceVectors([(sentences, starts)], np.zeros(len(passages), np.int32), rows),
-        LegacyBm25Index.load(folder / "bm25", len(passages)),
+        LegacyBm25Index.load(folder / BM25_DIR, len(passages)),
     )
 
 

@@ -4,7 +4,8 @@ bm25s stores BM25 scores with the collection's IDF and mean length baked in, so 
 passage changes every stored score and the whole index is rebuilt. A segment here stores
 raw term frequencies instead (a term's postings: passage rows and counts, sorted by term),
 and lexical.Bm25Index computes BM25 at query time from the counts of every segment, so a
-new segment is written alone and an old one is never touched. Files (all memory-mapped):
+new segment is written alone and an old one is never touched. Files (layout.POSTINGS_FILES,
+all memory-mapped):
 
     terms.json     the segment's terms, position = term id
     indptr.npy     int64 (terms + 1): term t's postings are [indptr[t], indptr[t + 1])
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-FILES = ("terms.json", "indptr.npy", "docs.npy", "tf.npy", "lengths.npy")
+from qa.layout import POSTINGS_FILES
+
+TERMS, INDPTR, DOCS, TF, LENGTHS = POSTINGS_FILES
 
 
 class PostingsWriter:
@@ -69,11 +72,11 @@ class PostingsWriter:
         indptr = np.zeros(len(self.terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(ids, minlength=len(self.terms)), out=indptr[1:])
         del ids
-        np.save(folder / "indptr.npy", indptr, allow_pickle=False)
-        np.save(folder / "docs.npy", _taken(self._docs, np.int32)[order], allow_pickle=False)
-        np.save(folder / "tf.npy", _taken(self._tf, np.uint16)[order], allow_pickle=False)
-        np.save(folder / "lengths.npy", _taken(self._lengths, np.int32), allow_pickle=False)
-        (folder / "terms.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+        np.save(folder / INDPTR, indptr, allow_pickle=False)
+        np.save(folder / DOCS, _taken(self._docs, np.int32)[order], allow_pickle=False)
+        np.save(folder / TF, _taken(self._tf, np.uint16)[order], allow_pickle=False)
+        np.save(folder / LENGTHS, _taken(self._lengths, np.int32), allow_pickle=False)
+        (folder / TERMS).write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
 
 
 class Postings:
@@ -81,11 +84,10 @@ class Postings:
 
     def __init__(self, folder: Path):
         self.terms: dict[str, int] = {
-            t: i for i, t in enumerate(json.loads((folder / "terms.json").read_text(encoding="utf-8")))
+            t: i for i, t in enumerate(json.loads((folder / TERMS).read_text(encoding="utf-8")))
         }
         self.indptr, self.docs, self.tf, self.lengths = (
-            np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-            for name in ("indptr", "docs", "tf", "lengths")
+            np.load(folder / name, mmap_mode="r", allow_pickle=False) for name in (INDPTR, DOCS, TF, LENGTHS)
         )
 
     @property

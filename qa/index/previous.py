@@ -25,6 +25,7 @@ from qa import jsonl
 from qa.config import IndexSettings
 from qa.encode.embedder import Embedder
 from qa.errors import IndexCorruptError, IndexMismatchError
+from qa.layout import ALSO_IN_FILE, ARTICLES_FILE, DELETED_FILE
 from qa.text.articles import Article
 
 from . import dense as dense_index
@@ -34,7 +35,7 @@ from .generation import check_model, read_manifest
 from .maintenance import Part
 from .passage_index import PassageIndex
 from .records import article_from_row
-from .segments import DELETED, KeyTable, Segment, link, read_deleted
+from .segments import KeyTable, Segment, link, read_deleted
 from .vectors import key_bytes
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class Previous:
             yield from self.legacy.articles.values()
         for segment in self.broken:
             dead = set(segment.deleted["articles"])
-            for row in jsonl.read(segment.folder / "articles.jsonl"):
+            for row in jsonl.read(segment.folder / ARTICLES_FILE):
                 if row["id"] not in dead:
                     yield article_from_row(row)
 
@@ -246,9 +247,9 @@ class Plan:
                 "rows": sorted([*segment.deleted["rows"], *rows]),
             }
             folder = building / segment.name
-            link(segment.folder, folder, skip=(DELETED,))
+            link(segment.folder, folder, skip=(DELETED_FILE,))
             if dead["articles"]:
-                (folder / DELETED).write_text(json.dumps(dead), encoding="utf-8")
+                (folder / DELETED_FILE).write_text(json.dumps(dead), encoding="utf-8")
             unchanged = entry if not now_dead and "dates" in entry else None  # its counts still hold
             part = Part(Segment(folder, dead), new=False, kind=entry["dense"], entry=unchanged)
             parts.append(part)
@@ -271,8 +272,8 @@ class Plan:
                 found = {**{k: v for k, v in older.items() if k not in self.remove}, **found}
         if not found:
             return None
-        (building / "also_in.json").write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
-        return "also_in.json"
+        (building / ALSO_IN_FILE).write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
+        return ALSO_IN_FILE
 
     def report(self, root: Path, passages: int, embedded: int, started: float) -> IndexReport:
         seconds = round(time.perf_counter() - started, 3)

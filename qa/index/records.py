@@ -1,4 +1,4 @@
-"""How articles, passages and the manifest are written as JSON in an index folder.
+"""How articles and passages are written as JSON rows in an index (generation.py owns the manifest).
 
 Passage text is not stored: it is article.text[start:end], rebuilt on load, so a
 passage can never drift from the article it cites.
@@ -6,12 +6,9 @@ passage can never drift from the article it cites.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from qa.config import FORMAT_VERSION, IndexSettings
 from qa.text.articles import Article
 from qa.text.passages import Passage
 
@@ -52,38 +49,3 @@ def passage_from_row(row: dict[str, Any], articles: dict[str, Article]) -> Passa
         row.get("heading", ""),
     )
 
-
-def build_manifest(
-    articles: dict[str, Article],
-    passages: Sequence[Passage],
-    model: tuple[str, str, int],
-    settings: IndexSettings,
-    sources: Sequence[str],
-    started: float,
-) -> dict[str, Any]:
-    """Everything a reader needs to trust an index: format, model, settings, contents."""
-    counts: dict[str, int] = {}
-    for p in passages:
-        counts[p.article_id] = counts.get(p.article_id, 0) + 1
-    dates = sorted(a.date for a in articles.values() if a.date)
-    name, fingerprint, dim = model
-    return {
-        "format_version": FORMAT_VERSION,
-        "model": name,
-        "model_fingerprint": fingerprint,
-        "dim": dim,
-        "settings": settings.to_dict(),
-        "sources": list(sources),
-        "counts": {
-            "articles": len(articles),
-            "passages": len(passages),
-            "sentences": sum(len(p.sentences) for p in passages),
-        },
-        "date_range": [dates[0], dates[-1]] if dates else None,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build_seconds": round(time.perf_counter() - started, 3),
-        "articles": {
-            a.id: {"hash": a.content_hash, "path": a.path, "passages": counts.get(a.id, 0)}
-            for a in articles.values()
-        },
-    }

@@ -4,16 +4,8 @@ An index generation is a list of segments plus, per segment, the rows deleted si
 written. A `qa index` that adds articles writes one new segment and hard-links the old
 segments' files into the new generation, so its cost follows what it adds, not the archive.
 A segment is written in two passes that each hold one batch in memory (passages.jsonl and
-friends first, then vectors, sentence vectors and BM25 postings from reading those back):
-
-    articles.jsonl   passages.jsonl   catalog.json (id, content hash, rows, date, path per article)
-    keys.npy         16-byte embedding keys per row (vectors.embedding_key), for reuse;
-                     key_order.npy: their argsort
-    reuse.npy        while building only: (segment, row) of a previous passage to copy, or -1
-    dense.faiss      flat or HNSW over the rows (dense.py)
-    sentences.npy    float16 sentence vectors, row after row; sentence_rows.npy: each row's first
-    bm25/            postings.py
-    deleted.json     rows and articles deleted since (written by each later generation for itself)
+friends first, then vectors, sentence vectors and BM25 postings from reading those back).
+Its files are drawn and named in qa/layout.py.
 """
 
 from __future__ import annotations
@@ -28,6 +20,19 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexCorruptError
+from qa.layout import (
+    ARTICLES_FILE,
+    BM25_DIR,
+    CATALOG_FILE,
+    DELETED_FILE,
+    DENSE_FILE,
+    KEY_ORDER_FILE,
+    KEYS_FILE,
+    PASSAGES_FILE,
+    REUSE_FILE,
+    SENTENCE_ROWS_FILE,
+    SENTENCES_FILE,
+)
 from qa.text.articles import Article
 from qa.text.passages import Passage
 
@@ -37,7 +42,6 @@ from .lexical import tokenize_ids
 from .postings import Postings, PostingsWriter, merged
 from .records import article_from_row, article_row, passage_from_row, passage_row
 
-DELETED = "deleted.json"
 KEY_BYTES = 16
 NPY_HEADER = 128  # bytes reserved for an .npy header whose shape is known only at the end
 
@@ -48,8 +52,8 @@ class SegmentTexts:
     def __init__(self, folder: Path):
         folder.mkdir(parents=True)
         self.folder, self.rows = folder, 0
-        self._articles = (folder / "articles.jsonl").open("w", encoding="utf-8")
-        self._passages = (folder / "passages.jsonl").open("w", encoding="utf-8")
+        self._articles = (folder / ARTICLES_FILE).open("w", encoding="utf-8")
+        self._passages = (folder / PASSAGES_FILE).open("w", encoding="utf-8")
         self.catalog: dict[str, list[Any]] = {"ids": [], "hashes": [], "rows": [], "dates": [], "paths": []}
         self._keys: list[bytes] = []
         self._reuse: list[tuple[int, int]] = []
@@ -76,20 +80,20 @@ class SegmentTexts:
         self._articles.close()
         self._passages.close()
         catalog = json.dumps(self.catalog, ensure_ascii=False)
-        (self.folder / "catalog.json").write_text(catalog, encoding="utf-8")
+        (self.folder / CATALOG_FILE).write_text(catalog, encoding="utf-8")
         keys = np.array(self._keys, dtype=f"S{KEY_BYTES}")
-        np.save(self.folder / "keys.npy", keys, allow_pickle=False)
-        np.save(self.folder / "key_order.npy", np.argsort(keys, kind="stable"), allow_pickle=False)
+        np.save(self.folder / KEYS_FILE, keys, allow_pickle=False)
+        np.save(self.folder / KEY_ORDER_FILE, np.argsort(keys, kind="stable"), allow_pickle=False)
         reuse = np.array(self._reuse, dtype=np.int64).reshape(-1, 2)
-        np.save(self.folder / "reuse.npy", reuse, allow_pickle=False)
+        np.save(self.folder / REUSE_FILE, reuse, allow_pickle=False)
         return int((reuse[:, 0] < 0).sum())
 
 
 def read_passages(folder: Path) -> Iterator[tuple[Article, list[Passage]]]:
     """(article, its passages) in row order, one article in memory at a time."""
     with (
-        (folder / "articles.jsonl").open(encoding="utf-8") as articles,
-        (folder / "passages.jsonl").open(encoding="utf-8") as passages,
+        (folder / ARTICLES_FILE).open(encoding="utf-8") as articles,
+        (folder / PASSAGES_FILE).open(encoding="utf-8") as passages,
     ):
         pending = None
         for line in articles:
@@ -135,7 +139,7 @@ class SegmentVectors:
         self.folder = folder
         self.dense = dense_index.build(np.zeros((0, dim), np.float32), dense_index.FLAT)
         dense_index.reserve(self.dense, rows)
-        self.sentences = SentenceFile(folder / "sentences.npy", dim)
+        self.sentences = SentenceFile(folder / SENTENCES_FILE, dim)
         self.postings = PostingsWriter()
         self._sentence_rows = [0]
 
@@ -153,13 +157,13 @@ class SegmentVectors:
     def close(self) -> None:
         import faiss
 
-        faiss.write_index(self.dense, str(self.folder / "dense.faiss"))
+        faiss.write_index(self.dense, str(self.folder / DENSE_FILE))
         self.dense = None  # let the vectors go before the postings' sort: the peak of a build
         self.sentences.close()
         starts = np.array(self._sentence_rows, np.int64)
-        np.save(self.folder / "sentence_rows.npy", starts, allow_pickle=False)
-        self.postings.save(self.folder / "bm25")
-        (self.folder / "reuse.npy").unlink(missing_ok=True)
+        np.save(self.folder / SENTENCE_ROWS_FILE, starts, allow_pickle=False)
+        self.postings.save(self.folder / BM25_DIR)
+        (self.folder / REUSE_FILE).unlink(missing_ok=True)
 
 
 class Segment:
@@ -177,12 +181,12 @@ class Segment:
     @property
     def catalog(self) -> dict[str, list[Any]]:
         if "catalog" not in self._cache:
-            self._cache["catalog"] = json.loads((self.folder / "catalog.json").read_text(encoding="utf-8"))
+            self._cache["catalog"] = json.loads((self.folder / CATALOG_FILE).read_text(encoding="utf-8"))
         return self._cache["catalog"]  # type: ignore[no-any-return]
 
     @property
     def rows(self) -> int:
-        return len(np.load(self.folder / "keys.npy", mmap_mode="r"))
+        return len(np.load(self.folder / KEYS_FILE, mmap_mode="r"))
 
     def live_rows(self) -> np.ndarray:
         dead = np.asarray(self.deleted["rows"], dtype=np.int64)
@@ -192,8 +196,8 @@ class Segment:
         """Row of each key in this segment (-1: not here); dead rows count, their vectors are intact."""
         if "keys" not in self._cache:
             try:
-                order = np.load(self.folder / "key_order.npy", allow_pickle=False)
-                self._cache["keys"] = KeyTable(np.load(self.folder / "keys.npy", allow_pickle=False), order)
+                order = np.load(self.folder / KEY_ORDER_FILE, allow_pickle=False)
+                self._cache["keys"] = KeyTable(np.load(self.folder / KEYS_FILE, allow_pickle=False), order)
             except (OSError, ValueError, EOFError) as ex:  # a damaged file: a clean error, never a traceback
                 root = self.folder.parent.parent  # index/gen-*/seg-*
                 raise IndexCorruptError(
@@ -204,9 +208,9 @@ class Segment:
     def vectors(self, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """(passage vectors, sentence vectors per row) of these rows, as stored."""
         if "dense" not in self._cache:
-            self._cache["dense"] = dense_index.read(self.folder / "dense.faiss", dense_index.FLAT)
-            self._cache["sentences"] = np.load(self.folder / "sentences.npy", mmap_mode="r")
-            self._cache["sentence_rows"] = np.load(self.folder / "sentence_rows.npy")
+            self._cache["dense"] = dense_index.read(self.folder / DENSE_FILE, dense_index.FLAT)
+            self._cache["sentences"] = np.load(self.folder / SENTENCES_FILE, mmap_mode="r")
+            self._cache["sentence_rows"] = np.load(self.folder / SENTENCE_ROWS_FILE)
         dense, sentences, starts = (self._cache[k] for k in ("dense", "sentences", "sentence_rows"))
         vectors = dense.reconstruct_batch(np.asarray(rows, dtype=np.int64)) if len(rows) else None
         blocks = [np.asarray(sentences[starts[r] : starts[r + 1]], dtype=np.float32) for r in rows]
@@ -236,7 +240,7 @@ def rewrite(sources: Sequence[Segment], folder: Path, dim: int, batch: int = 204
     texts, vectors = SegmentTexts(folder), SegmentVectors(folder, dim, live)
     kept: list[tuple[Postings, np.ndarray]] = []
     for source in sources:
-        keys = np.load(source.folder / "keys.npy", mmap_mode="r")
+        keys = np.load(source.folder / KEYS_FILE, mmap_mode="r")
         dead, row, rows = set(source.deleted["articles"]), 0, []
         pending: list[Passage] = []
         for article, passages in read_passages(source.folder):
@@ -251,7 +255,7 @@ def rewrite(sources: Sequence[Segment], folder: Path, dim: int, batch: int = 204
                 pending = []
         if pending:
             _copy(source, rows[len(rows) - len(pending) :], pending, vectors, dim)
-        kept.append((Postings(source.folder / "bm25"), np.array(rows, dtype=np.int64)))
+        kept.append((Postings(source.folder / BM25_DIR), np.array(rows, dtype=np.int64)))
     texts.close()
     vectors.postings = merged(kept)
     vectors.close()
@@ -282,5 +286,5 @@ def link(source: Path, target: Path, skip: Sequence[str] = ()) -> None:
 
 
 def read_deleted(folder: Path) -> dict[str, list[Any]]:
-    path = folder / DELETED
+    path = folder / DELETED_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"rows": [], "articles": []}

@@ -25,6 +25,7 @@ import numpy as np
 from qa.config import DenseSettings, IndexSettings
 from qa.encode.embedder import Embedder, Progress
 from qa.errors import NoArticlesError
+from qa.layout import REUSE_FILE
 from qa.text.articles import Article
 from qa.text.passages import split_stream
 from qa.text.readers import SUPPORTED
@@ -160,7 +161,7 @@ def write_vectors(
 
     for part in (p for p in parts if p.new):
         out = SegmentVectors(part.segment.folder, embedder.dim, part.rows)
-        reuse = np.load(part.segment.folder / "reuse.npy")
+        reuse = np.load(part.segment.folder / REUSE_FILE)
         row = 0
         size = getattr(embedder, "stream_rows", EMBED_ROWS)  # Ray: a call starts actors, so fewer
         for batch in _batches(read_passages(part.segment.folder), size):
