@@ -1,4 +1,8 @@
-"""Which backend encodes: the packaged model on torch or ONNX, loaded once per process."""
+"""Which backend encodes: the packaged model on torch or ONNX, loaded once per process.
+
+default_embedder is the one way the library gets the real model (index builds, the engine,
+uploads); tests patch it here. The backends themselves are torch_embed.py and onnx_embed.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""The Embedder protocol, its one Progress callback, and helpers every backend shares."""
+"""The Embedder protocol, its one Progress callback, and helpers every backend shares.
+
+An Embedder is anything with `name`, `dim`, `fingerprint` and `embed(texts)`; tests use a
+fast fake, everything else the packaged all-MiniLM-L6-v2 on one of the backends (backends.py).
+The helpers: weights_hash (the fingerprint), pool_spans and unit_rows (sentence pooling and
+L2 rows), one_blas_thread, and backend_of (what an index records about the vectors).
+"""
 
 from __future__ import annotations
 

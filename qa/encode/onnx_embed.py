@@ -31,21 +31,7 @@ from qa.text.tokens import packaged_model_dir
 
 from . import devices
 from .embedder import Progress, pool_spans, unit_rows, weights_hash
-from .onnx_export import FILES, _onnxruntime, cache_folder, model_file
-
-
-def _question_encoder(model_dir: Path) -> Any:
-    """The fp32 ONNX session if its file is cached (never exported here: that takes 20 s and
-    torch), else the NumPy forward pass; either has `encode(texts)`."""
-    from .onnx_embed import cached_question_encoder  # same stage; imported late, as for OnnxEmbedder
-
-    found = cached_question_encoder(model_dir)
-    if found is not None:
-        return found
-    from .minilm import NumpyMiniLM
-
-    return NumpyMiniLM(model_dir)
-
+from .onnx_export import FILES, cache_folder, import_onnxruntime, model_file
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +82,7 @@ class OnnxEmbedder:
     def device(self) -> str:
         """"cuda" or "cpu", settled on first use (see devices.py)."""
         if self._device is None:
-            has_cuda = devices.CUDA_PROVIDER in _onnxruntime().get_available_providers()
+            has_cuda = devices.CUDA_PROVIDER in import_onnxruntime().get_available_providers()
             missing = f"onnxruntime has no {devices.CUDA_PROVIDER} (`pip install onnxruntime-gpu`)"
             self._device = devices.gpu_device(self.requested_device, has_cuda, missing)
             twin = OnnxEmbedder(self.backend, self.model_dir, self.cache_dir, self.batch_size, self.threads)
@@ -231,7 +217,7 @@ def new_session(
     spin: idle worker threads busy-wait for work. On cores shared with other processes
     that burns the time the other thread needs: without it, int8 took 19% less CPU.
     """
-    ort = _onnxruntime()
+    ort = import_onnxruntime()
     options = ort.SessionOptions()
     level = ort.GraphOptimizationLevel
     options.graph_optimization_level = level.ORT_ENABLE_ALL if all_optimisations else level.ORT_ENABLE_BASIC
@@ -241,13 +227,25 @@ def new_session(
 
 
 class _QuestionSession:
-    """The cached fp32 file on one thread, for the torch backend's questions (embed.py)."""
+    """The cached fp32 file on one thread, for the torch backend's questions (torch_embed.py)."""
 
     def __init__(self, embedder: OnnxEmbedder):
         self.embedder = embedder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(texts)
+
+
+def question_encoder(model_dir: Path) -> Any:
+    """What encodes a few questions as torch would, without torch: the fp32 ONNX session if its
+    file is cached (never exported here: that takes 20 s and torch), else the NumPy forward
+    pass; either has `encode(texts)`."""
+    found = cached_question_encoder(model_dir)
+    if found is not None:
+        return found
+    from .minilm import NumpyMiniLM  # only when there is no cached ONNX file
+
+    return NumpyMiniLM(model_dir)
 
 
 def cached_question_encoder(model_dir: Path, cache_dir: Path | None = None) -> _QuestionSession | None:

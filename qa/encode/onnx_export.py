@@ -1,4 +1,9 @@
-"""The first run's ONNX export and int8 quantisation, cached and written atomically."""
+"""The first run's ONNX export and int8 quantisation, cached and written atomically.
+
+model_file gives the cached file of a backend (onnx-fp32 or onnx-int8), exporting the packaged
+weights with torch.onnx, fusing attention and quantising on first use (about 20 s, once per
+weights hash and RECIPE). Only this module imports torch for ONNX; onnx_embed.py runs the files.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ def model_file(
     target = folder / FILES[backend]
     if target.is_file():
         return target
-    _onnxruntime()  # fail before the slow export when onnxruntime is broken
+    import_onnxruntime()  # fail before the slow export when onnxruntime is broken
     started = time.perf_counter()
     say = notify or log.info
     say(f"Preparing the {backend} model (first run only, about 20 s; cached in {folder})...")
@@ -61,7 +66,8 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _onnxruntime() -> Any:
+def import_onnxruntime() -> Any:
+    """The onnxruntime module, or an error that says how to get it (one wording for both uses)."""
     try:
         import onnxruntime
     except ImportError as ex:

@@ -86,7 +86,7 @@ class RayEmbedder:
     at a time (stream_rows): each call starts a pool of actors that load the model.
     """
 
-    stream_rows = 100_000  # passages per call (index.py streams others in smaller batches)
+    stream_rows = 100_000  # passages per call (index/update.py streams others in smaller batches)
 
     def __init__(
         self,

@@ -1,7 +1,9 @@
-"""Text to unit-length vectors. The real model is imported lazily, on first use.
+"""The torch backend: the packaged all-MiniLM-L6-v2 run by sentence-transformers.
 
-An Embedder is anything with `name`, `dim`, `fingerprint` and `embed(texts)`;
-tests use a fast fake, everything else the packaged all-MiniLM-L6-v2.
+Owns SentenceTransformerEmbedder: passage vectors with their sentences' vectors pooled from
+the same forward pass (embed_passages), and a few questions encoded without torch's thread
+pool (onnx_embed.question_encoder: the cached fp32 ONNX file, else NumPy). torch is imported
+lazily, on first use. The Embedder protocol it follows is embedder.py's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from qa.text.tokens import packaged_model_dir
 
 from . import devices
 from .embedder import Progress, one_blas_thread, pool_spans, unit_rows, weights_hash
-from .onnx_embed import _question_encoder
+from .onnx_embed import question_encoder
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ class SentenceTransformerEmbedder:
             finally:
                 torch.set_num_threads(before)
         if self._few_model is None:
-            self._few_model = _question_encoder(self.model_dir)
+            self._few_model = question_encoder(self.model_dir)
         with one_blas_thread():
             return self._few_model.encode(texts)
 

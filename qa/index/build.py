@@ -1,6 +1,9 @@
-"""Bring an index up to date with files and folders of articles (`qa index`, uploads).
+"""The front door of indexing: bring an index up to date with files and folders of articles.
 
-Reads with ingest.py, then lets index.py embed only what is new or changed.
+index_paths serves `qa index` and uploads; ensure_index builds a first index from seeds
+for `qa ask`, the chat and benchmarks. Both pick the embedder and the sources (recorded
+in sources.py), read with text/ingest.py, then let update.py embed only what is new or
+changed, under the folder's writer lock.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The one owner of a generation's format: its manifest, file checksums, and checks on open."""
+"""The one owner of a generation's format: its manifest, file checksums, and checks on open.
+
+write_generation checksums a built generation's files, writes manifest.json and publishes
+it (folder.publish); read_manifest, check_format, check_model and verify_index are what a
+reader trusts before it opens one (passage_index.py). The file names are qa/layout.py's.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import jsonl, layout
+from qa import jsonl
 from qa.config import FORMAT_VERSION, TORCH, IndexSettings
 from qa.encode.embedder import Embedder, backend_of
-from qa.errors import (
-    IndexCorruptError,
-    IndexMismatchError,
-)
+from qa.errors import IndexCorruptError, IndexMismatchError
 from qa.layout import CATALOG_FILE, GENERATION_MARK, MANIFEST
 
-from . import folder, generation
 from . import folder as index_folder
 from .maintenance import Part, segment_entries
 
@@ -64,10 +65,10 @@ def write_generation(root: Path, building: Path, manifest: dict[str, Any], previ
     its checksum), write its manifest and switch to it atomically."""
     known = {}
     if previous is not None:
-        known = json.loads((previous / layout.MANIFEST).read_text(encoding="utf-8")).get("files", {})
-    manifest["files"] = generation.file_checksums(building, unchanged_from=previous, known=known)
-    (building / layout.MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return folder.publish(root, building)
+        known = json.loads((previous / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    manifest["files"] = file_checksums(building, unchanged_from=previous, known=known)
+    (building / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return index_folder.publish(root, building)
 
 
 MAX_MANIFEST_BYTES = 1 << 30  # about 2,000 bytes per article: room for 500k articles
@@ -91,7 +92,7 @@ READABLE_VERSIONS = (2, FORMAT_VERSION)  # 2: one generation of files, before se
 def read_manifest(folder: Path, root: Path) -> dict[str, Any]:
     """The manifest of a generation, checked for this qa's format version."""
     try:
-        with (folder / layout.MANIFEST).open("rb") as fh:
+        with (folder / MANIFEST).open("rb") as fh:
             manifest = jsonl.loads(fh.read(MAX_MANIFEST_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as ex:
         raise IndexCorruptError(
@@ -117,7 +118,7 @@ def verify_index(root: Path | str) -> tuple[Path, list[str], list[str]]:
     root = Path(root)
     folder = index_folder.live_generation(root)
     expected = read_manifest(folder, root).get("files") or {}
-    return folder, sorted(expected), generation.check_files(folder, expected, deep=True)
+    return folder, sorted(expected), check_files(folder, expected, deep=True)
 
 
 def check_format(manifest: dict[str, Any], root: Path) -> None:

@@ -1,6 +1,8 @@
-"""Open an index: the loaded PassageIndex, its manifest checks, verification and description.
+"""Open an index: the loaded PassageIndex over the live generation, and its description.
 
-Loading never embeds anything; index.py builds and updates what this module opens.
+Owns reading a generation's segments (or a format-2 generation's files) into one set of
+rows: passages, dense vectors, sentence vectors and BM25 postings. The manifest and its
+checks are generation.py's; update.py writes what this module opens. Loading never embeds.
 """
 
 from __future__ import annotations
@@ -192,7 +194,7 @@ def _open_legacy(folder: Path, manifest: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _add_also_in(articles: dict[str, Article], folder: Path, manifest: dict[str, Any]) -> None:
-    """Places where copies of an article were found, kept beside the segments (index.py)."""
+    """Places where copies of an article were found, kept beside the segments (previous.Plan.also_in)."""
     name = manifest.get("also_in")
     if not name:
         return

@@ -1,4 +1,4 @@
-"""What a `qa index` run starts from and what it does to each article (index.py runs it).
+"""What a `qa index` run starts from and what it does to each article (update.py runs it).
 
 Previous opens the live generation for writing: its segments, their deletions, and a
 catalog of where each live article is (segment, content hash, rows), read from the

@@ -9,7 +9,7 @@ postings. The previous generation's segments are hard-linked into the new one, w
 rows of changed and removed articles marked deleted; maintenance.py then rewrites segments
 that are mostly deleted and merges small ones. So adding or removing a few articles costs
 about what they cost alone, and memory is set by the batch and the segment size, not the
-archive. Opening an index is load.py's job.
+archive. Opening an index is passage_index.py's job; a generation's format is generation.py's.
 """
 
 from __future__ import annotations

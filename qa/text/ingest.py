@@ -1,6 +1,6 @@
 """Find article files, decode them, read them, and store identical articles once.
 
-Does not split or embed; see passages.py and index.py. A bad file becomes a
+Does not split or embed; see text/passages.py and index/update.py. A bad file becomes a
 Problem naming the file (and line) while the rest of the batch is still read.
 """
 

@@ -1,7 +1,8 @@
-"""One small reader per article format: .txt, .md, .json, .jsonl, .html.
+"""One small reader per article format: .txt, .md, .json, .jsonl, .html (READERS, SUPPORTED).
 
-Readers turn already-decoded file text into Articles and Problems; walking folders,
-decoding bytes and de-duplication live in ingest.py.
+Readers turn already-decoded file text into Articles and Problems; walking folders is
+walk.py's, decoding bytes and de-duplication are ingest.py's. SUPPORTED, the extensions
+qa reads, is the one list that indexing, uploads and their messages use.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Sentence and paragraph spans of an article's text, with character offsets."""
+"""Sentence and paragraph spans of an article's text, with character offsets.
+
+Owns where sentences end: paragraphs split on blank lines, pysbd inside them (in pieces of at
+most MAX_SEGMENT_CHARS), each span trimmed of whitespace. passages.py packs these spans into
+passages; every span indexes Article.text, so a citation maps back to the exact characters.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from functools import lru_cache
 Span = tuple[int, int]
 
 
-MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see segment_blocks)
+MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see sentence_ends)
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
