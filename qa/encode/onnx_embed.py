@@ -143,7 +143,8 @@ class OnnxEmbedder:
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         """float32 (len(texts), dim), rows L2-normalised."""
-        out, done = np.zeros((len(texts), self.dim), dtype=np.float32), 0
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        done = 0
         for rows, _, hidden, mask in self._batches(texts):
             out[rows] = mean_pool(hidden, mask)
             done += len(rows)

@@ -125,7 +125,8 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sorting by length keeps padding small inside each batch (a large speed-up
         # on mixed-length passages); results are put back in input order.
-        order, done = sorted(range(len(texts)), key=lambda i: len(texts[i])), 0
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        done = 0
         step = self.batch_size * 4
         for begin in range(0, len(order), step):
             rows = order[begin : begin + step]
@@ -159,7 +160,8 @@ class SentenceTransformerEmbedder:
         model = self._load()
         passages = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[np.ndarray | None] = [None] * len(texts)
-        order, done = sorted(range(len(texts)), key=lambda i: len(texts[i])), 0
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        done = 0
         for begin in range(0, len(order), self.batch_size):
             rows = order[begin : begin + self.batch_size]
             vectors, tokens, offsets = self._forward(model, [texts[i] for i in rows])
