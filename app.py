@@ -3,8 +3,8 @@
     python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
 Answers, article views, uploads, feedback and every piece of HTML come from the
-library (qa/chat.py, qa/views*.py; style and scripts in qa/static/); `qa serve` starts
-this same app.
+library (qa/chat/, qa/views/; style and scripts in qa/static/); `qa serve` starts
+this same app with the same options (qa/serve.py OPTIONS).
 """
 
 from __future__ import annotations
@@ -257,18 +257,21 @@ def warm_up(service: ChatService) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    env = os.environ.get
     cli = argparse.ArgumentParser(description="The qa browser chat")
-    cli.add_argument("--index", default=env("QA_INDEX") or "index", help="index folder ($QA_INDEX)")
-    cli.add_argument("--host", default=env("QA_HOST") or "127.0.0.1", help="address to bind ($QA_HOST)")
-    cli.add_argument("--port", type=int, default=env("QA_PORT") or "7860", help="port ($QA_PORT)")
-    cli.add_argument("--feedback", default=env("QA_FEEDBACK"), help="feedback JSONL file ($QA_FEEDBACK)")
-    cli.add_argument("--auth", default=env(serve.AUTH_ENV), help="USER:PASSWORD to log in ($QA_AUTH)")
+    for option in serve.OPTIONS:
+        cli.add_argument(
+            option.flag,
+            dest=option.name,
+            type=int if option.kind == "port" else str,
+            default=os.environ.get(option.env) or option.default,
+            metavar=option.metavar or option.flag.strip("-").upper(),
+            help=option.help,
+        )
     args = cli.parse_args(argv)
     try:
         auth = serve.parse_auth(args.auth)
         serve.check_address(args.host, args.port)  # before minutes of indexing, not after
-        service = ChatService.start(args.index, seeds=[HERE / "seeds"], feedback_path=args.feedback)
+        service = ChatService.start(args.index_dir, seeds=[HERE / "seeds"], feedback_path=args.feedback)
     except QAError as ex:
         raise SystemExit(f"Error: {escape_controls(ex)}") from None
     try:

@@ -7,11 +7,10 @@ from typing import Any
 
 import click
 
+from qa.search.options import FUSIONS
 from qa.terminal import json_text
 
 from .options import echo, index_option, run_with_progress, user_errors, vector_store_option
-
-FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
 
 
 @click.command("eval")
@@ -20,7 +19,7 @@ FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; liter
 @click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
 @click.option(
     "--fusion",
-    type=click.Choice(FUSION_CHOICES),
+    type=click.Choice(FUSIONS),
     default="convex",
     show_default=True,
     help="Retriever: the default hybrid (convex), rank fusion, dense only or BM25 only",
