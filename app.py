@@ -28,7 +28,7 @@ from qa.errors import QAError  # noqa: E402
 from qa.index.library import Overview  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
 from qa.views import page as views_page  # noqa: E402
-from qa.views import pieces as views
+from qa.views import pieces
 
 HERE = Path(__file__).resolve().parent
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search
@@ -66,7 +66,7 @@ class ChatPage:
                 self.conv = gr.HTML(
                     service.render(ChatState(), self.examples, stamp=0),  # rendered anew on load
                     elem_id="qa-conv",
-                    js_on_load=views.asset("conversation.js"),
+                    js_on_load=pieces.asset("conversation.js"),
                     apply_default_css=False,
                 )
                 with gr.Row(elem_id="qa-input"):
@@ -81,7 +81,7 @@ class ChatPage:
                     )
                     self.ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
             with gr.Column(scale=2, elem_id="qa-side"):
-                js = views.asset("article.js")
+                js = pieces.asset("article.js")
                 self.article = gr.HTML("", elem_id="qa-article", js_on_load=js, apply_default_css=False)
 
     def filters(self, ov: Overview) -> None:
@@ -158,7 +158,7 @@ class ChatPage:
 
     def on_click(self, evt: gr.SelectData, chat: ChatState, *form: Any) -> dict:
         """A click in the conversation: an example, a citation, an article of the list, a vote."""
-        verb, argument = views.parse_action(evt.value)
+        verb, argument = pieces.parse_action(evt.value)
         if verb == "ex":
             return self.respond(argument, chat, *form)
         if verb == "ref":
@@ -232,8 +232,8 @@ def launch(
         max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         theme=theme,
-        css=views.asset("chat.css"),
-        head=f"<style>{views.asset('frame.css')}</style>",
+        css=pieces.asset("chat.css"),
+        head=f"<style>{pieces.asset('frame.css')}</style>",
         footer_links=["api"],
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()

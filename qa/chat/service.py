@@ -31,7 +31,7 @@ from qa.search.engine import Engine
 from qa.search.options import SearchOptions
 from qa.search.retrieve import Filters
 from qa.views import page as views_page
-from qa.views import pieces as views
+from qa.views import pieces
 from qa.views import reply as views_reply
 
 from .feedback import VERDICTS, FeedbackLog, feedback_record
@@ -218,38 +218,17 @@ class ChatService:
         """What a question searched, in words: "your 100 articles" or "the 3 articles the filters allow"."""
         articles = self.current_engine().index.articles
         if filters is None or not filters.active():
-            return f"your {views.plural(len(articles), 'article')}"
+            return f"your {pieces.plural(len(articles), 'article')}"
         allowed = sum(filters.allows(a) for a in articles.values())
-        return f"the {views.plural(allowed, 'article')} the filters allow"
+        return f"the {pieces.plural(allowed, 'article')} the filters allow"
 
     def open_reference(self, ref: str, replies: Sequence[Mapping[str, Any]]) -> str:
         """The article a citation link points at, with its passage and quoted sentences marked."""
-        parsed = views.parse_ref(ref)
-        if (
-            not parsed
-            or parsed[0] >= len(replies)
-            or not 1 <= parsed[1] <= len(replies[parsed[0]]["passages"])
-        ):
-            return views.pane_note_html("That citation is no longer in this conversation.")
-        data = replies[parsed[0]]
-        passage = data["passages"][parsed[1] - 1]
-        try:
-            article = self.current_engine().article(passage["article_id"])
-        except QAError:
-            return views.pane_note_html("That article is no longer in the index.")
-        if article.text[passage["start"] : passage["end"]] != passage["text"]:
-            note = "The article has changed since this answer; the passage is not marked."
-            return views.article_html(article, number=passage["rank"], note=note)
-        sentences = data["answer"]["sentences"] if data.get("answer") else []
-        marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == passage["rank"]]
-        return views.article_html(article, (passage["start"], passage["end"]), marks, passage["rank"])
+        return pieces.cited_article_html(self.current_engine().article, ref, replies)
 
     def open_article(self, article_id: str) -> str:
         """An article picked from the list on the first screen."""
-        try:
-            return views.article_html(self.current_engine().article(article_id))
-        except QAError:
-            return views.pane_note_html("That article is no longer in the index.")
+        return pieces.listed_article_html(self.current_engine().article, article_id)
 
     def upload(self, files: Sequence[Path | str], progress: Progress | None = None) -> UploadResult:
         """Add uploaded files to the index, then answer from the new index at once."""
