@@ -23,12 +23,14 @@ from qa import serve  # noqa: E402
 from qa.chat.filters import as_of_hints, check_filters  # noqa: E402
 from qa.chat.service import ChatService  # noqa: E402
 from qa.chat.state import ChatState  # noqa: E402
-from qa.chat.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
+from qa.chat.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.index.library import Overview  # noqa: E402
+from qa.search.options import DEFAULT_K  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
+from qa.text.readers import SUPPORTED  # noqa: E402
 from qa.views import page as views_page  # noqa: E402
-from qa.views import pieces
+from qa.views import pieces  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search
@@ -108,11 +110,11 @@ class ChatPage:
                         ("sources", "Sources", ov.sources),
                     )
                 )
-            self.k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
+            self.k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to show", elem_id="qa-k")
 
     def uploads(self) -> None:
         with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-            kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
+            kinds = f"{' '.join(SUPPORTED)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
             self.files = gr.File(
                 file_count="multiple", label=f"Article files ({kinds})", height=130, elem_id="qa-upload"
             )

@@ -18,17 +18,15 @@ from typing import Any
 
 from qa import layout
 from qa.config import DEFAULT_SOURCES
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.errors import QAError
-from qa.index import folder, library
-from qa.index.build import index_paths
+from qa.index import library
+from qa.index.build import ensure_index
 from qa.index.library import Overview, example_questions
-from qa.index.sources import has_index
-from qa.index.vectors import Progress
 from qa.search.answer import Answer, answer_json, hit_json
 from qa.search.conversation import Turn
 from qa.search.engine import Engine
-from qa.search.options import SearchOptions
+from qa.search.options import DEFAULT_K, SearchOptions
 from qa.search.retrieve import Filters
 from qa.views import page as views_page
 from qa.views import pieces
@@ -89,15 +87,7 @@ class ChatService:
         **options: Any,
     ) -> ChatService:
         """Open the index at `index_dir`, building it from `seeds` first if there is none."""
-        root = Path(index_dir)
-        folder.check_folder(root)
-        if not folder.exists(root):
-            # What is left of an index (sources.json, generations) is rebuilt from its own sources.
-            paths = [] if has_index(root) else list(seeds)
-            log.warning(
-                "no index at %s yet; building one from %s", root, ", ".join(map(str, paths)) or "its sources"
-            )
-            index_paths(paths, root, embedder=options.get("embedder"), progress=progress, notify=_tell)
+        ensure_index(index_dir, seeds, embedder=options.get("embedder"), progress=progress, notify=_tell)
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:
@@ -169,7 +159,7 @@ class ChatService:
         self,
         state: ChatState,
         question: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         as_of: str | None = None,
     ) -> ChatState:
@@ -200,7 +190,7 @@ class ChatService:
         question: str,
         turns: Sequence[Turn],
         reply_no: int,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         as_of: str | None = None,
     ) -> Reply:
@@ -266,7 +256,7 @@ class ChatService:
     def api_ask(
         self,
         question: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         date_from: str = "",
         date_to: str = "",
         sections: list[str] | None = None,
@@ -285,7 +275,7 @@ class ChatService:
     def api_search(
         self,
         query: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         date_from: str = "",
         date_to: str = "",
         sections: list[str] | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from qa.search.options import FUSIONS
+from qa.search.options import EVAL_K, FUSIONS
 from qa.terminal import json_text
 
 from .options import echo, index_option, run_with_progress, user_errors, vector_store_option
@@ -16,7 +16,9 @@ from .options import echo, index_option, run_with_progress, user_errors, vector_
 @click.command("eval")
 @click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
 @index_option
-@click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
+@click.option(
+    "-k", type=int, default=EVAL_K, show_default=True, help="Passages per answer, as in `qa ask -k`"
+)
 @click.option(
     "--fusion",
     type=click.Choice(FUSIONS),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from qa.search.options import DEFAULT_K
 from qa.terminal import json_text
 
 from .eval_commands import convert, eval_command
@@ -47,7 +48,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("question")
-@click.option("-k", type=int, default=5, show_default=True, help="Passages to return and cite")
+@click.option("-k", type=int, default=DEFAULT_K, show_default=True, help="Passages to return and cite")
 @filter_options
 @click.option(
     "--as-of",
@@ -79,8 +80,7 @@ def ask(
         qa ask "How many North Korean troops are in Russia?" -k 3 --json
         qa ask "What did NATO say?" --since 2024-10-01 --section International
     """
-    from qa.index import folder as index_folder
-    from qa.index.build import index_paths
+    from qa.index.build import ensure_index
     from qa.search.answer import answer_json
     from qa.search.engine import Engine
     from qa.search.options import SearchOptions
@@ -89,9 +89,10 @@ def ask(
     from .answer_text import format_answer
 
     with user_errors():
-        if not index_folder.exists(index_dir):
-            echo(f"No index at {index_dir} yet; building one ...", err=True)
-            run_with_progress(lambda p: index_paths([], index_dir, progress=p), quiet=as_json)
+        run_with_progress(
+            lambda p: ensure_index(index_dir, progress=p, notify=lambda line: echo(line, err=True)),
+            quiet=as_json,
+        )
         filters = Filters(since, until, tuple(sections), tuple(sources))
         engine = Engine.from_index(index_dir, vector_store=vector_store)
         answer = engine.ask(question, SearchOptions(k=k, as_of=as_of), filters)
