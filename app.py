@@ -3,8 +3,8 @@
     python app.py [--index DIR] [--host 127.0.0.1] [--port 7860] [--feedback FILE] [--auth USER:PASSWORD]
 
 Answers, article views, uploads, feedback and every piece of HTML come from the
-library (qa/chat.py, qa/views*.py; style and scripts in qa/static/); `qa serve` starts
-this same app.
+library (qa/chat/, qa/views/; style and scripts in qa/static/); `qa serve` starts
+this same app with the same options (qa/serve.py OPTIONS).
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from qa import serve  # noqa: E402
 from qa.chat.filters import as_of_hints, check_filters  # noqa: E402
 from qa.chat.service import ChatService  # noqa: E402
 from qa.chat.state import ChatState  # noqa: E402
-from qa.chat.uploads import MAX_UPLOAD_BYTES, UPLOAD_TYPES  # noqa: E402
+from qa.chat.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.index.library import Overview  # noqa: E402
+from qa.search.options import DEFAULT_K  # noqa: E402
 from qa.terminal import escape_controls  # noqa: E402
+from qa.text.readers import SUPPORTED  # noqa: E402
 from qa.views import page as views_page  # noqa: E402
-from qa.views import pieces as views
+from qa.views import pieces  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events; the API is /ask and /search
@@ -66,7 +68,7 @@ class ChatPage:
                 self.conv = gr.HTML(
                     service.render(ChatState(), self.examples, stamp=0),  # rendered anew on load
                     elem_id="qa-conv",
-                    js_on_load=views.asset("conversation.js"),
+                    js_on_load=pieces.asset("conversation.js"),
                     apply_default_css=False,
                 )
                 with gr.Row(elem_id="qa-input"):
@@ -81,7 +83,7 @@ class ChatPage:
                     )
                     self.ask = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="qa-ask")
             with gr.Column(scale=2, elem_id="qa-side"):
-                js = views.asset("article.js")
+                js = pieces.asset("article.js")
                 self.article = gr.HTML("", elem_id="qa-article", js_on_load=js, apply_default_css=False)
 
     def filters(self, ov: Overview) -> None:
@@ -108,11 +110,11 @@ class ChatPage:
                         ("sources", "Sources", ov.sources),
                     )
                 )
-            self.k = gr.Slider(1, 10, value=5, step=1, label="Passages to show", elem_id="qa-k")
+            self.k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="Passages to show", elem_id="qa-k")
 
     def uploads(self) -> None:
         with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-            kinds = f"{' '.join(UPLOAD_TYPES)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
+            kinds = f"{' '.join(SUPPORTED)}, up to {MAX_UPLOAD_BYTES >> 20} MB each"
             self.files = gr.File(
                 file_count="multiple", label=f"Article files ({kinds})", height=130, elem_id="qa-upload"
             )
@@ -158,7 +160,7 @@ class ChatPage:
 
     def on_click(self, evt: gr.SelectData, chat: ChatState, *form: Any) -> dict:
         """A click in the conversation: an example, a citation, an article of the list, a vote."""
-        verb, argument = views.parse_action(evt.value)
+        verb, argument = pieces.parse_action(evt.value)
         if verb == "ex":
             return self.respond(argument, chat, *form)
         if verb == "ref":
@@ -232,8 +234,8 @@ def launch(
         max_file_size=MAX_UPLOAD_BYTES,
         ssr_mode=False,
         theme=theme,
-        css=views.asset("chat.css"),
-        head=f"<style>{views.asset('frame.css')}</style>",
+        css=pieces.asset("chat.css"),
+        head=f"<style>{pieces.asset('frame.css')}</style>",
         footer_links=["api"],
     )
     threading.Thread(target=warm_up, args=(service,), daemon=True).start()
@@ -257,18 +259,21 @@ def warm_up(service: ChatService) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    env = os.environ.get
     cli = argparse.ArgumentParser(description="The qa browser chat")
-    cli.add_argument("--index", default=env("QA_INDEX") or "index", help="index folder ($QA_INDEX)")
-    cli.add_argument("--host", default=env("QA_HOST") or "127.0.0.1", help="address to bind ($QA_HOST)")
-    cli.add_argument("--port", type=int, default=env("QA_PORT") or "7860", help="port ($QA_PORT)")
-    cli.add_argument("--feedback", default=env("QA_FEEDBACK"), help="feedback JSONL file ($QA_FEEDBACK)")
-    cli.add_argument("--auth", default=env(serve.AUTH_ENV), help="USER:PASSWORD to log in ($QA_AUTH)")
+    for option in serve.OPTIONS:
+        cli.add_argument(
+            option.flag,
+            dest=option.name,
+            type=int if option.kind == "port" else str,
+            default=os.environ.get(option.env) or option.default,
+            metavar=option.metavar or option.flag.strip("-").upper(),
+            help=option.help,
+        )
     args = cli.parse_args(argv)
     try:
         auth = serve.parse_auth(args.auth)
         serve.check_address(args.host, args.port)  # before minutes of indexing, not after
-        service = ChatService.start(args.index, seeds=[HERE / "seeds"], feedback_path=args.feedback)
+        service = ChatService.start(args.index_dir, seeds=[HERE / "seeds"], feedback_path=args.feedback)
     except QAError as ex:
         raise SystemExit(f"Error: {escape_controls(ex)}") from None
     try:

@@ -1,17 +1,16 @@
 """qa: offline question answering over news articles, with exact sentence citations."""
 
-from qa.index.build import BuildResult, index_paths
-from qa.search.answer import Answer, Citation, answer_json
-from qa.search.conversation import Turn
-from qa.search.engine import Engine
-from qa.search.options import SearchOptions
-from qa.search.retrieve import Filters, Hit
-from qa.text.articles import Article, Problem
-from qa.text.ingest import load_articles
-from qa.text.passages import Passage, split_article
-
 from .config import IndexSettings
 from .errors import QAError
+from .index.build import BuildResult, index_paths
+from .search.answer import Answer, Citation, answer_json
+from .search.conversation import Turn
+from .search.engine import Engine
+from .search.options import SearchOptions
+from .search.retrieve import Filters, Hit
+from .text.articles import Article, Problem
+from .text.ingest import load_articles
+from .text.passages import Passage, split_article
 
 __version__ = "0.1.0"
 __all__ = [

@@ -12,7 +12,10 @@ import errno
 import ipaddress
 import logging
 import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+from .config import DEFAULT_INDEX_DIR, INDEX_ENV
 from .errors import QAError
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,54 @@ WORKERS = 4
 # seconds of work: a burst of users waits its turn, and past it a client is told at once that
 # the queue is full instead of waiting minutes.
 QUEUE_SIZE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOption:
+    """One option of `qa serve` and `python app.py`: both parsers are built from OPTIONS."""
+
+    name: str  # the parsed value's name (click parameter, argparse dest)
+    flag: str
+    env: str
+    default: str | int | None
+    help: str
+    kind: str = "text"  # "text", "folder", "file" or "port": how each parser checks the value
+    metavar: str | None = None
+
+
+OPTIONS = (
+    ServeOption(
+        "index_dir", "--index", INDEX_ENV, str(DEFAULT_INDEX_DIR), f"Index folder (${INDEX_ENV})", "folder"
+    ),
+    ServeOption("host", "--host", "QA_HOST", "127.0.0.1", "Address ($QA_HOST)"),
+    ServeOption("port", "--port", "QA_PORT", 7860, "Port ($QA_PORT)", "port"),
+    ServeOption(
+        "feedback",
+        "--feedback",
+        "QA_FEEDBACK",
+        None,
+        "JSONL file for thumbs up/down (default: INDEX/feedback/feedback.jsonl; $QA_FEEDBACK)",
+        "file",
+    ),
+    ServeOption(
+        "auth",
+        "--auth",
+        AUTH_ENV,
+        None,
+        f"Ask for this login on every page and API call (${AUTH_ENV}; the variable keeps it out of `ps`)",
+        metavar="USER:PASSWORD",
+    ),
+)
+
+
+def to_argv(values: Mapping[str, object]) -> list[str]:
+    """The options' `values` (by name) as app.py's command line, in OPTIONS order; None is left out."""
+    argv: list[str] = []
+    for option in OPTIONS:
+        value = values.get(option.name)
+        if value is not None:
+            argv += [option.flag, str(value)]
+    return argv
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

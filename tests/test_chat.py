@@ -190,15 +190,15 @@ def test_start_builds_the_index_from_seeds_when_missing(embedder, tmp_path):
 def test_start_tells_of_the_first_runs_model_export(embedder, tmp_path, monkeypatch, caplog):
     """A fresh machine's first chat start exports the model (about 20 s) before it can answer:
     the log says so, as `qa index` does, instead of a silent wait."""
-    import qa.chat.service
+    import qa.index.build
 
-    real = qa.chat.service.index_paths
+    real = qa.index.build.index_paths
 
     def exporting(*args, notify=None, **kwargs):
         notify("Preparing the onnx-int8 model (first run only, about 20 s)...")
         return real(*args, notify=notify, **kwargs)
 
-    monkeypatch.setattr(qa.chat.service, "index_paths", exporting)
+    monkeypatch.setattr(qa.index.build, "index_paths", exporting)
     with caplog.at_level("WARNING", logger="qa.chat.service"):
         ChatService.start(tmp_path / "fresh", seeds=[ROOT / "seeds"], embedder=embedder)
     assert "Preparing the onnx-int8 model" in caplog.text

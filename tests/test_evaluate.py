@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.cli.eval_commands import FUSION_CHOICES
+from qa.cli.eval_commands import eval_command
 from qa.cli.main import cli
 from qa.errors import QuestionSetError
 from qa.eval.evaluate import evaluate, read_rows, summarise, write_rows
@@ -217,7 +217,7 @@ def test_cli_eval_errors_are_one_line(runner, built, tmp_path):
 
 
 def test_cli_fusion_choices_match_the_library():
-    assert tuple(FUSION_CHOICES) == tuple(FUSIONS)
+    assert [p for p in eval_command.params if p.name == "fusion"][0].type.choices == FUSIONS
 
 
 def test_as_of_of_a_question_is_the_day_this_week_counts_from(engine, tmp_path):

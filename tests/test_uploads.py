@@ -29,6 +29,7 @@ def test_safe_name(name, safe):
     [
         ("a.txt", 10, None),
         ("a.HTM", 10, None),
+        ("a.markdown", 10, None),  # indexing reads it, so uploads take it (issue 15)
         ("a.exe", 10, "type .exe is not an article file"),
         ("noext", 10, "type (none)"),
         ("a.md", uploads.MAX_UPLOAD_BYTES + 1, "upload limit"),
@@ -75,6 +76,18 @@ def test_add_uploads_indexes_new_articles_and_names_rejected_files(built, embedd
     engine = Engine.from_index(built, embedder=embedder)
     assert "lighthouse" in engine.index.articles
     assert "Marta Vell" in engine.ask("Who kept the Kallaste lighthouse?").text
+
+
+def test_uploads_take_every_type_indexing_reads(built, embedder, tmp_path):
+    from qa.text.readers import SUPPORTED
+
+    assert [ext for ext in SUPPORTED if uploads.check_upload(f"a{ext}", 10)] == []
+    note = tmp_path / "incoming" / "harbour-notes.markdown"
+    note.parent.mkdir()
+    note.write_text("---\ntitle: Harbour Notes\n---\nThe Kallaste ferry now sails twice a day.")
+    result = uploads.add_uploads([note], tmp_path / "up", built, embedder=embedder)
+    assert result.build is not None and result.build.report.added == 1, result.summary()
+    assert [p.name for p in result.saved] == ["harbour-notes.markdown"]
 
 
 def test_add_uploads_with_nothing_readable_keeps_the_index(built, embedder, tmp_path):

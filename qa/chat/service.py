@@ -18,20 +18,18 @@ from typing import Any
 
 from qa import layout
 from qa.config import DEFAULT_SOURCES
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.errors import QAError
-from qa.index import folder, library
-from qa.index.build import index_paths
+from qa.index import library
+from qa.index.build import ensure_index
 from qa.index.library import Overview, example_questions
-from qa.index.sources import has_index
-from qa.index.vectors import Progress
 from qa.search.answer import Answer, answer_json, hit_json
 from qa.search.conversation import Turn
 from qa.search.engine import Engine
-from qa.search.options import SearchOptions
+from qa.search.options import DEFAULT_K, SearchOptions
 from qa.search.retrieve import Filters
 from qa.views import page as views_page
-from qa.views import pieces as views
+from qa.views import pieces
 from qa.views import reply as views_reply
 
 from .feedback import VERDICTS, FeedbackLog, feedback_record
@@ -89,15 +87,7 @@ class ChatService:
         **options: Any,
     ) -> ChatService:
         """Open the index at `index_dir`, building it from `seeds` first if there is none."""
-        root = Path(index_dir)
-        folder.check_folder(root)
-        if not folder.exists(root):
-            # What is left of an index (sources.json, generations) is rebuilt from its own sources.
-            paths = [] if has_index(root) else list(seeds)
-            log.warning(
-                "no index at %s yet; building one from %s", root, ", ".join(map(str, paths)) or "its sources"
-            )
-            index_paths(paths, root, embedder=options.get("embedder"), progress=progress, notify=_tell)
+        ensure_index(index_dir, seeds, embedder=options.get("embedder"), progress=progress, notify=_tell)
         return cls(index_dir, **options)
 
     def warm_up(self) -> None:
@@ -169,7 +159,7 @@ class ChatService:
         self,
         state: ChatState,
         question: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         as_of: str | None = None,
     ) -> ChatState:
@@ -200,7 +190,7 @@ class ChatService:
         question: str,
         turns: Sequence[Turn],
         reply_no: int,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         as_of: str | None = None,
     ) -> Reply:
@@ -218,38 +208,17 @@ class ChatService:
         """What a question searched, in words: "your 100 articles" or "the 3 articles the filters allow"."""
         articles = self.current_engine().index.articles
         if filters is None or not filters.active():
-            return f"your {views.plural(len(articles), 'article')}"
+            return f"your {pieces.plural(len(articles), 'article')}"
         allowed = sum(filters.allows(a) for a in articles.values())
-        return f"the {views.plural(allowed, 'article')} the filters allow"
+        return f"the {pieces.plural(allowed, 'article')} the filters allow"
 
     def open_reference(self, ref: str, replies: Sequence[Mapping[str, Any]]) -> str:
         """The article a citation link points at, with its passage and quoted sentences marked."""
-        parsed = views.parse_ref(ref)
-        if (
-            not parsed
-            or parsed[0] >= len(replies)
-            or not 1 <= parsed[1] <= len(replies[parsed[0]]["passages"])
-        ):
-            return views.pane_note_html("That citation is no longer in this conversation.")
-        data = replies[parsed[0]]
-        passage = data["passages"][parsed[1] - 1]
-        try:
-            article = self.current_engine().article(passage["article_id"])
-        except QAError:
-            return views.pane_note_html("That article is no longer in the index.")
-        if article.text[passage["start"] : passage["end"]] != passage["text"]:
-            note = "The article has changed since this answer; the passage is not marked."
-            return views.article_html(article, number=passage["rank"], note=note)
-        sentences = data["answer"]["sentences"] if data.get("answer") else []
-        marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == passage["rank"]]
-        return views.article_html(article, (passage["start"], passage["end"]), marks, passage["rank"])
+        return pieces.cited_article_html(self.current_engine().article, ref, replies)
 
     def open_article(self, article_id: str) -> str:
         """An article picked from the list on the first screen."""
-        try:
-            return views.article_html(self.current_engine().article(article_id))
-        except QAError:
-            return views.pane_note_html("That article is no longer in the index.")
+        return pieces.listed_article_html(self.current_engine().article, article_id)
 
     def upload(self, files: Sequence[Path | str], progress: Progress | None = None) -> UploadResult:
         """Add uploaded files to the index, then answer from the new index at once."""
@@ -287,7 +256,7 @@ class ChatService:
     def api_ask(
         self,
         question: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         date_from: str = "",
         date_to: str = "",
         sections: list[str] | None = None,
@@ -306,7 +275,7 @@ class ChatService:
     def api_search(
         self,
         query: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         date_from: str = "",
         date_to: str = "",
         sections: list[str] | None = None,

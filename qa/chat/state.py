@@ -1,7 +1,7 @@
 """One browser session's conversation as plain data, and how it turns into the page.
 
 A ChatState is immutable: each question, thumbs or reason gives a new one (Gradio keeps
-one per session). The page is rendered from it whole; views_reply builds the pieces.
+one per session). The page is rendered from it whole; qa.views.reply builds the pieces.
 """
 
 from __future__ import annotations

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.encode.embedder import Embedder
+from qa.encode.embedder import Embedder, Progress
 from qa.errors import QAError
 from qa.index.build import BuildResult, index_paths
 from qa.index.generation import article_places
-from qa.index.vectors import Progress
 from qa.text.articles import Problem
+from qa.text.readers import SUPPORTED
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_FILES = 50
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -68,8 +67,8 @@ def safe_name(name: str) -> str:
 def check_upload(name: str, size: int) -> str | None:
     """Why a file cannot be taken, or None when it can."""
     ext = os.path.splitext(name)[1].lower()
-    if ext not in UPLOAD_TYPES:
-        return f"type {ext or '(none)'} is not an article file; use {' '.join(UPLOAD_TYPES)}"
+    if ext not in SUPPORTED:
+        return f"type {ext or '(none)'} is not an article file; use {' '.join(SUPPORTED)}"
     if size > MAX_UPLOAD_BYTES:
         return f"{size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte upload limit; split it"
     if size == 0:

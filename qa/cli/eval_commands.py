@@ -7,20 +7,21 @@ from typing import Any
 
 import click
 
+from qa.search.options import EVAL_K, FUSIONS
 from qa.terminal import json_text
 
 from .options import echo, index_option, run_with_progress, user_errors, vector_store_option
-
-FUSION_CHOICES = ("convex", "rrf", "dense", "bm25")  # = retrieve.FUSIONS; literal so --help stays light
 
 
 @click.command("eval")
 @click.argument("questions", type=click.Path(dir_okay=False, path_type=Path))
 @index_option
-@click.option("-k", type=int, default=10, show_default=True, help="Passages per answer, as in `qa ask -k`")
+@click.option(
+    "-k", type=int, default=EVAL_K, show_default=True, help="Passages per answer, as in `qa ask -k`"
+)
 @click.option(
     "--fusion",
-    type=click.Choice(FUSION_CHOICES),
+    type=click.Choice(FUSIONS),
     default="convex",
     show_default=True,
     help="Retriever: the default hybrid (convex), rank fusion, dense only or BM25 only",

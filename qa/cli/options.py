@@ -16,6 +16,7 @@ import click
 
 from qa.config import INDEX_ENV
 from qa.errors import QAError
+from qa.serve import OPTIONS as SERVE_OPTIONS
 from qa.terminal import escape_controls
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -31,6 +32,27 @@ def index_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help=f"Index folder (or set ${INDEX_ENV})",
     )(fn)
+
+
+def serve_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of `qa serve`, as qa.serve.OPTIONS defines them for app.py too."""
+    types: dict[str, Any] = {
+        "folder": click.Path(file_okay=False, path_type=Path),
+        "file": click.Path(dir_okay=False, path_type=Path),
+        "port": click.IntRange(1, 65535),
+    }
+    for option in reversed(SERVE_OPTIONS):
+        fn = click.option(
+            option.flag,
+            option.name,
+            type=types.get(option.kind),
+            envvar=option.env,
+            default=option.default,
+            show_default=option.default is not None,
+            metavar=option.metavar,
+            help=option.help,
+        )(fn)
+    return fn
 
 
 def vector_store_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,8 +3,8 @@
 Pure functions, no Gradio. Every piece of article text, title, query or file name
 passes through `text()` before it reaches HTML: markup, scripts and Markdown in an
 article are shown as characters, never run or rendered. The answers are built in
-views_reply.py, the first screen, filters and uploads in views_page.py; the page's
-style and scripts are the files in qa/static/.
+reply.py, the first screen, filters and uploads in page.py; the page's style and
+scripts are the files in qa/static/.
 
 Clicks go back to the server as actions: a citation links to `#qa-ref-<reply>-<n>`,
 a button carries `data-qa="<action>"` (see parse_action).
@@ -13,10 +13,11 @@ a button carries `data-qa="<action>"` (see parse_action).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qa.errors import QAError
 from qa.text.articles import Article
 
 # HTML specials, plus the characters Markdown, LaTeX and Gradio's HTML templates
@@ -170,3 +171,35 @@ def pane_note_html(message: str) -> str:
         '<span aria-hidden="true">×</span> Close</button></header>'
         f"{notice_html(message)}</article>"
     )
+
+
+# The article pane's two ways in. `article_of` looks an article up by id in the live index
+# (Engine.article) and raises QAError when it is gone: the pane then says so.
+ArticleOf = Callable[[str], Article]
+
+
+def cited_article_html(article_of: ArticleOf, ref: str, replies: Sequence[Mapping[str, Any]]) -> str:
+    """The article behind citation `ref` ("#qa-ref-<reply>-<n>") of the conversation's `replies`."""
+    parsed = parse_ref(ref)
+    if not parsed or parsed[0] >= len(replies) or not 1 <= parsed[1] <= len(replies[parsed[0]]["passages"]):
+        return pane_note_html("That citation is no longer in this conversation.")
+    data = replies[parsed[0]]
+    passage = data["passages"][parsed[1] - 1]
+    try:
+        article = article_of(passage["article_id"])
+    except QAError:
+        return pane_note_html("That article is no longer in the index.")
+    if article.text[passage["start"] : passage["end"]] != passage["text"]:
+        note = "The article has changed since this answer; the passage is not marked."
+        return article_html(article, number=passage["rank"], note=note)
+    sentences = data["answer"]["sentences"] if data.get("answer") else []
+    marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == passage["rank"]]
+    return article_html(article, (passage["start"], passage["end"]), marks, passage["rank"])
+
+
+def listed_article_html(article_of: ArticleOf, article_id: str) -> str:
+    """An article picked from the list on the first screen, unmarked."""
+    try:
+        return article_html(article_of(article_id))
+    except QAError:
+        return pane_note_html("That article is no longer in the index.")
