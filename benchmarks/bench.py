@@ -81,9 +81,12 @@ def load_line() -> str:
 
 def commit() -> str:
     """The measured commit: $QA_COMMIT (for a run from an exported tree), else git's HEAD."""
-    found = os.environ.get("QA_COMMIT") or subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout
+    found = (
+        os.environ.get("QA_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout
+    )
     return found.strip() or "unknown"
 
 
@@ -114,11 +117,12 @@ def md_table(head: Sequence[Any], rows: Sequence[Sequence[Any]], align: str = ""
     """A Markdown table as lines: `head`, then one line per row. `align` has one letter per
     column ("r" right, "c" centre, anything else or missing: left), e.g. "lrr"."""
     marks = [ALIGN.get(align[i] if i < len(align) else "", "---") for i in range(len(head))]
-    return [
-        "| " + " | ".join(str(h) for h in head) + " |",
-        "|" + "|".join(marks) + "|",
-        *("| " + " | ".join(str(c) for c in row) + " |" for row in rows),
-    ]
+    return [_row(head), "|" + "|".join(marks) + "|", *(_row(row) for row in rows)]
+
+
+def _row(cells: Sequence[Any]) -> str:
+    """`| a | b |`; an empty cell is `| |`."""
+    return "|" + "|".join(f" {c} " if str(c) else " " for c in cells) + "|"
 
 
 def write_section(doc: Path, heading: str, text: str, title: str = "# Benchmarks") -> None:
