@@ -45,7 +45,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def live_generation() -> str:
-    return (INDEX / "CURRENT").read_text().strip()
+    from qa import layout
+
+    return (INDEX / layout.CURRENT).read_text().strip()
 
 
 def cold_start() -> float:
@@ -60,6 +62,7 @@ def in_process(questions: list[str]) -> dict[str, Any]:
     from gradio_client import Client
 
     from qa.chat.service import ChatService
+    from qa.search.options import DEFAULT_K
 
     t_open, service = timed(lambda: ChatService(INDEX))
     t_build, _ = timed(lambda: app.build(service))
@@ -71,7 +74,7 @@ def in_process(questions: list[str]) -> dict[str, Any]:
     client = Client(url, verbose=False)
 
     def ask(question: str) -> Any:
-        return client.predict(question, 5, api_name="/ask")
+        return client.predict(question, DEFAULT_K, api_name="/ask")
 
     t_first, first = timed(lambda: ask(questions[1]))
     assert first["answer"], first

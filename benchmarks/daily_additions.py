@@ -180,10 +180,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000, help="passages of a --synthesize index")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    from qa import layout
+
     OUT.mkdir(parents=True, exist_ok=True)
     saved = OUT / "results.json"
     if not args.write_docs or not saved.is_file():
-        if args.synthesize and not (args.index / "CURRENT").is_file():
+        if args.synthesize and not (args.index / layout.CURRENT).is_file():
             print(
                 # the stand-in's fingerprint and backend: the index it may add to (a base index of
                 # another backend would otherwise be recorded, and every --add refused)
@@ -196,8 +198,8 @@ def main() -> None:
                 ),
                 flush=True,
             )
-        live = args.index / (args.index / "CURRENT").read_text().strip()
-        manifest = json.loads((live / "manifest.json").read_text())
+        live = args.index / (args.index / layout.CURRENT).read_text().strip()
+        manifest = json.loads((live / layout.MANIFEST).read_text())
         found = {
             "machine": bench.machine_line(),
             "date": time.strftime("%Y-%m-%d %H:%M"),

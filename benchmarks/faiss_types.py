@@ -33,6 +33,7 @@ import bench
 import numpy as np
 
 bench.on_path()
+from qa import layout  # noqa: E402
 from qa.eval.metrics import percentile  # noqa: E402
 
 BENCH_OUT = bench.OUT  # the dev sets' indexes, built by benchmarks/public_sets.py
@@ -44,18 +45,18 @@ DEPTH, K = 100, 10
 
 def live(corpus: str) -> Path:
     root = BENCH_OUT / corpus / "index"
-    return root / (root / "CURRENT").read_text().strip()
+    return root / (root / layout.CURRENT).read_text().strip()
 
 
 def passage_vectors(corpus: str) -> np.ndarray:
     import faiss
 
-    index = faiss.read_index(str(live(corpus) / "dense.faiss"))
+    index = faiss.read_index(str(live(corpus) / layout.DENSE_FILE))
     return index.reconstruct_n(0, index.ntotal)
 
 
 def sentence_vectors(corpus: str) -> np.ndarray:
-    vectors = np.load(live(corpus) / "sentences.npy").astype(np.float32)
+    vectors = np.load(live(corpus) / layout.SENTENCES_FILE).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

@@ -40,6 +40,7 @@ from app_process import QueueWatch, Server
 
 bench.on_path()
 from qa.eval.metrics import percentile  # noqa: E402
+from qa.search.options import DEFAULT_K  # noqa: E402
 
 ROOT, OUT = bench.ROOT, bench.OUT
 DOC = bench.DOCS / "reliability.md"
@@ -75,14 +76,14 @@ def request(client: Any, number: int, questions: list[str]) -> tuple[str, Callab
     if number % 4 == 3:
 
         def search() -> None:
-            reply = client.predict(question, 5, api_name="/search")
+            reply = client.predict(question, DEFAULT_K, api_name="/search")
             if reply["query"] != question or not reply["passages"]:
                 raise AssertionError(f"/search reply for another query or empty: {str(reply)[:200]}")
 
         return "/search", search
 
     def ask() -> None:
-        reply = client.predict(question, 5, api_name="/ask")
+        reply = client.predict(question, DEFAULT_K, api_name="/ask")
         if reply["question"] != question or "answer" not in reply:
             raise AssertionError(f"/ask reply is not the answer to {question!r}: {str(reply)[:200]}")
 
@@ -126,7 +127,7 @@ def burst(clients: list[Any], per_client: int, questions: list[str]) -> dict[str
     """Every client submits `per_client` /ask at once; all must be answered, each to its question."""
     started = time.perf_counter()
     jobs = [
-        (q, c.submit(q, 5, api_name="/ask"))
+        (q, c.submit(q, DEFAULT_K, api_name="/ask"))
         for i, c in enumerate(clients)
         for q in [questions[(i * per_client + j) % len(questions)] for j in range(per_client)]
     ]
@@ -171,7 +172,7 @@ def run(args: Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
     with Server(seed_index(args.index), log=OUT / "load-server.log") as server:
         clients = [Client(server.url, verbose=False) for _ in range(args.clients)]
-        clients[0].predict(questions[0], 5, api_name="/ask")  # waits for the model to load
+        clients[0].predict(questions[0], DEFAULT_K, api_name="/ask")  # waits for the model to load
         rss_start = server.rss_mb()
         warm = steady(server, clients, args.warmup, args.seconds, questions) if args.warmup else []
         cpu_start, started = server.cpu_seconds(), time.perf_counter()
