@@ -21,81 +21,39 @@ The index is built from seeds/ into benchmarks/out/app-index (gitignored) before
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # app.py lives at the root of the checkout
-OUT = ROOT / "benchmarks" / "out"
+import bench
+from app_process import Server
+from bench import free_port, timed
+
+bench.on_path()  # app.py lives at the root of the checkout
+ROOT, OUT = bench.ROOT, bench.OUT
 INDEX = OUT / "app-index"
-DOC = ROOT / "docs" / "benchmarks.md"
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## Chat start-up and first answer (issue 5)"
 QUESTIONS = ROOT / "seeds" / "questions.jsonl"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def live_generation() -> str:
-    return (INDEX / "CURRENT").read_text().strip()
+    from qa import layout
 
-
-def ensure_index() -> None:
-    from qa.index import folder
-    from qa.index.build import index_paths
-
-    if not folder.exists(INDEX):
-        index_paths([ROOT / "seeds"], INDEX)
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"app.py exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"app.py did not answer at {url} within {limit:.0f}s")
+    return (INDEX / layout.CURRENT).read_text().strip()
 
 
 def cold_start() -> float:
     """Seconds from launching `python app.py` on the existing index to the page being served."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    argv = [sys.executable, str(ROOT / "app.py"), "--index", str(INDEX), "--port", str(port)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/", proc)
-        return time.perf_counter() - started
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
+    with Server(INDEX, log=OUT / "app-startup-server.log") as server:
+        return server.ready_s
 
 
 def in_process(questions: list[str]) -> dict[str, Any]:
@@ -104,6 +62,7 @@ def in_process(questions: list[str]) -> dict[str, Any]:
     from gradio_client import Client
 
     from qa.chat.service import ChatService
+    from qa.search.options import DEFAULT_K
 
     t_open, service = timed(lambda: ChatService(INDEX))
     t_build, _ = timed(lambda: app.build(service))
@@ -115,7 +74,7 @@ def in_process(questions: list[str]) -> dict[str, Any]:
     client = Client(url, verbose=False)
 
     def ask(question: str) -> Any:
-        return client.predict(question, 5, api_name="/ask")
+        return client.predict(question, DEFAULT_K, api_name="/ask")
 
     t_first, first = timed(lambda: ask(questions[1]))
     assert first["answer"], first
@@ -183,12 +142,11 @@ def section(starts: list[float], stages: dict[str, Any], unchanged: bool) -> str
         "an existing index; the index's live generation was "
         + ("unchanged afterwards (nothing re-embedded)." if unchanged else "**changed** (re-built!)."),
         "",
-        "| measure | seconds | goal |",
-        "|---|---:|---|",
-    ]
-    for label, value, goal in rows:
-        lines.append(f"| {label} | {'n/a (no chromium)' if value is None else f'{value:.2f}'} | {goal} |")
-    lines += [
+        *bench.md_table(
+            ["measure", "seconds", "goal"],
+            [(label, "n/a (no chromium)" if v is None else f"{v:.2f}", goal) for label, v, goal in rows],
+            "lrl",
+        ),
         "",
         "The page is served before the model is loaded: the model (and the modules Gradio imports on "
         "its first event) load in a background thread right after start-up, so only a question asked "
@@ -198,21 +156,18 @@ def section(starts: list[float], stages: dict[str, Any], unchanged: bool) -> str
     return "\n".join(lines) + "\n"
 
 
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench.parser(__doc__)
     parser.add_argument("--runs", type=int, default=3, help="fresh-process start-ups (median is reported)")
-    parser.add_argument("--write-docs", action="store_true", help=f"write '{HEADING}' into {DOC}")
     parser.add_argument("--probe", action="store_true", help="(internal) the in-process part; prints JSON")
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
     if args.probe:
         print(json.dumps(in_process(questions)))
         return
-    ensure_index()
+    from qa.index.build import ensure_index
+
+    ensure_index(INDEX, [ROOT / "seeds"])
     before = live_generation()
     starts = [cold_start() for _ in range(args.runs)]
     # A fresh process, so that the model is not already loaded by ensure_index().
@@ -223,8 +178,7 @@ def main() -> None:
     text = section(starts, stages, live_generation() == before)
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
 
 

@@ -14,23 +14,21 @@ The machine is shared: the load average is printed with the results.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "out"
+import bench
+from app_process import Server
+
+bench.on_path()
+ROOT, OUT = bench.ROOT, bench.OUT
 INDEX = OUT / "chat-answer-index"
-DOC = ROOT / "docs" / "benchmarks.md"
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## Chat answer time in the browser (issue 14)"
 CHROMIUM = Path("/usr/bin/chromium")
 # An answer's sentence, in either page: the chat of gr.Chatbot (before) or qa's own conversation.
@@ -45,40 +43,6 @@ TIMER = """sel => {
     if (n > window.qaSeen) { window.qaSeen = n; window.qaTimes.push(performance.now() - window.qaStart); }
   }).observe(document.body, {subtree: true, childList: true});
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def ensure_index() -> None:
-    sys.path.insert(0, str(ROOT))
-    from qa.index import folder
-    from qa.index.build import index_paths
-
-    if not folder.exists(INDEX):
-        index_paths([ROOT / "seeds", ROOT / "tests" / "data" / "articles"], INDEX)
-
-
-def start(checkout: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`python app.py` of `checkout` on the shared index; returns once the page is served."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    argv = [sys.executable, str(checkout / "app.py"), "--index", str(INDEX), "--port", str(port)]
-    proc = subprocess.Popen(argv, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"{checkout}/app.py did not answer at {url}")
 
 
 def one_page(browser: Any, url: str, questions: list[str]) -> list[float]:
@@ -102,7 +66,10 @@ def one_page(browser: Any, url: str, questions: list[str]) -> list[float]:
 def measure(checkouts: dict[str, Path], questions: list[str], rounds: int) -> dict[str, list[list[float]]]:
     from playwright.sync_api import sync_playwright
 
-    servers = {name: start(path) for name, path in checkouts.items()}
+    # `python app.py` of each checkout on the shared index, each serving before anything is timed
+    servers = {
+        n: Server(INDEX, path, log=OUT / f"chat-answer-{n}.log", limit=180) for n, path in checkouts.items()
+    }
     results: dict[str, list[list[float]]] = {name: [] for name in checkouts}
     try:
         with sync_playwright() as p:
@@ -110,16 +77,15 @@ def measure(checkouts: dict[str, Path], questions: list[str], rounds: int) -> di
                 executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
             )
             for name in checkouts:  # a first page each, not counted: the model's first query
-                one_page(browser, servers[name][1], questions[:1])
+                one_page(browser, servers[name].url, questions[:1])
             for r in range(rounds):
                 order = list(checkouts) if r % 2 == 0 else list(reversed(checkouts))
                 for name in order:
-                    results[name].append(one_page(browser, servers[name][1], questions))
+                    results[name].append(one_page(browser, servers[name].url, questions))
             browser.close()
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait(timeout=30)
+        for server in servers.values():
+            server.stop()
     return results
 
 
@@ -136,28 +102,26 @@ def summary(times: list[list[float]]) -> dict[str, float]:
     }
 
 
-def section(
-    stats: dict[str, dict[str, float]], questions: int, rounds: int, load: tuple[float, float]
-) -> str:
+def section(stats: dict[str, dict[str, float]], questions: int, rounds: int, load: tuple[str, str]) -> str:
     lines = [
         HEADING,
         "",
         f"`benchmarks/chat_answer_time.py` on {platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; load average {load[0]:.2f} before and "
-        f"{load[1]:.2f} after (the machine was shared with other engineers' jobs). Index: the seed "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; load average {load[0]} before and "
+        f"{load[1]} after (the machine was shared with other engineers' jobs). Index: the seed "
         "article and the 6 test articles, packaged all-MiniLM-L6-v2. Each round opens a fresh page "
         f"(1280x900) on each app, the order alternating, and asks the {questions} seed questions one "
         f"after another; {rounds} rounds. Time from the Enter key to the answer's sentence in the page, "
         "measured in the page.",
         "",
-        "| app | answers | median s | p90 s | first question (median) s | last question (median) s |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, s in stats.items():
-        lines.append(
-            f"| {name} | {s['n']} | {s['median']:.3f} | {s['p90']:.3f} | {s['first']:.3f} | {s['last']:.3f} |"
-        )
-    lines += [
+        *bench.md_table(
+            ["app", "answers", "median s", "p90 s", "first question (median) s", "last question (median) s"],
+            [
+                [name, s["n"], *(f"{s[k]:.3f}" for k in ("median", "p90", "first", "last"))]
+                for name, s in stats.items()
+            ],
+            "lrrrrr",
+        ),
         "",
         "`before` is main as it was before issue 14 (gr.Chatbot); `after` is the chat of issue 14, "
         'which also shows the question with "Searching your articles…" at once, before the answer. '
@@ -168,27 +132,23 @@ def section(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench.parser(__doc__)
     parser.add_argument("--before", type=Path, required=True, help="checkout to compare with (e.g. main)")
     parser.add_argument("--rounds", type=int, default=6, help="pages per app (default 6)")
-    parser.add_argument("--write-docs", action="store_true", help=f"write '{HEADING}' into {DOC}")
     args = parser.parse_args()
     rows = (ROOT / "seeds" / "questions.jsonl").read_text().splitlines()
     questions = [json.loads(line)["question"] for line in rows if line.strip()]
-    ensure_index()
-    load_before = os.getloadavg()[0]
+    from qa.index.build import ensure_index
+
+    ensure_index(INDEX, [ROOT / "seeds", ROOT / "tests" / "data" / "articles"])
+    load_before = bench.load_line()
     results = measure({"before": args.before.resolve(), "after": ROOT}, questions, args.rounds)
     stats = {name: summary(times) for name, times in results.items()}
-    text = section(stats, len(questions), args.rounds, (load_before, os.getloadavg()[0]))
+    text = section(stats, len(questions), args.rounds, (load_before, bench.load_line()))
     print(text)
     print(json.dumps(results))
     if args.write_docs:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
 
 

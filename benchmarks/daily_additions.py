@@ -20,22 +20,20 @@ re-addition (their vectors are found by key in the deleted rows: nothing embedde
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
+import bench
+import stand_in
 
-import stand_in  # noqa: E402
-
-OUT = stand_in.ROOT / "benchmarks" / "out" / "daily-additions"
-BIG = stand_in.ROOT / "benchmarks" / "out" / "index-memory" / "index-1000000"
-DOC = stand_in.ROOT / "docs" / "scaling.md"
+bench.on_path()
+OUT = bench.OUT / "daily-additions"
+BIG = bench.OUT / "index-memory" / "index-1000000"
+DOC = bench.DOCS / "scaling.md"
 HEADING = "## Daily additions and removals in a large index (issue 16)"
 
 
@@ -53,7 +51,7 @@ def new_articles(folder: Path, tag: str, count: int = 100, seed: int = 0) -> lis
 
 
 def step(label: str, args: list[str]) -> dict[str, Any]:
-    before = stand_in.load()
+    before = bench.load_line()
     found = stand_in.run_qa_index(args)
     row = {"step": label, **found, "load": before}
     print(
@@ -144,33 +142,30 @@ def section(found: dict[str, Any]) -> str:
         + f"({found['passages']:,} passages, {found['segments']} segments). Seconds inside the command "
         "(median of the rounds; every round's figures in benchmarks/out/daily-additions/results.json).",
         "",
-        "| step | seconds (median) | each round | x indexing the 100 alone | goal |",
-        "|---|---|---|---|---|",
     ]
+    per_round = []
     for name, goal in (("alone", ""), ("add", "<= 3x"), ("remove", "<= 3x")):
-        values = sorted(by[name])
-        median = values[len(values) // 2]
-        lines.append(
-            f"| {name} | {median:.2f} | {', '.join(f'{v:.2f}' for v in by[name])} "
-            f"| {median / alone:.2f}x | {goal} |"
-        )
+        median = sorted(by[name])[len(by[name]) // 2]
+        each = ", ".join(f"{v:.2f}" for v in by[name])
+        per_round.append([name, f"{median:.2f}", each, f"{median / alone:.2f}x", goal])
+    once_rows = [
+        [r["step"], f"{r['seconds']:.2f}", f"{r['seconds'] / alone:.2f}x", r["report"]["embedded"], r["load"]]
+        for r in found["once"]
+    ]
     lines += [
+        *bench.md_table(
+            ["step", "seconds (median)", "each round", "x indexing the 100 alone", "goal"], per_round
+        ),
         "",
         "Once each, in this order:",
         "",
-        "| step | seconds | x alone | embedded | load |",
-        "|---|---|---|---|---|",
+        *bench.md_table(["step", "seconds", "x alone", "embedded", "load"], once_rows),
     ]
-    for row in found["once"]:
-        lines.append(
-            f"| {row['step']} | {row['seconds']:.2f} | {row['seconds'] / alone:.2f}x | "
-            f"{row['report']['embedded']} | {row['load']} |"
-        )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--index", type=Path, default=BIG)
     parser.add_argument(
         "--corpus", type=Path, default=BIG.parent / "corpus-1000000", help="what --index holds"
@@ -184,12 +179,13 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=1_000_000, help="passages of a --synthesize index")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    from qa import layout
+
     OUT.mkdir(parents=True, exist_ok=True)
     saved = OUT / "results.json"
     if not args.write_docs or not saved.is_file():
-        if args.synthesize and not (args.index / "CURRENT").is_file():
+        if args.synthesize and not (args.index / layout.CURRENT).is_file():
             print(
                 # the stand-in's fingerprint and backend: the index it may add to (a base index of
                 # another backend would otherwise be recorded, and every --add refused)
@@ -202,12 +198,12 @@ def main() -> None:
                 ),
                 flush=True,
             )
-        live = args.index / (args.index / "CURRENT").read_text().strip()
-        manifest = json.loads((live / "manifest.json").read_text())
+        live = args.index / (args.index / layout.CURRENT).read_text().strip()
+        manifest = json.loads((live / layout.MANIFEST).read_text())
         found = {
-            "machine": stand_in.machine_line(),
+            "machine": bench.machine_line(),
             "date": time.strftime("%Y-%m-%d %H:%M"),
-            "commit": stand_in.commit(),
+            "commit": bench.commit(),
             "passages": manifest["counts"]["passages"],
             "segments": len(manifest["segments"]),
             "rounds": rounds(args.index, args.rounds),
@@ -218,9 +214,7 @@ def main() -> None:
     text = section(json.loads(saved.read_text()))
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text, title="# Scaling")
+        bench.write_section(DOC, HEADING, text, title="# Scaling")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ and a memory-mapped load (IO_FLAG_MMAP_IFC).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -30,14 +29,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-BENCH_OUT = Path("/work/main/benchmarks/out")  # read-only, built by benchmarks/public_sets.py
-if (ROOT / "benchmarks" / "out" / "scifact" / "index").exists():
-    BENCH_OUT = ROOT / "benchmarks" / "out"
-DOC = ROOT / "docs" / "benchmarks.md"
+bench.on_path()
+from qa import layout  # noqa: E402
+from qa.eval.metrics import percentile  # noqa: E402
+
+BENCH_OUT = bench.OUT  # the dev sets' indexes, built by benchmarks/public_sets.py
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## FAISS index type by size (issue 6)"
 CORPORA = ("scifact", "covid", "squad1", "squad2")
 DEPTH, K = 100, 10
@@ -45,18 +45,18 @@ DEPTH, K = 100, 10
 
 def live(corpus: str) -> Path:
     root = BENCH_OUT / corpus / "index"
-    return root / (root / "CURRENT").read_text().strip()
+    return root / (root / layout.CURRENT).read_text().strip()
 
 
 def passage_vectors(corpus: str) -> np.ndarray:
     import faiss
 
-    index = faiss.read_index(str(live(corpus) / "dense.faiss"))
+    index = faiss.read_index(str(live(corpus) / layout.DENSE_FILE))
     return index.reconstruct_n(0, index.ntotal)
 
 
 def sentence_vectors(corpus: str) -> np.ndarray:
-    vectors = np.load(live(corpus) / "sentences.npy").astype(np.float32)
+    vectors = np.load(live(corpus) / layout.SENTENCES_FILE).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -98,12 +98,12 @@ def measure(
     hnsw = dense.build(vectors, choice)
     build_s, build_cpu = time.perf_counter() - started, time.process_time() - cpu
     files = write_both(flat, hnsw)
-    flat_wall, flat_cpu = timed(lambda q: dense.search(flat, q, DEPTH, None), queries)
+    flat_wall, flat_cpu = query_times(lambda q: dense.search(flat, q, DEPTH, None), queries)
     rows = []
     for e in ef:
         hnsw.hnsw.efSearch = e
         found: list[np.ndarray] = []
-        hnsw_wall, hnsw_cpu = timed(
+        hnsw_wall, hnsw_cpu = query_times(
             lambda q, out=found: out.append(dense.search(hnsw, q, DEPTH, None)[1][0][:K]), queries
         )
         hits = sum(len(set(f.tolist()) & set(w.tolist())) for f, w in zip(found, truth, strict=True))
@@ -126,7 +126,7 @@ def measure(
     return {"rows": rows, "M": choice["M"], "ef_construction": choice["ef_construction"]}
 
 
-def timed(search: Any, queries: np.ndarray) -> tuple[list[float], list[float]]:
+def query_times(search: Any, queries: np.ndarray) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds of each one-query search, in one thread (as `qa ask` searches).
 
     CPU time (thread_time) is what the search costs; wall time adds the waits of a shared machine.
@@ -145,7 +145,7 @@ def timed(search: Any, queries: np.ndarray) -> tuple[list[float], list[float]]:
 
 
 def stats(times: list[float], name: str) -> dict[str, float]:
-    return {f"{name}_{p}": round(1000 * float(np.percentile(times, p)), 2) for p in (50, 95)}
+    return {f"{name}_{p}": round(1000 * (percentile(times, p) or 0.0), 2) for p in (50, 95)}
 
 
 def write_both(flat: Any, hnsw: Any) -> dict[str, float]:
@@ -156,7 +156,7 @@ def write_both(flat: Any, hnsw: Any) -> dict[str, float]:
     import faiss
 
     out: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(dir=ROOT / "benchmarks" / "out") as tmp:
+    with tempfile.TemporaryDirectory(dir=bench.OUT) as tmp:
         for name, index in (("flat", flat), ("hnsw", hnsw)):
             path = str(Path(tmp) / f"{name}.faiss")
             faiss.write_index(index, path)
@@ -197,12 +197,8 @@ def section(results: list[dict[str, Any]], env: dict[str, Any], threshold: int) 
         "neighbours crowd closer than in real text, a hard case for recall@10). Queries are real",
         "questions of those sets, encoded by the model.",
         "",
-        "| vectors | kind | queries | efSearch | recall@10 | exact CPU ms p50 / p95 | HNSW CPU ms p50 / p95 "
-        "| wall ms p50 exact / HNSW | HNSW build s (CPU s) | disk MB exact / HNSW "
-        "| RSS MB read / mmap, exact | RSS MB read / mmap, HNSW |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *bench.md_table(HEAD, [cells(r) for res in results for r in res["rows"]]),
     ]
-    lines += [table_row(r) for res in results for r in res["rows"]]
     return "\n".join(lines + ["", *conclusions(results, threshold), ""])
 
 
@@ -237,8 +233,15 @@ def conclusions(results: list[dict[str, Any]], threshold: int) -> list[str]:
     ]
 
 
-def table_row(r: dict[str, Any]) -> str:
-    cells = [
+HEAD = [
+    "vectors", "kind", "queries", "efSearch", "recall@10", "exact CPU ms p50 / p95", "HNSW CPU ms p50 / p95",
+    "wall ms p50 exact / HNSW", "HNSW build s (CPU s)", "disk MB exact / HNSW", "RSS MB read / mmap, exact",
+    "RSS MB read / mmap, HNSW",
+]  # fmt: skip
+
+
+def cells(r: dict[str, Any]) -> list[Any]:
+    return [
         f"{r['n']:,} ({r['label']})",
         r["source"],
         r["queries"],
@@ -252,44 +255,30 @@ def table_row(r: dict[str, Any]) -> str:
         f"{r['flat_read_rss_mb']} / {r['flat_mmap_rss_mb']}",
         f"{r['hnsw_read_rss_mb']} / {r['hnsw_mmap_rss_mb']}",
     ]
-    return "| " + " | ".join(map(str, cells)) + " |"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--sizes", default="250000,500000,1000000", help="synthetic sizes, comma separated")
     parser.add_argument("--ef", default="128,256", help="efSearch values, comma separated")
-    parser.add_argument(
-        "--noise", type=float, default=0.5, help="norm of the noise added to synthetic vectors"
-    )
-    parser.add_argument("--write-docs", action="store_true", help=f"write '{HEADING}' into {DOC}")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "faiss_types.json")
+    parser.add_argument("--noise", type=float, default=0.5, help="norm of the noise on synthetic vectors")
+    parser.add_argument("--json", type=Path, default=bench.OUT / "faiss_types.json")
     parser.add_argument("--no-real", action="store_true", help="measure only the synthetic sizes")
-    parser.add_argument(
-        "--from-json", action="store_true", help="rewrite the section from --json, measure nothing"
-    )
+    parser.add_argument("--from-json", action="store_true", help="rewrite the section from --json only")
     args = parser.parse_args()
     if args.from_json:
         saved = json.loads(args.json.read_text())
         report(saved["results"], saved["machine"], args.write_docs)
         return
-    from benchmarks.speed import machine  # benchmarks/ is on sys.path: this script lives there
-
-    (ROOT / "benchmarks" / "out").mkdir(parents=True, exist_ok=True)
+    bench.OUT.mkdir(parents=True, exist_ok=True)
     ef = [int(e) for e in args.ef.split(",")]
     scifact_q = encode(questions("scifact", 300))
     mixed_q = np.concatenate([scifact_q, encode([q for c in CORPORA[1:] for q in questions(c, 100)])])
     scifact = passage_vectors("scifact")
     pool = np.concatenate([passage_vectors(c) for c in CORPORA] + [sentence_vectors(c) for c in CORPORA])
-    env = machine()
-    results = (
-        []
-        if args.no_real
-        else [
-            measure("SciFact passages", "real", scifact, scifact_q, ef),
-            measure("passages + sentences, 4 sets", "real", pool, mixed_q, ef),
-        ]
-    )
+    env = bench.machine()
+    real = [("SciFact passages", scifact, scifact_q), ("passages + sentences, 4 sets", pool, mixed_q)]
+    results = [] if args.no_real else [measure(label, "real", v, q, ef) for label, v, q in real]
     for n in (int(s) for s in args.sizes.split(",") if s):
         results.append(measure("real + noise", "synthetic", synthetic(pool, n, args.noise), mixed_q, ef))
         args.json.write_text(json.dumps({"machine": env, "results": results}, indent=1))
@@ -303,10 +292,7 @@ def report(results: list[dict[str, Any]], env: dict[str, Any], write_docs: bool)
     text = section(results, env, DenseSettings().exact_limit)
     print(text)
     if write_docs:
-        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-        write_section(DOC, HEADING, text)
-
-
+        bench.write_section(DOC, HEADING, text)
 
 
 if __name__ == "__main__":

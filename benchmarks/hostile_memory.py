@@ -16,7 +16,6 @@ it runs). Goal: below 500 MB, and the run finishes with the good article indexed
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -26,10 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.config import DEFAULT_BACKEND
+import bench
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "reliability.md"
+bench.on_path()
+from qa.config import DEFAULT_BACKEND  # noqa: E402
+
+ROOT = bench.ROOT
+DOC = bench.DOCS / "reliability.md"
 HEADING = "## Memory with bomb files (benchmarks/hostile_memory.py)"
 GOAL_MB = 500
 HANG_GUARD_S = 900
@@ -139,28 +141,29 @@ def measure(work: Path) -> list[dict]:
 
 
 def section(rows: list[dict]) -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         HEADING,
         "",
         f"`benchmarks/hostile_memory.py` on {platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; load average at the end {load} "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; load average at the end {bench.load_line()} "
         "(other engineers' jobs shared the cores: times are noisy, memory is not). Bombs: a "
         f"{len(YAML_BOMB)}-byte YAML alias bomb in Markdown front matter (9^9 strings if walked), "
         f"a {len(JSON_BOMB)}-byte JSON nesting bomb as `.json` and as a `.jsonl` line, beside one good "
         "article. Each run is its own process; peak = VmHWM. Goal: below "
         f"{GOAL_MB} MB, and the good article indexed.",
         "",
-        "| run | folder | peak RSS, MB | time, s | exit | good article indexed | bombs reported |",
-        "|---|---|---:|---:|---:|---|---|",
     ]
+    table = []
     for r in rows:
         indexed = "yes" if ("1 articles" in r["out"] or '"indexed": true' in r["out"]) else "no"
         reported = all(name in r["out"] for name in BOMB_FILES)
-        lines.append(
-            f"| {r['run']} | {'good + 3 bombs' if r['bombs'] else 'good only'} | {r['peak_mb']:.0f} | "
-            f"{r['s']:.1f} | {r['exit']} | {indexed} | {'each, one line' if reported else '-'} |"
+        folder = "good + 3 bombs" if r["bombs"] else "good only"
+        table.append(
+            [r["run"], folder, f"{r['peak_mb']:.0f}", f"{r['s']:.1f}", r["exit"], indexed]
+            + ["each, one line" if reported else "-"]
         )
+    head = ["run", "folder", "peak RSS, MB", "time, s", "exit", "good article indexed", "bombs reported"]
+    lines += bench.md_table(head, table, "llrrrll")
     plain = {r["run"]: r["peak_mb"] for r in rows if not r["bombs"]}
     added = max(r["peak_mb"] - plain[r["run"]] for r in rows if r["bombs"])
     lines += [
@@ -174,8 +177,7 @@ def section(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write-docs", action="store_true", help=f"write the table into {DOC.name}")
+    parser = bench.parser(__doc__)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,10 +189,7 @@ def main() -> None:
     if max(r["peak_mb"] for r in rows if "torch" not in r["run"]) >= GOAL_MB:
         print(f"OVER THE GOAL of {GOAL_MB} MB")
     if args.write_docs:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
 
 
 if __name__ == "__main__":

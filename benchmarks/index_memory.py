@@ -13,20 +13,17 @@ processes and reported apart), wall and CPU time, passages, disk. The 1M index i
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
+import bench
+import stand_in
 
-import stand_in  # noqa: E402
-
-OUT = stand_in.ROOT / "benchmarks" / "out" / "index-memory"
-DOC = stand_in.ROOT / "docs" / "scaling.md"
+bench.on_path()
+OUT = bench.OUT / "index-memory"
+DOC = bench.DOCS / "scaling.md"
 HEADING = "## Memory of `qa index` as the archive grows (issue 16)"
 
 
@@ -35,7 +32,7 @@ def measure(size: int, keep: bool, tag: str = "") -> dict[str, Any]:
     if not corpus.is_dir():
         stand_in.tile(corpus, size)
     shutil.rmtree(index, ignore_errors=True)
-    before = stand_in.load()
+    before = bench.load_line()
     found = stand_in.run_qa_index([str(corpus), "--index", str(index)])
     disk = sum(f.stat().st_size for f in index.rglob("*") if f.is_file())
     if not keep:
@@ -44,9 +41,9 @@ def measure(size: int, keep: bool, tag: str = "") -> dict[str, Any]:
         "size": size,
         **found,
         "disk_mb": disk / 1e6,
-        "load": f"{before} before, {stand_in.load()} after",
+        "load": f"{before} before, {bench.load_line()} after",
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "commit": stand_in.commit(),
+        "commit": bench.commit(),
     }
     print(json.dumps(row), flush=True)
     return row
@@ -62,6 +59,21 @@ def peak_at(row: dict[str, Any]) -> str:
     return f"{seconds / max(row['seconds'], 1):.0%} of the run ({mb:,} MB sampled)"
 
 
+HEAD = [
+    "passages", "articles", "peak RSS", "peak RSS of a splitting worker", "wall", "CPU (all processes)",
+    "peak reached at", "on disk", "load (1, 5, 15 min)", "date, commit",
+]  # fmt: skip
+
+
+def cells(r: dict[str, Any]) -> list[str]:
+    rep = r["report"]
+    return [
+        f"{rep['passages']:,}", f"{rep['articles']:,}", f"{r['peak_rss_mb']:,.0f} MB",
+        f"{r['worker_peak_rss_mb']:,.0f} MB", f"{r['wall_s'] / 60:.0f} min", f"{r['cpu_s'] / 60:.0f} min",
+        peak_at(r), f"{r['disk_mb']:,.0f} MB", r["load"], f"{r['date']}, `{r['commit']}`",
+    ]  # fmt: skip
+
+
 def section(rows: list[dict[str, Any]], machine: str) -> str:
     lines = [
         HEADING,
@@ -75,18 +87,8 @@ def section(rows: list[dict[str, Any]], machine: str) -> str:
         "up; a child forked late in a run (a splitting worker, or a helper process such as the "
         "library lookup of malloc_trim) can report close to the command's own figure, as at 1M.",
         "",
-        "| passages | articles | peak RSS | peak RSS of a splitting worker | wall | CPU (all processes) "
-        "| peak reached at | on disk | load (1, 5, 15 min) | date, commit |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *bench.md_table(HEAD, [cells(r) for r in rows]),
     ]
-    for r in rows:
-        rep = r["report"]
-        lines.append(
-            f"| {rep['passages']:,} | {rep['articles']:,} | {r['peak_rss_mb']:,.0f} MB "
-            f"| {r['worker_peak_rss_mb']:,.0f} MB | {r['wall_s'] / 60:.0f} min | {r['cpu_s'] / 60:.0f} min "
-            f"| {peak_at(r)} | {r['disk_mb']:,.0f} MB | {r['load']} "
-            f"| {r['date']}, `{r['commit']}` |"
-        )
     if len(rows) < 2:
         lines += [
             "",
@@ -125,12 +127,11 @@ HISTORY = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument(
         "--keep", action="store_true", help="keep the indexes (daily_additions.py uses the 1M one)"
     )
-    parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--tag", default="", help="suffix of the index folders (a second run beside a first)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -139,12 +140,10 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         rows[str(size)] = measure(size, args.keep, args.tag)
         saved.write_text(json.dumps(rows, indent=1))
-    text = section([rows[k] for k in sorted(rows, key=int)], stand_in.machine_line())
+    text = section([rows[k] for k in sorted(rows, key=int)], bench.machine_line())
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text, title="# Scaling")
+        bench.write_section(DOC, HEADING, text, title="# Scaling")
 
 
 if __name__ == "__main__":

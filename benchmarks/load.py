@@ -22,31 +22,30 @@ Linux only (/proc). Nothing leaves the machine: the server binds 127.0.0.1.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from argparse import Namespace
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from benchmarks.app_startup import free_port  # noqa: E402  (this script's folder is on sys.path)
+import bench
+from app_process import QueueWatch, Server
 
-OUT = ROOT / "benchmarks" / "out"
-DOC = ROOT / "docs" / "reliability.md"
+bench.on_path()
+from qa.eval.metrics import percentile  # noqa: E402
+from qa.search.options import DEFAULT_K  # noqa: E402
+
+ROOT, OUT = bench.ROOT, bench.OUT
+DOC = bench.DOCS / "reliability.md"
 HEADING = "## Many users at once"
 QUESTIONS = ROOT / "seeds" / "questions.jsonl"
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -60,58 +59,14 @@ class Call:
     rss_mb: float
 
 
-class Server:
-    """`python app.py` in a child process on a free loopback port."""
-
-    def __init__(self, index: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        argv = [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(self.port)]
-        OUT.mkdir(parents=True, exist_ok=True)
-        self.log = OUT / "load-server.log"  # a file, not a pipe: a full pipe would stall the server
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready()
-
-    def wait_ready(self, limit: float = 120.0) -> None:
-        deadline = time.monotonic() + limit
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url, timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        tail = self.log.read_text(errors="replace")[-2000:]
-        raise SystemExit(f"app.py did not serve {self.url} within {limit:.0f}s: {tail}")
-
-    def rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/statm") as fh:
-            return int(fh.read().split()[1]) * PAGE / 2**20
-
-    def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-    def queue_size(self) -> int:
-        with urllib.request.urlopen(self.url + "gradio_api/queue/status", timeout=5) as response:
-            return int(json.load(response)["queue_size"])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-def ensure_index(index: Path | None) -> Path:
+def seed_index(index: Path | None) -> Path:
+    """--index, else the seed index under benchmarks/out (built the first time)."""
     if index is not None:
         return index
-    from qa.index import folder
-    from qa.index.build import index_paths
+    from qa.index.build import ensure_index
 
     path = OUT / "load-index"
-    if not folder.exists(path):
-        index_paths([ROOT / "seeds"], path)
+    ensure_index(path, [ROOT / "seeds"])
     return path
 
 
@@ -121,14 +76,14 @@ def request(client: Any, number: int, questions: list[str]) -> tuple[str, Callab
     if number % 4 == 3:
 
         def search() -> None:
-            reply = client.predict(question, 5, api_name="/search")
+            reply = client.predict(question, DEFAULT_K, api_name="/search")
             if reply["query"] != question or not reply["passages"]:
                 raise AssertionError(f"/search reply for another query or empty: {str(reply)[:200]}")
 
         return "/search", search
 
     def ask() -> None:
-        reply = client.predict(question, 5, api_name="/ask")
+        reply = client.predict(question, DEFAULT_K, api_name="/ask")
         if reply["question"] != question or "answer" not in reply:
             raise AssertionError(f"/ask reply is not the answer to {question!r}: {str(reply)[:200]}")
 
@@ -168,32 +123,11 @@ def steady(
     return calls
 
 
-class QueueWatch:
-    """Polls Gradio's queue length in the background; `longest` is the most requests seen waiting."""
-
-    def __init__(self, server: Server):
-        self.server, self.longest, self.done = server, 0, threading.Event()
-        self.thread = threading.Thread(target=self.watch)
-
-    def watch(self) -> None:
-        while not self.done.is_set():
-            self.longest = max(self.longest, self.server.queue_size())
-            time.sleep(0.02)
-
-    def __enter__(self) -> QueueWatch:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join()
-
-
 def burst(clients: list[Any], per_client: int, questions: list[str]) -> dict[str, Any]:
     """Every client submits `per_client` /ask at once; all must be answered, each to its question."""
     started = time.perf_counter()
     jobs = [
-        (q, c.submit(q, 5, api_name="/ask"))
+        (q, c.submit(q, DEFAULT_K, api_name="/ask"))
         for i, c in enumerate(clients)
         for q in [questions[(i * per_client + j) % len(questions)] for j in range(per_client)]
     ]
@@ -205,11 +139,6 @@ def burst(clients: list[Any], per_client: int, questions: list[str]) -> dict[str
         except Exception as ex:  # counted and shown, as in steady()
             errors.append(f"{type(ex).__name__}: {ex}"[:300])
     return {"sent": len(jobs), "errors": errors, "seconds": time.perf_counter() - started}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summarise(calls: list[Call], seconds: float, cpu: float) -> dict[str, Any]:
@@ -235,16 +164,15 @@ def summarise(calls: list[Call], seconds: float, cpu: float) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def run(args: Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     from gradio_client import Client
 
     from qa import serve
 
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
-    server = Server(ensure_index(args.index))
-    try:
+    with Server(seed_index(args.index), log=OUT / "load-server.log") as server:
         clients = [Client(server.url, verbose=False) for _ in range(args.clients)]
-        clients[0].predict(questions[0], 5, api_name="/ask")  # waits for the model to load
+        clients[0].predict(questions[0], DEFAULT_K, api_name="/ask")  # waits for the model to load
         rss_start = server.rss_mb()
         warm = steady(server, clients, args.warmup, args.seconds, questions) if args.warmup else []
         cpu_start, started = server.cpu_seconds(), time.perf_counter()
@@ -254,12 +182,10 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[
         result = summarise(calls, elapsed, server.cpu_seconds() - cpu_start)
         stopped_by = "count" if len(calls) >= args.requests else "time"
         result.update(rss_start=rss_start, stopped_by=stopped_by, longest_queue=watch.longest)
-        result.update(warmup=summarise(warm, 1.0, 0.0) if warm else None, load=os.getloadavg()[:2])
+        result.update(warmup=summarise(warm, 1.0, 0.0) if warm else None, load=bench.load_line())
         with QueueWatch(server) as watch:
             bursts = burst(clients, args.burst, questions)
         bursts["longest_queue"] = watch.longest
-    finally:
-        server.stop()
     setup = {"clients": args.clients, "workers": serve.WORKERS, "queue_size": serve.QUEUE_SIZE}
     return result, bursts, setup
 
@@ -272,41 +198,38 @@ def all_errors(result: dict[str, Any], bursts: dict[str, Any]) -> list[str]:
 def warmup_rows(warm: dict[str, Any] | None) -> list[tuple[str, str]]:
     if warm is None:
         return []
-    by_100 = " ".join(f"{m:.0f}" for m in warm["rss_by_100"])
     return [
         (f"Warm-up ({warm['requests']} requests, not measured): errors", str(len(warm["errors"]))),
-        ("Warm-up: server RSS, median of each 100 replies in turn, MB", by_100),
+        ("Warm-up: server RSS, median of each 100 replies in turn, MB", by_100(warm)),
     ]
 
 
+def by_100(r: dict[str, Any]) -> str:
+    return " ".join(f"{m:.0f}" for m in r["rss_by_100"])
+
+
 def table(r: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    latency = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['max']:.2f}"
+    rss = f"{r['rss_first']:.0f} / {r['rss_last']:.0f}"
+    answered = f"{b['sent'] - len(b['errors'])} / {len(b['errors'])}"
     rows = [
         ("Measured run: requests answered (3 `/ask` : 1 `/search`)", f"{r['requests']} ({r['ask']} `/ask`)"),
         ("Errors", str(len(r["errors"]))),
-        (
-            "Latency p50 / p95 / max, s (client side, queue wait included)",
-            f"{r['p50']:.2f} / {r['p95']:.2f} / {r['max']:.2f}",
-        ),
+        ("Latency p50 / p95 / max, s (client side, queue wait included)", latency),
         (f"Run time, s (stopped by {r['stopped_by']})", f"{r['seconds']:.1f}"),
         ("Throughput, requests/s", f"{r['throughput']:.1f}"),
         ("Longest queue seen (requests waiting for a worker)", str(r["longest_queue"])),
         ("Server CPU per request, ms (user+system)", f"{r['cpu_ms']:.0f}"),
-        (
-            "Server RSS, median over the first 100 replies / the last 100, MB",
-            f"{r['rss_first']:.0f} / {r['rss_last']:.0f}",
-        ),
-        ("Server RSS, median of each 100 replies in turn, MB", " ".join(f"{m:.0f}" for m in r["rss_by_100"])),
+        ("Server RSS, median over the first 100 replies / the last 100, MB", rss),
+        ("Server RSS, median of each 100 replies in turn, MB", by_100(r)),
         ("Server RSS, highest seen, MB", f"{r['rss_max']:.0f}"),
         ("Before the run: server RSS once the model loaded, MB", f"{r['rss_start']:.0f}"),
         *warmup_rows(r["warmup"]),
-        (
-            f"Burst: {b['sent']} `/ask` submitted at once, answered / errors",
-            f"{b['sent'] - len(b['errors'])} / {len(b['errors'])}",
-        ),
+        (f"Burst: {b['sent']} `/ask` submitted at once, answered / errors", answered),
         ("Burst: longest queue seen (requests waiting)", str(b["longest_queue"])),
         ("Burst: all answered after, s", f"{b['seconds']:.1f}"),
     ]
-    return ["| measure | value |", "|---|---:|", *[f"| {label} | {value} |" for label, value in rows]]
+    return bench.md_table(["measure", "value"], rows, "lr")
 
 
 def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any], note: str) -> str:
@@ -315,7 +238,7 @@ def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any
         "",
         f"`benchmarks/load.py` on {platform.platform()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}; {note} (load average "
-        f"{result['load'][0]:.1f} / {result['load'][1]:.1f} over 1 / 5 minutes at the end of the run). "
+        f"{result['load']} over 1, 5 and 15 minutes at the end of the run). "
         f"Run as `benchmarks/load.py {' '.join(sys.argv[1:])}`. The chat (`python app.py`, its own "
         f"process, 127.0.0.1) served the seed index with the packaged all-MiniLM-L6-v2; "
         f"{setup['clients']} client threads in the benchmark's process, each with its own gradio_client "
@@ -348,12 +271,8 @@ def section(result: dict[str, Any], bursts: dict[str, Any], setup: dict[str, Any
     return "\n".join(lines) + "\n"
 
 
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench.parser(__doc__)
     parser.add_argument("--index", type=Path, help="an existing index (default: the seed index)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
     parser.add_argument("--requests", type=int, default=1000, help="stop after this many requests")
@@ -363,14 +282,12 @@ def main() -> None:
     parser.add_argument(
         "--note", default="shared machine: other jobs ran on the same cores", help="for the docs"
     )
-    parser.add_argument("--write-docs", action="store_true", help=f"write '{HEADING}' into {DOC}")
     args = parser.parse_args()
     result, bursts, setup = run(args)
     text = section(result, bursts, setup, args.note)
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
         print(f"wrote {HEADING!r} into {DOC}")
     if all_errors(result, bursts):
         raise SystemExit(1)

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/milvus_parity.py                       # scifact and covid
     .venv/bin/python benchmarks/milvus_parity.py --corpus covid --limit 200
 
-Reads the built indexes under benchmarks/out/<corpus>/index (this worktree's, else
-/work/main's; read-only) and their questions.jsonl; the Milvus Lite file goes to
+Reads the built indexes under benchmarks/out/<corpus>/index (read-only; built by
+benchmarks/public_sets.py) and their questions.jsonl; the Milvus Lite file goes to
 benchmarks/out/milvus/<corpus>.db (gitignored). For every question: the top 10 of
 FAISS (IndexFlatIP) and of Milvus (FLAT, IP), compared as ordered lists, as sets, and
 as sets up to ties (rows whose score equals the 10th score within 1e-4 may swap).
@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
+import bench
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+bench.on_path()
 from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
+from qa.eval.metrics import percentile  # noqa: E402
 from qa.index.passage_index import PassageIndex  # noqa: E402
 from qa.search.dense_store import FaissStore  # noqa: E402
 from qa.search.milvus_store import MilvusStore  # noqa: E402
@@ -36,8 +35,7 @@ TOL = 1e-4
 
 
 def corpus_dir(name: str) -> Path:
-    mine = ROOT / "benchmarks" / "out" / name
-    return mine if (mine / "index").exists() else Path("/work/main/benchmarks/out") / name
+    return bench.OUT / name
 
 
 def agreement(f: tuple[np.ndarray, np.ndarray], m: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
@@ -74,7 +72,7 @@ def run(name: str, limit: int | None, embedder: SentenceTransformerEmbedder) -> 
     index = PassageIndex.load(folder / "index")
     questions = [json.loads(line)["question"] for line in (folder / "questions.jsonl").open()][:limit]
     queries = embedder.embed(questions)
-    db = ROOT / "benchmarks" / "out" / "milvus" / f"{name}.db"
+    db = bench.OUT / "milvus" / f"{name}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     if db.exists():
         db.unlink()  # time a fresh copy
@@ -93,7 +91,7 @@ def run(name: str, limit: int | None, embedder: SentenceTransformerEmbedder) -> 
     row.update({"copy_s": round(copy_s, 2), "reopen_s": round(reopen_s, 2)})
     for store, values in times.items():
         row[f"{store}_median_ms"] = round(statistics.median(values), 3)
-        row[f"{store}_p95_ms"] = round(float(np.percentile(values, 95)), 3)
+        row[f"{store}_p95_ms"] = round(percentile(values, 95) or 0.0, 3)
     return row
 
 

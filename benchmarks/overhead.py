@@ -15,20 +15,21 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-OUT = ROOT / "benchmarks" / "out" / "overhead"
+import bench
+
+bench.on_path()
+from speed_indexing import COVID_JSON, covid_corpus  # noqa: E402
+
+ROOT = bench.ROOT
+OUT = bench.OUT / "overhead"
 
 
 def corpus(articles: int) -> list[Path]:
     """The seed article plus the first N COVID-QA articles (JSONL under benchmarks/out, gitignored)."""
-    from benchmarks.speed import COVID_JSON, covid_corpus  # type: ignore[import-not-found]
-
     covid, _ = covid_corpus(COVID_JSON, OUT, limit=articles)
     return [*sorted((ROOT / "seeds").glob("*.txt")), covid]
 

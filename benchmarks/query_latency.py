@@ -17,21 +17,17 @@ encoded by its own int8 session, as a new default index's are; its encoding is t
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
+import bench
 
-import stand_in  # noqa: E402
-
-ROOT = stand_in.ROOT
+bench.on_path()
 HEADING = "## Warm query latency by question encoder (issue 11)"
-DOC = ROOT / "docs" / "benchmarks.md"
+DOC = bench.DOCS / "benchmarks.md"
 
 
 def encoders(model_dir: Path) -> dict[str, Any]:
@@ -61,7 +57,7 @@ def measure(set_name: str, limit: int, int8: bool = False) -> dict[str, Any]:
     from qa.encode.embedder import one_blas_thread
     from qa.search.engine import Engine
 
-    folder = ROOT / "benchmarks" / "out" / set_name
+    folder = bench.OUT / set_name
     questions = [json.loads(line)["question"] for line in (folder / "questions.jsonl").open()][:limit]
     engine = Engine.from_index(folder / "index")
     few = encoders(engine.embedder.model_dir)  # type: ignore[attr-defined]
@@ -75,7 +71,7 @@ def measure(set_name: str, limit: int, int8: bool = False) -> dict[str, Any]:
     ask: dict[str, list[float]] = {name: [] for name in few}
     cpu: dict[str, list[float]] = {name: [] for name in few}
     encode: dict[str, list[float]] = {name: [] for name in few}
-    load_before = stand_in.load()
+    load_before = bench.load_line()
     names = list(few)
     for i, question in enumerate(questions):
         for name in names:  # encoding alone: nothing is cached, so every encoder sees every question
@@ -99,10 +95,10 @@ def measure(set_name: str, limit: int, int8: bool = False) -> dict[str, Any]:
         "ask": ask,
         "cpu": cpu,
         "encode": encode,
-        "load": f"{load_before} before, {stand_in.load()} after",
-        "machine": stand_in.machine_line(),
+        "load": f"{load_before} before, {bench.load_line()} after",
+        "machine": bench.machine_line(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "commit": stand_in.commit(),
+        "commit": bench.commit(),
     }
 
 
@@ -121,35 +117,36 @@ def section(result: dict[str, Any]) -> str:
             else "."
         ),
         "",
-        "| question encoder | ask p50 | ask p95 | CPU time of ask, p50 | encoding p50 | goal |",
-        "|---|---|---|---|---|---|",
     ]
-    for name, times in result["ask"].items():
-        enc = result["encode"][name]
-        lines.append(
-            f"| {name} | {statistics.median(times):.1f} ms | {statistics.quantiles(times, n=20)[-1]:.1f} ms "
-            f"| {statistics.median(result['cpu'][name]):.1f} ms "
-            f"| {statistics.median(enc):.1f} ms | p50 < 50 ms |"
-        )
+    rows = [
+        [
+            name,
+            f"{statistics.median(times):.1f} ms",
+            f"{statistics.quantiles(times, n=20)[-1]:.1f} ms",
+            f"{statistics.median(result['cpu'][name]):.1f} ms",
+            f"{statistics.median(result['encode'][name]):.1f} ms",
+            "p50 < 50 ms",
+        ]
+        for name, times in result["ask"].items()
+    ]
+    head = ["question encoder", "ask p50", "ask p95", "CPU time of ask, p50", "encoding p50", "goal"]
+    lines += bench.md_table(head, rows)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--set", default="scifact")
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--int8", action="store_true", help="add the onnx-int8 index's arm")
-    parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     result = measure(args.set, args.questions, args.int8)
-    out = ROOT / "benchmarks" / "out" / "query-latency.json"
+    out = bench.OUT / "query-latency.json"
     out.write_text(json.dumps(result))
     text = section(result)
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
 
 
 if __name__ == "__main__":

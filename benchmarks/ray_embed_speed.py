@@ -2,12 +2,12 @@
 
     .venv/bin/python benchmarks/ray_embed_speed.py --passages 400 --actors 2
 
-Takes the first N passages of a built dev index (benchmarks/out/covid/index, this worktree's
-else /work/main's; read-only) and embeds them with qa.index.vectors.embed_fresh twice over, in
-turns: the packaged model in this process (torch on all cores), then RayEmbedder on a local
-Ray with one single-CPU actor per core. Reports the largest difference between the two
-results and wall-clock passages/s of each turn; the Ray turn includes starting its actors
-and loading the model in each, which a long run pays once.
+Takes the first N passages of a built dev index (benchmarks/out/covid/index, read-only) and
+embeds them with qa.index.vectors.embed_fresh twice over, in turns: the packaged model in this
+process (torch on all cores), then RayEmbedder on a local Ray with one single-CPU actor per
+core. Reports the largest difference between the two results and wall-clock passages/s of each
+turn; the Ray turn includes starting its actors and loading the model in each, which a long run
+pays once.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
-import time
 from pathlib import Path
 
+import bench
 import numpy as np
+from bench import timed
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+bench.on_path()
 from qa.encode.ray_embed import RayEmbedder  # noqa: E402
 from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
 from qa.index.passage_index import PassageIndex  # noqa: E402
@@ -31,14 +29,7 @@ from qa.index.vectors import embed_fresh  # noqa: E402
 
 
 def index_dir(name: str) -> Path:
-    mine = ROOT / "benchmarks" / "out" / name / "index"
-    return mine if mine.exists() else Path("/work/main/benchmarks/out") / name / "index"
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
+    return bench.OUT / name / "index"
 
 
 def main() -> None:
@@ -53,13 +44,13 @@ def main() -> None:
     passages = PassageIndex.load(index_dir(args.corpus)).passages[: args.passages]
     embedder = SentenceTransformerEmbedder()
     embedder.embed(["warm up the model"] * 8)
-    _, init_s = timed(lambda: ray.init(num_cpus=args.actors, include_dashboard=False, log_to_driver=False))
+    init_s, _ = timed(lambda: ray.init(num_cpus=args.actors, include_dashboard=False, log_to_driver=False))
     ray_embedder = RayEmbedder(embedder, actors=args.actors)
     row: dict[str, object] = {"corpus": args.corpus, "passages": len(passages), "actors": args.actors}
     row["ray_init_s"] = round(init_s, 1)
     for turn in range(args.rounds):
-        single, single_s = timed(lambda: embed_fresh(passages, embedder, None))
-        spread, ray_s = timed(lambda: embed_fresh(passages, ray_embedder, None))
+        single_s, single = timed(lambda: embed_fresh(passages, embedder, None))
+        ray_s, spread = timed(lambda: embed_fresh(passages, ray_embedder, None))
         row[f"single_per_s_{turn}"] = round(len(passages) / single_s, 1)
         row[f"ray_per_s_{turn}"] = round(len(passages) / ray_s, 1)
         row["max_abs_diff_passages"] = float(np.abs(single[0] - spread[0]).max())

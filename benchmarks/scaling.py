@@ -21,29 +21,27 @@ sentence evidence, total.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from argparse import SUPPRESS
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import bench
+from stand_in import memory_mb, synthesize
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "out" / "scaling"
-BASE = ROOT / "benchmarks" / "out" / "scifact"
-DOC = ROOT / "docs" / "scaling.md"
+bench.on_path()
+from qa.eval.metrics import percentile  # noqa: E402
+
+ROOT = bench.ROOT
+OUT = bench.OUT / "scaling"
+BASE = bench.OUT / "scifact"
+DOC = bench.DOCS / "scaling.md"
 HEADING = "## How cost grows with the corpus"
-
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-import stand_in  # noqa: E402
-
-from benchmarks.stand_in import memory_mb, synthesize  # noqa: E402
 
 
 def disk_bytes(folder: Path) -> dict[str, int]:
@@ -150,7 +148,27 @@ def measure(size: int, base: Path, count: int, keep: bool) -> dict[str, Any]:
 
 
 def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
+    found = percentile(values, q)
+    return float("nan") if found is None else found
+
+
+HEAD = [
+    "passages", "dense index", "p50 total", "p95 total", "encode p50", "dense p50", "BM25 p50", "fusion p50",
+    "evidence p50", "load", "first answer", "peak RSS (heap / mapped index files at the end)", "on disk",
+]  # fmt: skip
+
+
+def cells(r: dict[str, Any]) -> list[str]:
+    s = r["stages_ms"]
+    return [
+        f"{r['size']:,}", r["dense"].get("type", "?"), f"{pct(s['total'], 50):.0f} ms",
+        f"{pct(s['total'], 95):.0f} ms", f"{pct(s['query encoding'], 50):.1f} ms",
+        f"{pct(s['dense search'], 50):.1f} ms", f"{pct(s['BM25'], 50):.1f} ms",
+        f"{pct(s['fusion'], 50):.1f} ms",
+        f"{pct(s['sentence evidence'], 50):.1f} ms", f"{r['load_s']:.1f} s", f"{r['first_answer_s']:.1f} s",
+        f"{r['peak_rss_mb']:,.0f} MB ({r['anon_mb']:,.0f} / {r['file_mb']:,.0f})",
+        f"{sum(r['disk'].values()) / 1e6:,.0f} MB",
+    ]  # fmt: skip
 
 
 def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
@@ -163,51 +181,31 @@ def report(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         "(see the script's docstring). Questions: real SciFact claims; warm latencies are per question, "
         "after one question has been answered.",
         "",
-        "| passages | dense index | p50 total | p95 total | encode p50 | dense p50 | BM25 p50 | fusion p50 "
-        "| evidence p50 | load | first answer | peak RSS (heap / mapped index files at the end) | on disk |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        s = r["stages_ms"]
-        lines.append(
-            f"| {r['size']:,} | {r['dense'].get('type', '?')} | {pct(s['total'], 50):.0f} ms | "
-            f"{pct(s['total'], 95):.0f} ms | {pct(s['query encoding'], 50):.1f} ms | "
-            f"{pct(s['dense search'], 50):.1f} ms | {pct(s['BM25'], 50):.1f} ms | "
-            f"{pct(s['fusion'], 50):.1f} ms | "
-            f"{pct(s['sentence evidence'], 50):.1f} ms | {r['load_s']:.1f} s | {r['first_answer_s']:.1f} s | "
-            f"{r['peak_rss_mb']:,.0f} MB ({r['anon_mb']:,.0f} / {r['file_mb']:,.0f}) | "
-            f"{sum(r['disk'].values()) / 1e6:,.0f} MB |"
-        )
-    lines += [
+        *bench.md_table(HEAD, [cells(r) for r in results]),
         "",
         "Per 100k passages, marginal (growth over the smallest size, so the interpreter, libraries "
         "and model weights are not counted):",
         "",
-        "| passages | RSS per 100k | disk per 100k | largest files |",
-        "|---|---|---|---|",
     ]
-    small = results[0]
+    small, grown = results[0], []
     for r in results[1:]:
         per = 100_000 / (r["size"] - small["size"])
         grown_disk = sum(r["disk"].values()) - sum(small["disk"].values())
         top = sorted(r["disk"].items(), key=lambda kv: -kv[1])[:3]
         files = ", ".join(f"{k} {v / 1e6:,.0f} MB" for k, v in top)
-        lines.append(
-            f"| {r['size']:,} | {(r['peak_rss_mb'] - small['peak_rss_mb']) * per:,.0f} MB | "
-            f"{grown_disk * per / 1e6:,.0f} MB | {files} |"
-        )
+        rss = f"{(r['peak_rss_mb'] - small['peak_rss_mb']) * per:,.0f} MB"
+        grown.append([f"{r['size']:,}", rss, f"{grown_disk * per / 1e6:,.0f} MB", files])
+    lines += bench.md_table(["passages", "RSS per 100k", "disk per 100k", "largest files"], grown)
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__, note=True)
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--base", type=Path, default=BASE, help="folder with index/ and questions.jsonl")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the synthetic indexes")
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--note", default="")
-    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", help=SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         probe(args.probe, questions(args.base, args.queries + 1))
@@ -224,16 +222,14 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     machine = {
         "date": time.strftime("%Y-%m-%d"),
-        "line": stand_in.machine_line(),
-        "note": args.note or f"load average {stand_in.load()} at the end",
+        "line": bench.machine_line(),
+        "note": args.note or f"load average {bench.load_line()} at the end",
     }
     (OUT / "scaling.json").write_text(json.dumps({"machine": machine, "results": results}, indent=1))
     section = report(results, machine)
     print(section)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-
-        write_section(DOC, HEADING, section, title="# Scaling")
+        bench.write_section(DOC, HEADING, section, title="# Scaling")
 
 
 if __name__ == "__main__":

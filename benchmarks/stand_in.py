@@ -30,10 +30,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import bench
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SCIFACT = ROOT / "benchmarks" / "out" / "scifact" / "articles.jsonl"
+ROOT = bench.ROOT
+SCIFACT = bench.OUT / "scifact" / "articles.jsonl"
 SHARD_ARTICLES = 20_000  # about 31 MB of JSONL
 PASSAGES_PER_ARTICLE = 3.065  # SciFact: 15,887 passages from 5,183 abstracts
 COPY = re.compile(r" \(copy \d+\)(?=\n)")
@@ -194,30 +195,6 @@ def memory_mb(field: str, pid: str = "self") -> float:
     return float("nan")
 
 
-def machine_line() -> str:
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "?",
-    )
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {ram:.1f} GiB"
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def commit() -> str:
-    import subprocess
-
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return head.stdout.strip() or "unknown"
-
-
 def run_qa_index(args: list[str], replay: str | None = None) -> dict[str, Any]:
     """`qa index ARGS` in a child process with the stand-in model; its wall, CPU and peak memory."""
     import subprocess
@@ -284,6 +261,7 @@ def _child(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    bench.on_path()
     if sys.argv[1:2] == ["tile"]:
         print(tile(Path(sys.argv[2]), int(sys.argv[sys.argv.index("--passages") + 1])), "articles")
     elif sys.argv[1:2] == ["index"]:

@@ -21,7 +21,6 @@ word pieces per text, [CLS] and [SEP] included, cut at its 256-token window.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -33,13 +32,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-sys.path[:0] = [str(Path(__file__).resolve().parent)]
+import bench
 
-import stand_in  # noqa: E402
-
-ROOT = stand_in.ROOT
-OUT = ROOT / "benchmarks" / "out" / "throughput"
-DOC = ROOT / "docs" / "benchmarks.md"
+bench.on_path()
+ROOT = bench.ROOT
+OUT = bench.OUT / "throughput"
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## Indexing throughput: the default against today's and the bare model (issue 16)"
 ORDERS = (  # rotating; a build comes first, since the bare runs encode its passages
     ("today", "default", "bare torch", "bare onnx"),
@@ -71,7 +69,7 @@ def timed(command: list[str], cwd: Path = ROOT) -> dict[str, Any]:
 
 
 def build(name: str, which: str, base: Path) -> dict[str, Any]:
-    articles, index = ROOT / "benchmarks" / "out" / name / "articles.jsonl", OUT / name / which
+    articles, index = bench.OUT / name / "articles.jsonl", OUT / name / which
     command = [
         sys.executable,
         "-m",
@@ -150,14 +148,20 @@ def texts_of(name: str, which: str) -> int:
 
 def run_set(name: str, base: Path, turn: int) -> dict[str, Any]:
     order = ORDERS[turn % len(ORDERS)]
-    row: dict[str, Any] = {"order": order, "load": stand_in.load(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    row: dict[str, Any] = {"order": order, "load": bench.load_line(), "date": time.strftime("%Y-%m-%d %H:%M")}
     for which in order:
         row[which] = build(name, which, base) if which in ("today", "default") else bare(name, which)
         if which == order[0]:
             row["tokens"] = texts_of(name, which)
         print(name, which, {k: v for k, v in row[which].items() if k != "stdout"}, flush=True)
-    row["load"] += f" before, {stand_in.load()} after"
+    row["load"] += f" before, {bench.load_line()} after"
     return row
+
+
+HEAD = [
+    "set", "passages", "tokens", "today (torch)", "default (onnx-int8)", "x today", "bare torch", "bare onnx",
+    "default / bare onnx", "CPU s: today, default", "load (before, after)",
+]  # fmt: skip
 
 
 def section(found: dict[str, Any]) -> str:
@@ -168,22 +172,22 @@ def section(found: dict[str, Any]) -> str:
         f"`{found['base']}` (before issue 16). Passages/s of a whole `qa index --rebuild` (process start "
         "to exit) and of the bare model's encoding alone; CPU time covers all processes of a run.",
         "",
-        "| set | passages | tokens | today (torch) | default (onnx-int8) | x today | bare torch | bare onnx "
-        "| default / bare onnx | CPU s: today, default | load (before, after) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     total = {k: 0.0 for k in ("p", "today", "default", "bt", "bo")}
     for name, r in found["sets"].items():
         p = r["default"]["passages"]
         rate = {k: p / r[k]["wall_s"] for k in ("today", "default")}
         bt, bo = p / r["bare torch"]["encode_s"], p / r["bare onnx"]["encode_s"]
         tok = r["tokens"] / r["default"]["wall_s"]
-        lines.append(
-            f"| {name} | {p:,} | {r['tokens']:,} | {rate['today']:.1f} "
-            f"| {rate['default']:.1f} ({tok:,.0f} tokens/s) "
-            f"| {rate['default'] / rate['today']:.2f}x | {bt:.1f} | {bo:.1f} | {rate['default'] / bo:.0%} "
-            f"| {r['today']['cpu_s']:.0f}, {r['default']['cpu_s']:.0f} | {r['load']} |"
-        )
+        rows.append(
+            [
+                name, f"{p:,}", f"{r['tokens']:,}", f"{rate['today']:.1f}",
+                f"{rate['default']:.1f} ({tok:,.0f} tokens/s)", f"{rate['default'] / rate['today']:.2f}x",
+                f"{bt:.1f}", f"{bo:.1f}", f"{rate['default'] / bo:.0%}",
+                f"{r['today']['cpu_s']:.0f}, {r['default']['cpu_s']:.0f}", r["load"],
+            ]
+        )  # fmt: skip
         for k, run in (("today", "today"), ("default", "default")):
             total[k] += r[run]["wall_s"]
         total["p"] += p
@@ -191,6 +195,7 @@ def section(found: dict[str, Any]) -> str:
         total["bo"] += r["bare onnx"]["encode_s"]
     n = total["p"]
     lines += [
+        *bench.md_table(HEAD, rows),
         "",
         f"All sets: today {n / total['today']:.1f} passages/s, default {n / total['default']:.1f} "
         f"({total['today'] / total['default']:.2f}x; goal 2x), bare torch {n / total['bt']:.1f}, "
@@ -205,17 +210,16 @@ def main() -> None:
     if sys.argv[1:2] == ["--bare"]:
         _bare_child(sys.argv[2], sys.argv[3])
         return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench.parser(__doc__)
     parser.add_argument("--sets", nargs="+", default=["squad2", "squad1", "covid", "scifact"])
     parser.add_argument("--base", default="d70e930", help="the commit that is 'today'")
-    parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     saved = OUT / "results.json"
     if not args.write_docs:
         base = export(args.base)
         found = {
-            "machine": stand_in.machine_line(),
-            "commit": stand_in.commit(),
+            "machine": bench.machine_line(),
+            "commit": bench.commit(),
             "base": args.base,
             "sets": {},
         }
@@ -226,9 +230,7 @@ def main() -> None:
     text = section(json.loads(saved.read_text()))
     print(text)
     if args.write_docs:
-        from benchmarks.doc_sections import write_section
-
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
 
 
 if __name__ == "__main__":
