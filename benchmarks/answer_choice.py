@@ -27,13 +27,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.doc_sections import write_section
-from benchmarks.public_sets import DOC, OUT, ROOT, machine, open_engine, sample
-from qa import SearchOptions, index_paths
-from qa.eval.evaluate import evaluate, write_rows
-from qa.eval.metrics import contains_answer, normalize_answer
-from qa.eval.questions import Question, load_questions
+import bench
 
+bench.on_path()
+from dev_sets import open_engine, sample  # noqa: E402
+
+from qa import SearchOptions, index_paths  # noqa: E402
+from qa.eval.evaluate import evaluate, write_rows  # noqa: E402
+from qa.eval.metrics import contains_answer, normalize_answer  # noqa: E402
+from qa.eval.questions import Question, load_questions  # noqa: E402
+from qa.search.options import EVAL_K  # noqa: E402
+
+ROOT, OUT, DOC = bench.ROOT, bench.OUT, bench.DOCS / "benchmarks.md"
 RESULTS = OUT / "choice"
 MODEL = ROOT / "qa" / "models" / "chooser.json"
 CROWDED = OUT / "crowded" / "index"
@@ -77,7 +82,8 @@ def run(label: str, sets: Path, only: list[str] | None = None) -> None:
         if only and name not in only:
             continue
         started = time.perf_counter()
-        done = evaluate(open_engine(index, None), questions, SearchOptions(k=10))  # the index's own backend
+        engine = open_engine(index, None)  # the index's own backend
+        done = evaluate(engine, questions, SearchOptions(k=EVAL_K))
         write_rows(RESULTS / label / f"{name}.jsonl", done.rows)
         extra = {"spans": span_metrics(done.rows), "first": first_metrics(done.rows)}
         record = {**asdict(done.report), **extra, "seconds": time.perf_counter() - started}
@@ -126,37 +132,35 @@ def load(label: str, name: str) -> dict[str, Any]:
 
 def docs() -> None:
     """The issue-12 section of docs/benchmarks.md from the before and after reports."""
-    lines = [HEADING, "", f"Written by `benchmarks/answer_choice.py docs`; {machine()}.", "", DOC_INTRO, ""]
-    lines += [
-        "| questions | n | quoted holds gold | first sentence holds | two quoted | p50 ms |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = [HEADING, "", f"Written by `benchmarks/answer_choice.py docs`; {bench.machine_line()}.", ""]
     names = ("squad1-held-out", "covid-held-out", "squad1-sample", "covid-sample", "seeds", "seeds-crowded")
+    rows = []
     for name in names:
         b, a = load("before", name), load("after", name)
         cells = [arrow(b["metrics"]["answer_accuracy"], a["metrics"]["answer_accuracy"])]
         cells += [arrow(b["first"]["first_holds"], a["first"]["first_holds"])]
         cells += [arrow(b["first"]["two_quoted"], a["first"]["two_quoted"])]
         cells += [f"{b['metrics']['latency_p50_ms']:.0f} -> {a['metrics']['latency_p50_ms']:.0f}"]
-        lines.append(f"| {name} | {a['questions']} | " + " | ".join(cells) + " |")
+        rows.append([name, a["questions"], *cells])
+    head = ["questions", "n", "quoted holds gold", "first sentence holds", "two quoted", "p50 ms"]
+    lines += [DOC_INTRO, "", *bench.md_table(head, rows)]
     lines += ["", "Retrieval metrics (must not move; single questions search exactly as before):", ""]
     keys = ("hit@1", "mrr@10", "answer_recall@1", "answer_recall@5", "answer_recall@10")
-    lines += ["| questions | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    rows = []
     for name in ("squad1-sample", "covid-sample"):
         b, a = load("before", name)["metrics"], load("after", name)["metrics"]
-        lines.append(f"| {name} | " + " | ".join(arrow(b[k], a[k]) for k in keys) + " |")
+        rows.append([name, *(arrow(b[k], a[k]) for k in keys)])
+    lines += [*bench.md_table(["questions", *keys], rows)]
     lines += ["", "Answer span (`answer.span`) against the gold answers, after the change:", ""]
-    lines += [
-        "| questions | given | precision | EM (given) | F1 (given) | EM (all) | F1 (all) |",
-        "|---" * 7 + "|",
-    ]
+    rows = []
     for name in names:
         s = load("after", name)["spans"]
         if s.get("given"):
-            share = s["given"] / s["questions"]
             values = [s[k] for k in ("precision", "exact_given", "f1_given", "exact_all", "f1_all")]
-            lines.append(f"| {name} | {share:.3f} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
-    write_section(DOC, HEADING, "\n".join([*lines, "", DOC_OUTRO]))
+            rows.append([name, f"{s['given'] / s['questions']:.3f}", *(f"{v:.3f}" for v in values)])
+    head = ["questions", "given", "precision", "EM (given)", "F1 (given)", "EM (all)", "F1 (all)"]
+    lines += bench.md_table(head, rows)
+    bench.write_section(DOC, HEADING, "\n".join([*lines, "", DOC_OUTRO]))
 
 
 DOC_INTRO = """\

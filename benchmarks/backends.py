@@ -20,33 +20,31 @@ queries are evaluated on each, with the default fusion and dense only.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import random
-import sys
 import time
+from argparse import ArgumentParser, RawDescriptionHelpFormatter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # this checkout's qa, not an installed one
-
-from benchmarks.public_sets import machine  # noqa: E402
+bench.on_path()  # this checkout's qa, not an installed one
 from qa import Engine, SearchOptions, index_paths  # noqa: E402
 from qa.encode.torch_embed import SentenceTransformerEmbedder  # noqa: E402
 from qa.eval.evaluate import evaluate  # noqa: E402
 from qa.eval.questions import load_questions  # noqa: E402
 from qa.index.passage_index import PassageIndex  # noqa: E402
 from qa.index.vectors import sentence_spans_in_input  # noqa: E402
+from qa.search.options import EVAL_K  # noqa: E402
 
-SCIFACT = ROOT / "benchmarks" / "out" / "scifact"
-OUT = ROOT / "benchmarks" / "out" / "backends"
-DOC = ROOT / "docs" / "benchmarks.md"
+SCIFACT = bench.OUT / "scifact"
+OUT = bench.OUT / "backends"
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## Embedding backends (issue 6)"
 THREADS = 2
 log = logging.getLogger("backends")
@@ -108,8 +106,7 @@ def bench_speed(count: int, chunk: int, experiments: bool) -> dict[str, Any]:
     embedders = {label: make() for label, make in makers.items()}
     for embedder in embedders.values():  # load models and sessions outside the timing
         embedder.embed_passages(texts[:8], spans[:8])
-    wall = dict.fromkeys(embedders, 0.0)
-    cpu = dict.fromkeys(embedders, 0.0)
+    wall, cpu = dict.fromkeys(embedders, 0.0), dict.fromkeys(embedders, 0.0)
     vectors: dict[str, list[np.ndarray]] = {label: [] for label in embedders}
     sentences: dict[str, list[np.ndarray]] = {label: [] for label in embedders}
     labels = list(embedders)
@@ -160,17 +157,15 @@ def bench_quality(backends: list[str], fusions: list[str]) -> dict[str, Any]:
     found = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {"backends": {}}
     for backend in backends:
         folder = SCIFACT / ("index" if backend == "torch" else f"index-{backend}")
-        built = index_paths([SCIFACT / "articles.jsonl"], folder, backend=backend, progress=_progress).report
-        log.info(
-            "%s: %d passages, %d embedded in %.0f s", backend, built.passages, built.embedded, built.seconds
-        )
+        r = index_paths([SCIFACT / "articles.jsonl"], folder, backend=backend, progress=_progress).report
+        log.info("%s: %d passages, %d embedded in %.0f s", backend, r.passages, r.embedded, r.seconds)
         engine = Engine.from_index(folder)
         row = found["backends"].setdefault(backend, {})
-        row.update(passages=built.passages, questions=len(questions))
-        if built.embedded:
-            row.update(embedded=built.embedded, build_seconds=built.seconds)
+        row.update(passages=r.passages, questions=len(questions))
+        if r.embedded:
+            row.update(embedded=r.embedded, build_seconds=r.seconds)
         for fusion in fusions:
-            report = evaluate(engine, questions, SearchOptions(k=10, fusion=fusion)).report
+            report = evaluate(engine, questions, SearchOptions(k=EVAL_K, fusion=fusion)).report
             row[fusion] = {k: report.metrics.get(k) for k in ("ndcg@10", "mrr@10", "hit@1", "hit@10")}
             row[fusion]["date"] = time.strftime("%Y-%m-%d %H:%M")
             log.info("%s %s: %s", backend, fusion, row[fusion])
@@ -209,33 +204,31 @@ on the shared cores, so ONNX Runtime's spinning is off.
 """
 
 
+SPEED_COLUMNS = {  # title: (key of a variant's row, format)
+    "passages/s": ("passages_per_s", ".1f"), "x torch (wall)": ("speed_up", ".2f"),
+    "CPU ms/passage": ("cpu_ms_per_passage", ".1f"), "x torch (CPU)": ("cpu_speed_up", ".2f"),
+    "cos mean": ("cosine_passages_mean", ".4f"), "cos min": ("cosine_passages_min", ".4f"),
+    "sentence cos min": ("cosine_sentences_min", ".4f"),
+}  # fmt: skip
+
+
 def speed_table(speed: dict[str, Any]) -> list[str]:
-    lines = [
+    variants = speed["variants"].items()
+    rows = [[label, *(format(r[k], f) for k, f in SPEED_COLUMNS.values())] for label, r in variants]
+    return [
         f"{speed['passages']:,} SciFact passages (mean {speed['mean_tokens']:.0f} word pieces), "
         f"`embed_passages` (passage and sentence vectors, tokenising included), chunks of "
         f"{speed['chunk']} passages, variants taking turns in a rotating order. {speed['note']}.",
         "",
-        "| variant | passages/s | x torch (wall) | CPU ms/passage | x torch (CPU) | cos mean | cos min | "
-        "sentence cos min |",
-        "|---|---|---|---|---|---|---|---|",
+        *bench.md_table(["variant", *SPEED_COLUMNS], rows),
+        "",
     ]
-    for label, r in speed["variants"].items():
-        lines.append(
-            f"| {label} | {r['passages_per_s']:.1f} | {r['speed_up']:.2f} | {r['cpu_ms_per_passage']:.1f} | "
-            f"{r['cpu_speed_up']:.2f} | {r['cosine_passages_mean']:.4f} | {r['cosine_passages_min']:.4f} | "
-            f"{r['cosine_sentences_min']:.4f} |"
-        )
-    return [*lines, ""]
 
 
 def section(speed: dict[str, Any], tried: dict[str, Any], quality: dict[str, Any]) -> str:
-    lines = [HEADING, "", INTRO, f"> {speed['machine']}", "", "### Speed on 2 cores", ""]
-    lines += speed_table(speed)
-    lines += [
-        "Cosines are against torch fp32: passage vectors, and the sentence vectors pooled from",
-        "the same forward pass.",
-        "",
-    ]
+    lines = [HEADING, "", INTRO, f"> {speed['machine']}", "", "### Speed on 2 cores", "", *speed_table(speed)]
+    lines += ["Cosines are against torch fp32: passage vectors, and the sentence vectors pooled from"]
+    lines += ["the same forward pass.", ""]
     if tried:
         lines += ["### Variants tried", "", *speed_table(tried), WHY]
     return "\n".join([*lines, *quality_lines(quality), ""])
@@ -245,32 +238,28 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
     if not quality:
         return []
     first = next(iter(quality["backends"].values()))
-    lines = [
+    rows = []
+    for backend, r in quality["backends"].items():
+        c, d = r.get("convex", {}), r.get("dense", {})
+        build = f"{r['build_seconds']:.0f}" if r.get("build_seconds") else "(built before)"
+        values = [c.get("ndcg@10"), c.get("mrr@10"), c.get("hit@10"), d.get("ndcg@10")]
+        rows.append([backend, *("not run" if v is None else f"{v:.4f}" for v in values), build])
+    head = ["backend", "nDCG@10 (default fusion)", "MRR@10", "Hit@10", "nDCG@10 (dense only)"]
+    return [
         f"### Quality: SciFact train, all {first['questions']} queries, {first['passages']:,} passages",
         "",
         "The same articles indexed with each backend (the torch index was built before, the int8 one "
         "by this script); `qa eval`'s code path (k=10), questions encoded by the index's backend. "
         "Goal: int8 within 0.01 nDCG@10 of fp32.",
         "",
-        "| backend | nDCG@10 (default fusion) | MRR@10 | Hit@10 | nDCG@10 (dense only) "
-        "| index build s (shared cores) |",
-        "|---|---|---|---|---|---|",
+        *bench.md_table([*head, "index build s (shared cores)"], rows),
+        "",
+        quality.get("note", ""),
     ]
-    for backend, r in quality["backends"].items():
-        c, d = r.get("convex", {}), r.get("dense", {})
-        build = f"{r['build_seconds']:.0f}" if r.get("build_seconds") else "(built before)"
-        values = [c.get("ndcg@10"), c.get("mrr@10"), c.get("hit@10"), d.get("ndcg@10")]
-        cells = " | ".join("not run" if v is None else f"{v:.4f}" for v in values)
-        lines.append(f"| {backend} | {cells} | {build} |")
-    return [*lines, "", quality.get("note", "")]
-
-
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=["speed", "quality", "docs"])
     parser.add_argument("--passages", type=int, default=768)
     # A chunk must hold several batches of 32, or the ONNX backends' batches-per-core never run at once.
@@ -285,26 +274,20 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     OUT.mkdir(parents=True, exist_ok=True)
     if args.step == "docs":
-        found = {
-            name: json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
-            if (OUT / f"{name}.json").is_file()
-            else {}
-            for name in ("speed", "speed-experiments", "quality")
-        }
-        text = section(found["speed"], found["speed-experiments"], found["quality"])
-        from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-        write_section(DOC, HEADING, text)
+        files = [OUT / f"{name}.json" for name in ("speed", "speed-experiments", "quality")]
+        text = section(*(json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {} for f in files))
+        bench.write_section(DOC, HEADING, text)
         print(text)
         return
-    load_before = os.getloadavg()[0]
+    load_before = bench.load_line()
     started = time.perf_counter()
     if args.step == "speed":
         result = bench_speed(args.passages, args.chunk, args.experiments)
     else:
         result = bench_quality(args.backends, args.fusions)
-    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    load = f"load average {load_before} before, {bench.load_line()} after"
     result.update(
-        machine=machine(),
+        machine=bench.machine_line(),
         note=f"{args.note} ({load}, {time.perf_counter() - started:.0f} s)".strip(),
         date=time.strftime("%Y-%m-%d %H:%M"),
     )

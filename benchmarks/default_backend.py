@@ -9,19 +9,17 @@ The bar: on every set the int8 index stays within 0.005 of the torch index on th
 headline metric (nDCG@10 for SciFact, AnswerRecall@5 for the SQuAD sets and COVID-QA) and
 on answer sentence choice ("the cited sentence holds the answer", `answer_accuracy`).
 
-build: each set is converted as benchmarks/public_sets.py does into benchmarks/out/<set>/ and
+build: each set is converted as benchmarks/dev_sets.py does into benchmarks/out/<set>/ and
 indexed with `--backend onnx-int8` into benchmarks/out/<set>/index-onnx-int8. The torch index
 of each set is another checkout's (default /work/main/benchmarks/out/<set>/index, --torch-root)
 built from byte-identical articles.jsonl (checked), copied to benchmarks/out/<set>/index-torch.
-eval: `qa eval`'s code path (k=10, default
-fusion) on a fixed sample of each set's questions (public_sets.sample, seed 0), the same
-questions for both indexes, each index's questions encoded by its own backend.
+eval: `qa eval`'s code path (k=10, default fusion) on a fixed sample of each set's questions
+(dev_sets.sample, seed 0), the same questions for both indexes, each encoded by the index's backend.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -32,29 +30,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.public_sets import (  # type: ignore[import-not-found]
-    DATA,
-    SQUAD_FILES,
-    LastQueryMemo,
-    commit,
-    machine,
-    progress_printer,
-    sample,
-)
-from qa import Engine, SearchOptions
-from qa.encode.backends import default_embedder
-from qa.eval.convert import convert_beir, convert_squad
-from qa.eval.evaluate import evaluate
-from qa.eval.metrics import within
-from qa.eval.questions import load_questions
-from qa.index.generation import manifest_backend
-from qa.index.passage_index import PassageIndex
+import bench
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "out"
+bench.on_path()
+import dev_sets  # noqa: E402
+from dev_sets import live_copy, open_engine, progress_printer, sample  # noqa: E402
+
+from qa import SearchOptions  # noqa: E402
+from qa.eval.evaluate import evaluate  # noqa: E402
+from qa.eval.metrics import within  # noqa: E402
+from qa.eval.questions import load_questions  # noqa: E402
+from qa.index.generation import manifest_backend  # noqa: E402
+from qa.index.passage_index import PassageIndex  # noqa: E402
+from qa.search.options import EVAL_K  # noqa: E402
+
+ROOT, OUT, DOC = bench.ROOT, bench.OUT, bench.DOCS / "benchmarks.md"
 RESULT = OUT / "default-backend" / "quality.json"
 BUILDS = OUT / "default-backend" / "builds.json"
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## The default backend: onnx-int8 against torch on every dev set (issue 16)"
 SETS = {  # set -> (title, headline metric)
     "seeds": ("Seed questions", "answer_recall@1"),
@@ -89,19 +81,11 @@ log = logging.getLogger("default_backend")
 
 
 def convert(name: str) -> Path:
-    folder = OUT / name
-    if name == "seeds":
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ROOT / "seeds" / "questions.jsonl", folder / "questions.jsonl")
-    elif name == "scifact":
-        convert_beir(DATA / "scifact", folder, split="train")
-    else:
-        convert_squad(DATA / SQUAD_FILES[name], folder)
-    return folder
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    if name != "seeds":
+        return dev_sets.convert(name)
+    (OUT / name).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "seeds" / "questions.jsonl", OUT / name / "questions.jsonl")
+    return OUT / name
 
 
 def build(names: list[str], torch_root: Path) -> None:
@@ -112,7 +96,7 @@ def build(names: list[str], torch_root: Path) -> None:
         folder = convert(name)
         source = ROOT / "seeds" if name == "seeds" else folder / "articles.jsonl"
         theirs = torch_root / name / "articles.jsonl"
-        if name != "seeds" and theirs.is_file() and digest(theirs) != digest(source):
+        if name != "seeds" and theirs.is_file() and theirs.read_bytes() != source.read_bytes():
             raise SystemExit(f"{theirs} differs from {source}: not the same corpus")
         index, load, before = folder / "index-onnx-int8", os.getloadavg()[0], os.times()
         started = time.perf_counter()
@@ -125,18 +109,16 @@ def build(names: list[str], torch_root: Path) -> None:
         backend = manifest_backend(PassageIndex.load(index).manifest)
         if backend != "onnx-int8":
             raise SystemExit(f"{index}: built with {backend}, not the default onnx-int8")
+        cpu = after.children_user + after.children_system - before.children_user - before.children_system
         row = {
             "passages": report["passages"],
             "wall_s": round(time.perf_counter() - started, 1),
-            "cpu_s": round(
-                after.children_user + after.children_system - before.children_user - before.children_system, 1
-            ),
+            "cpu_s": round(cpu, 1),
             "peak_rss_mb": round(int(peak.read_text().split()[-1]) / 1024),
             "load": f"{load:.1f} before, {os.getloadavg()[0]:.1f} after",
-            "commit": commit(),
+            "commit": bench.commit(),
         }
         found[name] = row
-        BUILDS.parent.mkdir(parents=True, exist_ok=True)
         BUILDS.write_text(json.dumps(found, indent=1))  # apart from RESULT: eval may run meanwhile
         log.info("%s: %s", name, row)
 
@@ -169,14 +151,6 @@ def crowded(torch_crowded: Path) -> None:
         building.rename(index)
 
 
-def live_copy(source: Path, target: Path) -> None:
-    """A copy of the index at `source` holding only its live generation (its owner may write a
-    new one meanwhile)."""
-    live = (source / "CURRENT").read_text().strip()
-    shutil.copytree(source / live, target / live)
-    (target / "CURRENT").write_text(live + "\n")
-
-
 def torch_index(name: str, torch_root: Path) -> Path:
     """A copy, under benchmarks/out/<set>/index-torch, of the torch index's live generation at
     torch_root (another checkout rewrites its own while this runs)."""
@@ -187,22 +161,15 @@ def torch_index(name: str, torch_root: Path) -> Path:
 
 
 def measure(index: Path, questions: list[Any]) -> dict[str, Any]:
-    engine = Engine.from_index(index)
-    backend = manifest_backend(engine.index.manifest)
-    engine = Engine.from_index(index, embedder=LastQueryMemo(default_embedder(backend)))
-    done = evaluate(engine, questions, SearchOptions(k=10), progress=progress_printer(f"{index}: question"))
-    report = done.report
+    engine = open_engine(index, None)  # questions encoded by the index's own backend
+    options, progress = SearchOptions(k=EVAL_K), progress_printer(f"{index}: question")
+    done = evaluate(engine, questions, options, progress=progress)
     flags = {  # per question, to count the questions that changed either way
         "answer_accuracy": [bool(r.get("correct")) for r in done.rows],
         "answer_recall@5": [bool(within(r.get("answer_rank"), 5)) for r in done.rows],
     }
-    return {
-        "backend": backend,
-        "metrics": report.metrics,
-        "index": report.index,
-        "commit": commit(),
-        "flags": flags,
-    }
+    found = {"metrics": done.report.metrics, "index": done.report.index, "commit": bench.commit()}
+    return {"backend": manifest_backend(engine.index.manifest), **found, "flags": flags}
 
 
 def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
@@ -221,18 +188,14 @@ def run_eval(names: list[str], torch_root: Path, limit: int | None) -> None:
         row.setdefault("load", f"{load:.1f} before, {os.getloadavg()[0]:.1f} after")
         row.update(questions=len(questions), date=row.get("date") or time.strftime("%Y-%m-%d %H:%M"))
         row["commit"] = row["torch"].get("commit") or row.get("commit")
-        found["machine"] = machine()
+        found["machine"] = bench.machine_line()
         RESULT.write_text(json.dumps(found, indent=1))
         log.info("%s: %s", name, verdict(name, row))
 
 
 def verdict(name: str, row: dict[str, Any]) -> dict[str, float]:
-    headline = SETS[name][1]
-    return {
-        metric: round(row["onnx-int8"]["metrics"][metric] - row["torch"]["metrics"][metric], 4)
-        for metric in (headline, "answer_accuracy")
-        if row["torch"]["metrics"].get(metric) is not None
-    }
+    t, q = row["torch"]["metrics"], row["onnx-int8"]["metrics"]
+    return {m: round(q[m] - t[m], 4) for m in (SETS[name][1], "answer_accuracy") if t.get(m) is not None}
 
 
 def changed(row: dict[str, Any], metric: str) -> str:
@@ -258,10 +221,9 @@ def section() -> str:
         "",
         "Written by `benchmarks/default_backend.py` from `benchmarks/out/default-backend/quality*.json`. "
         "The same questions (all of a set's, or a fixed sample, seed 0, where the count is smaller) asked, "
-        "through `qa eval`'s code path (k=10, "
-        "default fusion), of a torch index (the dev index of main, format 2) and of an onnx-int8 index "
-        "of the same articles built by the default `qa index` (onnx-int8 since this measurement); "
-        "each index encodes questions with its own backend. "
+        "through `qa eval`'s code path (k=10, default fusion), of a torch index (the dev index of main, "
+        "format 2) and of an onnx-int8 index of the same articles built by the default `qa index` "
+        "(onnx-int8 since this measurement); each index encodes questions with its own backend. "
         f"The bar for int8 to be the default: within {BAR} of torch on the set's headline metric and on "
         '"the cited sentence holds the answer". "changed" counts the questions int8 got right and '
         "torch wrong, then the other way round.",
@@ -281,10 +243,9 @@ def section() -> str:
             ok = "yes" if diff >= -BAR else f"**no** (short by {-diff - BAR:.4f})"
             if diff < -BAR:
                 misses.append(f"{title} ({row['questions']} questions) {label}")
-            lines.append(
-                f"| {title} | {row['questions']} | {label} | {t:.4f} | {q:.4f} | {diff:+.4f} "
-                f"| {changed(row, metric)} | {ok} | {row['load']} | {row['date']}, `{row['commit']}` |"
-            )
+            when = f"{row['date']}, `{row['commit']}`"
+            lines.append(f"| {title} | {row['questions']} | {label} | {t:.4f} | {q:.4f} | {diff:+.4f} | "
+                         f"{changed(row, metric)} | {ok} | {row['load']} | {when} |")
     if misses:
         lines += ["", f"Beyond the bar: {'; '.join(misses)}."]
     return "\n".join(lines + build_lines() + ["", HISTORY]) + "\n"
@@ -295,21 +256,19 @@ def build_lines() -> list[str]:
     builds = json.loads(BUILDS.read_text()) if BUILDS.is_file() else {}
     if not builds:
         return []
-    lines = [
+    rows = [
+        [SETS[name][0], f"{b['passages']:,}", f"{b['wall_s']:.0f} s", f"{b['cpu_s']:.0f} s"]
+        + [f"{b['peak_rss_mb']} MB", b["load"], f"`{b['commit']}`"]
+        for name, b in builds.items()
+    ]
+    return [
         "",
         "The onnx-int8 indexes were built by `qa index --rebuild` with no `--backend` (the default), "
         "each in a child process under GNU time (peak RSS: the largest of the command and its "
         "splitting workers; goal under 500 MB):",
         "",
-        "| set | passages | wall | CPU | peak RSS | load (1 min) | commit |",
-        "|---|---|---|---|---|---|---|",
+        *bench.md_table(["set", "passages", "wall", "CPU", "peak RSS", "load (1 min)", "commit"], rows),
     ]
-    for name, b in builds.items():
-        lines.append(
-            f"| {SETS[name][0]} | {b['passages']:,} | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s "
-            f"| {b['peak_rss_mb']} MB | {b['load']} | `{b['commit']}` |"
-        )
-    return lines
 
 
 def main() -> None:
@@ -331,10 +290,8 @@ def main() -> None:
     elif args.step == "eval":
         run_eval(args.sets, args.torch_root, args.limit or None)
     else:
-        from benchmarks.doc_sections import write_section  # type: ignore[import-not-found]
-
         text = section()
-        write_section(DOC, HEADING, text)
+        bench.write_section(DOC, HEADING, text)
         print(text)
 
 

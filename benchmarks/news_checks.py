@@ -33,12 +33,15 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-import public_sets as ps
+import bench
 
-from benchmarks.doc_sections import write_section
-from qa import Engine, SearchOptions, index_paths
-from qa.eval.evaluate import evaluate
-from qa.eval.questions import Question, load_questions
+bench.on_path()
+import dev_sets as ps  # noqa: E402
+from bench import write_section  # noqa: E402
+
+from qa import Engine, SearchOptions, index_paths  # noqa: E402
+from qa.eval.evaluate import evaluate  # noqa: E402
+from qa.eval.questions import Question, load_questions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "benchmarks" / "checks"

@@ -21,200 +21,44 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
-import random
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import bench
 
-from qa import Engine, SearchOptions, index_paths
-from qa.encode.backends import default_embedder
-from qa.eval.convert import convert_beir, convert_squad
-from qa.eval.evaluate import EvalReport, evaluate, write_rows
-from qa.eval.questions import Question, load_questions
-from qa.eval.report import plot_curves
+bench.on_path()
+from dev_sets import (  # noqa: E402
+    BENCHES,
+    DATA,
+    LABELS,
+    OFF_CORPUS,
+    Bench,
+    K,
+    open_engine,
+    prepare,
+    progress_printer,
+    sample,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-OUT = ROOT / "benchmarks" / "out"  # converted sets and their indexes
+from qa import Engine, SearchOptions  # noqa: E402
+from qa.encode.backends import default_embedder  # noqa: E402
+from qa.eval.evaluate import EvalReport, evaluate, write_rows  # noqa: E402
+from qa.eval.questions import Question, load_questions  # noqa: E402
+from qa.eval.report import plot_curves  # noqa: E402
+
+ROOT, OUT = bench.ROOT, bench.OUT  # OUT: converted sets and their indexes
 RESULTS = OUT  # rows and reports; --results moves them (e.g. a full run beside quick samples)
 RESUME = False
-DOC = ROOT / "docs" / "benchmarks.md"
-IMG = ROOT / "docs" / "img"
+DOC = bench.DOCS / "benchmarks.md"
+IMG = bench.DOCS / "img"
 HEADING = "## Answer quality on public sets (issue 3)"
 FUSIONS = ("bm25", "dense", "convex")
-K = 10  # passages per answer: `qa eval`'s default
-OFF_CORPUS = (("scifact", "squad1"), ("squad1", "scifact"))  # (questions of, asked against index of)
 log = logging.getLogger("public_sets")
 REPORT_FIELDS = set(EvalReport.__dataclass_fields__)  # reports also carry seconds, commit, date
-
-
-@dataclass(frozen=True)
-class Bench:
-    """One question set: where it comes from, and which metrics its table shows."""
-
-    name: str
-    title: str
-    columns: tuple[str, ...]
-    note: str
-
-
-BENCHES = {
-    b.name: b
-    for b in (
-        Bench(
-            "squad1",
-            "SQuAD v1.1 dev",
-            (
-                "hit@1",
-                "hit@5",
-                "mrr@10",
-                "answer_recall@1",
-                "answer_recall@5",
-                "answer_recall@10",
-                "answer_accuracy",
-                "lead_accuracy",
-                "false_abstention",
-            ),
-            "Crowd questions written while looking at one Wikipedia paragraph; gold is answer text.",
-        ),
-        Bench(
-            "squad2",
-            "SQuAD v2.0 dev",
-            ("answer_recall@5", "answer_accuracy", "abstention", "false_abstention"),
-            "About half the questions are unanswerable (written to look answerable from the article).",
-        ),
-        Bench(
-            "scifact",
-            "SciFact (BEIR), train queries",
-            ("ndcg@10", "mrr@10", "hit@1", "hit@10"),
-            "Scientific claims -> the abstracts that support or refute them; graded qrels.",
-        ),
-        Bench(
-            "covid",
-            "COVID-QA",
-            (
-                "hit@1",
-                "answer_recall@1",
-                "answer_recall@5",
-                "answer_recall@10",
-                "answer_accuracy",
-                "lead_accuracy",
-            ),
-            "Long scientific articles (about 23k characters); does the cited sentence hold the answer, "
-            "compared with the first sentence of the top passage?",
-        ),
-        Bench(
-            "seeds",
-            "Seed questions (seeds/questions.jsonl)",
-            (
-                "hit@1",
-                "answer_recall@1",
-                "answer_recall@3",
-                "answer_accuracy",
-                "abstention",
-                "false_abstention",
-            ),
-            "The project's own news article and questions; the CI gate runs on this set.",
-        ),
-    )
-}
-SQUAD_FILES = {
-    "squad1": "squad-dev/dev-v1.1.json",
-    "squad2": "squad-dev/dev-v2.0.json",
-    "covid": "covid-qa-dev/covid-qa.json",
-}
-LABELS = {
-    "hit@1": "Hit@1",
-    "hit@5": "Hit@5",
-    "hit@10": "Hit@10",
-    "mrr@10": "MRR@10",
-    "ndcg@10": "nDCG@10",
-    "answer_recall@1": "AR@1",
-    "answer_recall@3": "AR@3",
-    "answer_recall@5": "AR@5",
-    "answer_recall@10": "AR@10",
-    "answer_accuracy": "cited sentence",
-    "lead_accuracy": "first sentence",
-    "abstention": "abstained (unanswerable)",
-    "false_abstention": "abstained (answerable)",
-}
-
-
-class LastQueryMemo:
-    """Wraps the model so the deeper ranking search reuses the question vector `ask` just made.
-
-    It remembers one text only: every timed `ask` still pays for its own embedding.
-    """
-
-    def __init__(self, inner: Any):
-        from qa.encode.embedder import backend_of
-
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.backend = backend_of(inner)  # what the index's backend is checked against
-        self._last: tuple[str, np.ndarray] | None = None
-
-    @property
-    def fingerprint(self) -> str:
-        return str(self.inner.fingerprint)
-
-    def embed(self, texts: Sequence[str], progress: Any = None) -> np.ndarray:
-        if len(texts) != 1:
-            return self.inner.embed(texts, progress=progress)
-        if self._last is None or self._last[0] != texts[0]:
-            self._last = (texts[0], self.inner.embed(texts))
-        return self._last[1].copy()
-
-
-def prepare(name: str) -> tuple[Path, Path]:
-    """Convert the set (cheap) and bring its index up to date (embeds only what is new)."""
-    folder = OUT / name
-    if name == "seeds":
-        articles, questions = [ROOT / "seeds"], ROOT / "seeds" / "questions.jsonl"
-    else:
-        if name == "scifact":
-            convert_beir(DATA / "scifact", folder, split="train")
-        else:
-            convert_squad(DATA / SQUAD_FILES[name], folder)
-        articles, questions = [folder / "articles.jsonl"], folder / "questions.jsonl"
-    started = time.perf_counter()
-    built = index_paths(articles, folder / "index", progress=progress_printer(f"{name}: embedding"))
-    r = built.report
-    log.info(
-        "%s: %d articles, %d passages, %d embedded in %.0fs",
-        name,
-        r.articles,
-        r.passages,
-        r.embedded,
-        time.perf_counter() - started,
-    )
-    return folder / "index", questions
-
-
-def progress_printer(label: str) -> Any:
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        if time.monotonic() - last[0] > 30 or done == total:
-            last[0] = time.monotonic()
-            log.info("%s %d/%d", label, done, total)
-
-    return show
-
-
-def sample(questions: list[Question], limit: int | None, seed: int = 0) -> list[Question]:
-    """A fixed random sample (in file order): the first N of SQuAD would all be one article."""
-    if limit is None or limit >= len(questions):
-        return questions
-    keep = set(random.Random(seed).sample(range(len(questions)), limit))
-    return [q for i, q in enumerate(questions) if i in keep]
 
 
 def run(label: str, engine: Engine, questions: list[Question], columns: Sequence[str]) -> None:
@@ -231,7 +75,7 @@ def run(label: str, engine: Engine, questions: list[Question], columns: Sequence
         record = {
             **asdict(done.report),
             "seconds": seconds,
-            "commit": commit(),
+            "commit": bench.commit(),
             "date": time.strftime("%Y-%m-%d"),
         }
         report_file = RESULTS / label / f"report-{fusion}.json"
@@ -242,14 +86,7 @@ def run(label: str, engine: Engine, questions: list[Question], columns: Sequence
 def done_before(label: str, fusion: str, questions: int) -> bool:
     """A report of the same commit and question count exists: a killed run can go on from there."""
     report = load_reports(label).get(fusion) or {}
-    return report.get("commit") == commit() and report.get("questions") == questions
-
-
-def open_engine(index: Path, model: Any) -> Engine:
-    """The index's engine; questions are encoded by the backend the index was built with."""
-    from qa.index.build import recorded_backend
-
-    return Engine.from_index(index, embedder=LastQueryMemo(default_embedder(recorded_backend(index))))
+    return report.get("commit") == bench.commit() and report.get("questions") == questions
 
 
 def run_set(name: str, limit: int | None, model: Any) -> None:
@@ -289,28 +126,29 @@ def fusion_name(fusion: str) -> str:
     return {"bm25": "BM25 only", "dense": "dense only", "convex": "**convex (default)**"}[fusion]
 
 
-def set_section(bench: Bench, reports: dict[str, dict[str, Any]]) -> list[str]:
+def set_section(dev: Bench, reports: dict[str, dict[str, Any]]) -> list[str]:
     """A set's heading, what it measures, its table and its plot."""
     any_report = next(iter(reports.values()))
     ix, counts = any_report["index"], any_report["counts"]
-    head = ["retriever", *(LABELS[c] for c in bench.columns), "p50 ms", "p95 ms"]
-    lines = [
-        f"### {bench.title}",
+    head = ["retriever", *(LABELS[c] for c in dev.columns), "p50 ms", "p95 ms"]
+    rows = []
+    for fusion, report in reports.items():
+        m = report["metrics"]
+        values = [cell(m.get(c)) for c in dev.columns]
+        latency = [f"{m['latency_p50_ms']:.0f}", f"{m['latency_p95_ms']:.0f}"]
+        rows.append([fusion_name(fusion), *values, *latency])
+    return [
+        f"### {dev.title}",
         "",
-        f"{bench.note} {any_report['questions']:,} questions ({counts['unanswerable']:,} unanswerable); "
+        f"{dev.note} {any_report['questions']:,} questions ({counts['unanswerable']:,} unanswerable); "
         f"Index: {ix['articles']:,} articles, {ix['passages']:,} passages, "
         f"manifest `{ix['manifest_sha256']}`.",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        *bench.md_table(head, rows),
+        "",
+        f"![AnswerRecall@k and Hit@k, {dev.title}](img/{dev.name}.png)",
+        "",
     ]
-    for fusion, report in reports.items():
-        m = report["metrics"]
-        values = [cell(m.get(c)) for c in bench.columns]
-        latency = [f"{m['latency_p50_ms']:.0f}", f"{m['latency_p95_ms']:.0f}"]
-        lines.append("| " + " | ".join([fusion_name(fusion), *values, *latency]) + " |")
-    lines += ["", f"![AnswerRecall@k and Hit@k, {bench.title}](img/{bench.name}.png)", ""]
-    return lines
 
 
 def draw(label: str, title: str, reports: dict[str, dict[str, Any]]) -> None:
@@ -322,54 +160,28 @@ def draw(label: str, title: str, reports: dict[str, dict[str, Any]]) -> None:
 
 
 def off_corpus_section() -> list[str]:
-    lines = [
-        "### Off-corpus questions",
-        "",
-        "Questions of one set asked against another set's index, where no article can answer "
-        "them; each one should be abstained on.",
-        "",
-        "| questions | index | " + " | ".join(fusion_name(f) for f in FUSIONS) + " |",
-        "|---|---|" + "---|" * len(FUSIONS),
-    ]
+    rows = []
     for asked, against in OFF_CORPUS:
         reports = load_reports(f"offcorpus-{asked}-on-{against}")
         if reports:
             n = next(iter(reports.values()))["questions"]
             rates = [cell(reports[f]["metrics"]["abstention"]) if f in reports else "-" for f in FUSIONS]
-            title = f"{BENCHES[asked].title} (sample of {n})"
-            lines.append(f"| {title} | {BENCHES[against].title} | " + " | ".join(rates) + " |")
-    return [*lines, "", "The numbers are the share of questions abstained on.", ""]
+            rows.append([f"{BENCHES[asked].title} (sample of {n})", BENCHES[against].title, *rates])
+    return [
+        "### Off-corpus questions",
+        "",
+        "Questions of one set asked against another set's index, where no article can answer "
+        "them; each one should be abstained on.",
+        "",
+        *bench.md_table(["questions", "index", *(fusion_name(f) for f in FUSIONS)], rows),
+        "",
+        "The numbers are the share of questions abstained on.",
+        "",
+    ]
 
 
 def shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def commit() -> str:
-    """The measured commit: $QA_COMMIT (for a run from an exported tree), else git's HEAD."""
-    found = (
-        os.environ.get("QA_COMMIT")
-        or subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout
-    )
-    return found.strip() or "unknown"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem = next(
-        (ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")),
-        "0",
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} cores (`nproc`), {int(mem) / 2**20:.0f} GB RAM, no GPU; "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
 
 
 INTRO = """\
@@ -420,31 +232,27 @@ def section() -> str:
     labels = [*BENCHES, *(f"offcorpus-{a}-on-{b}" for a, b in OFF_CORPUS)]
     stamps = {(r.get("date", "?"), r.get("commit", "?")) for n in labels for r in load_reports(n).values()}
     runs = ", ".join(f"{day} at commit `{sha}`" for day, sha in sorted(stamps))
-    lines = [HEADING, "", INTRO.format(runs=runs, machine=machine(), k=K, results=shown(RESULTS))]
-    for bench in BENCHES.values():
-        reports = load_reports(bench.name)
+    lines = [HEADING, "", INTRO.format(runs=runs, machine=bench.machine_line(), k=K, results=shown(RESULTS))]
+    for dev in BENCHES.values():
+        reports = load_reports(dev.name)
         if reports:
-            draw(bench.name, bench.title, reports)
-            lines += set_section(bench, reports)
+            draw(dev.name, dev.title, reports)
+            lines += set_section(dev, reports)
     if any(load_reports(f"offcorpus-{a}-on-{b}") for a, b in OFF_CORPUS):
         lines += off_corpus_section()
     return "\n".join(lines) + "\n" + REFERENCES
 
 
-
-
 def summary_table() -> str:
     """The short table for the README: the default retriever on every set."""
-    rows = [
-        "| set | Hit@1 | nDCG@10 | AR@5 | cited sentence | abstained (unanswerable) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for bench in BENCHES.values():
-        m = load_reports(bench.name).get("convex", {}).get("metrics")
+    keys = ("hit@1", "ndcg@10", "answer_recall@5", "answer_accuracy", "abstention")
+    rows = []
+    for dev in BENCHES.values():
+        m = load_reports(dev.name).get("convex", {}).get("metrics")
         if m:
-            keys = ("hit@1", "ndcg@10", "answer_recall@5", "answer_accuracy", "abstention")
-            rows.append(f"| {bench.title} | " + " | ".join(cell(m.get(k)) for k in keys) + " |")
-    return "\n".join(rows)
+            rows.append([dev.title, *(cell(m.get(k)) for k in keys)])
+    head = ["set", "Hit@1", "nDCG@10", "AR@5", "cited sentence", "abstained (unanswerable)"]
+    return "\n".join(bench.md_table(head, rows))
 
 
 def main() -> None:
@@ -472,8 +280,7 @@ def main() -> None:
                 run_off_corpus(min(args.off_corpus, args.limit or args.off_corpus), model)
             else:
                 run_set(name, args.limit, model)
-    from benchmarks.doc_sections import write_section  # benchmarks/ is on sys.path as a script
-    write_section(DOC, HEADING, section())
+    bench.write_section(DOC, HEADING, section())
     log.info("wrote %r into %s; README table:\n%s", HEADING, DOC, summary_table())
 
 
