@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import train_confidence as tc
+from confidence_data import ANSWER_TRIED, COLUMNS, CONFOUNDS, HELD_OUT, INPUTS, measured
+from confidence_fit import probabilities, train
 
 from qa.search.confidence import ConfidenceModel
 
@@ -30,7 +31,7 @@ def studies(model: ConfidenceModel, rows: list[dict]) -> list[str]:
 
 
 def held_out() -> list[dict]:
-    return [json.loads(line) for line in tc.HELD_OUT.read_text().split("\n") if line]
+    return [json.loads(line) for line in HELD_OUT.read_text().split("\n") if line]
 
 
 AUC_PAIRS = (  # (answerable, not) held-out groups that the signals must tell apart
@@ -52,13 +53,13 @@ def separation(model: ConfidenceModel) -> list[str]:
     """Each signal's AUC on AUC_PAIRS: over all of the pair's questions, and over only those the
     model answers (what a new input must still tell apart), as table rows."""
     rows = held_out()
-    answered = tc.probabilities(model, rows) >= model.refuse_below
+    answered = probabilities(model, rows) >= model.refuse_below
     groups = np.array([r["group"] for r in rows])
     lines = []
-    for name in tc.COLUMNS:
-        if len(rows[0]["x"]) <= tc.COLUMNS.index(name):
+    for name in COLUMNS:
+        if len(rows[0]["x"]) <= COLUMNS.index(name):
             continue
-        values = np.array([tc.measured(r).values[name] for r in rows])
+        values = np.array([measured(r).values[name] for r in rows])
         cells = [
             auc(values[(groups == good) & keep], values[(groups == bad) & keep])
             for keep in (np.ones(len(rows), bool), answered)
@@ -87,9 +88,9 @@ def tradeoff(rows: list[dict], target: float = 0.90) -> list[str]:
     The threshold is read off the held-out questions themselves, so this flatters every row."""
     held, groups, claims, written = held_groups()
     lines = []
-    for name, more in {"shipped": (), **tc.ANSWER_TRIED}.items():
-        model, _ = tc.train(rows, (*tc.INPUTS, *more))
-        p = tc.probabilities(model, held)
+    for name, more in {"shipped": (), **ANSWER_TRIED}.items():
+        model, _ = train(rows, (*INPUTS, *more))
+        p = probabilities(model, held)
         cut = np.quantile(p[groups == "held-squad1-on-scifact"], target)
         off, unanswerable = (np.mean(p[groups == g] < cut) for g in TRADED[:2])
         squad, covid = (np.mean(p[groups == g] < cut) for g in TRADED[2:])
@@ -104,17 +105,17 @@ def as_statements(rows: list[dict]) -> list[str]:
     as if they had no wh-word and no "?" (the same signals, `wh` = 0), as a keyword search or a
     statement would be: their share refused, as table rows."""
     held = held_out()
-    at = tc.COLUMNS.index("wh")
+    at = COLUMNS.index("wh")
     flipped = [{**r, "x": [*r["x"][:at], 0.0, *r["x"][at + 1 :]]} for r in held]
     groups = np.array([r["group"] for r in held])
     lines = []
-    for name, more in tc.ANSWER_TRIED.items():
+    for name, more in ANSWER_TRIED.items():
         if "wh" not in more:
             continue
-        model, _ = tc.train(rows, (*tc.INPUTS, *more))
+        model, _ = train(rows, (*INPUTS, *more))
         cells = []
         for asked in (held, flipped):
-            refused = tc.probabilities(model, asked) < model.refuse_below
+            refused = probabilities(model, asked) < model.refuse_below
             cells += [refused[groups == g].mean() for g in STATED]
         lines.append(f"| {name} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
     return lines
@@ -126,16 +127,16 @@ STATED = ("held-paraphrase-seeds", "held-paraphrase-squad1", "held-squad1", "hel
 def unconfounded(rows: list[dict]) -> list[str]:
     """The shipped inputs and the form-reading ones, trained also on the --confounds groups: their
     held-out rates, as table rows (none before --confounds has run)."""
-    if not tc.CONFOUNDS.exists():
+    if not CONFOUNDS.exists():
         return []
-    extra = [json.loads(line) for line in tc.CONFOUNDS.read_text().split("\n") if line]
+    extra = [json.loads(line) for line in CONFOUNDS.read_text().split("\n") if line]
     held, groups, claims, written = held_groups()
     lines = []
-    for name, more in {"shipped": (), **tc.ANSWER_TRIED}.items():
+    for name, more in {"shipped": (), **ANSWER_TRIED}.items():
         if "passages*wh" not in more and more:
             continue
-        model, _ = tc.train(rows + extra, (*tc.INPUTS, *more))
-        refused = tc.probabilities(model, held) < model.refuse_below
+        model, _ = train(rows + extra, (*INPUTS, *more))
+        refused = probabilities(model, held) < model.refuse_below
         cells = [refused[groups == g].mean() for g in UNCONFOUNDED[:3]] + [refused[claims].mean()]
         cells += [refused[groups == g].mean() for g in UNCONFOUNDED[3:]]
         said = f"{int(refused[written].sum())} of {written.sum()}"
