@@ -23,10 +23,10 @@ from qa.index.passage_index import PassageIndex
 from qa.search.answer_type import QuestionView, expected_kind
 from qa.search.choose import Candidate, candidates
 from qa.search.evidence import SentenceEvidence
+from qa.search.options import EVAL_K  # passages per answer, as `qa eval` asks
 from qa.search.retrieve import Hit
 
 log = logging.getLogger("chooser")
-K = 10  # passages per answer, as `qa eval` asks
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def collect(engine: Engine, questions: list[Question], cache: Path) -> None:
     todo = [q for q in questions if q.id not in done]
     with cache.open("a", encoding="utf-8") as out:
         for n, q in enumerate(todo, start=1):
-            found = engine.retrieve(q.question, SearchOptions(k=K))
+            found = engine.retrieve(q.question, SearchOptions(k=EVAL_K))
             hits = [[h.row, h.score, h.dense, h.lexical, h.evidence] for h in found.hits]
             evidence = [[e.hit, *e.span, e.cosine, e.overlap, e.coverage, e.score] for e in found.evidence]
             out.write(

@@ -23,18 +23,20 @@ import argparse
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
+import bench
 import numpy as np
 
-from benchmarks.chooser_data import Example, load_set, split_articles
-from qa.eval.metrics import token_f1
-from qa.search.answer_type import QuestionView, expected_kind
-from qa.search.choose import MODEL_FILE, SENTENCE_FEATURES, Candidate, score
-from qa.search.span import SPAN_FEATURES, phrase_candidates, phrase_features, probabilities
+bench.on_path()
+from chooser_data import Example, load_set, split_articles  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "out"
+from qa.eval.metrics import token_f1  # noqa: E402
+from qa.search.answer_type import QuestionView, expected_kind  # noqa: E402
+from qa.search.choose import MODEL_FILE, SENTENCE_FEATURES, Candidate, score  # noqa: E402
+from qa.search.span import SPAN_FEATURES, phrase_candidates, phrase_features, probabilities  # noqa: E402
+
+OUT = bench.OUT
 log = logging.getLogger("chooser")
 
 
