@@ -3,7 +3,7 @@
 For every question of a dev set, the engine's own retrieval (`Engine.retrieve`, k=10 as
 `qa eval` asks) is run once and kept in benchmarks/out/<set>/retrieval.jsonl: the hits'
 rows and scores and every sentence's evidence. Features are then recomputed from that
-file with qa/choose.py's code, so changing a feature never re-runs retrieval.
+file with qa/search/choose.py's code, so changing a feature never re-runs retrieval.
 A sentence's label is the eval's own test: does it hold a gold answer (metrics.contains_answer).
 """
 

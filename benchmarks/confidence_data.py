@@ -45,7 +45,7 @@ SEED = 11
 PER_SET = 700  # training questions per (set, index) pair
 REFUSE_AT_MOST = 0.03  # of any answerable training group, leaving room under the 5% target
 INPUTS = ("best_support*passages", "known*passages", "passages", "cosine_lift")
-# Signals of the answer step (qa/choose.py, qa/span.py), measured on the sentence the answer
+# Signals of the answer step (qa/search/choose.py, span.py), measured on the sentence the answer
 # quotes; tried as inputs (train_confidence.py's ALTERNATIVES) and kept out of the model: see its docstring.
 ANSWER_SIGNALS = (
     "wh",  # 1 when the question is a question (a wh-word or "?"); SciFact's claims are not
@@ -132,7 +132,7 @@ def collect_group(group: str, index: Path, questions: list[Question], label: int
 
 
 def answer_step(question: str, found: Retrieval) -> list[float]:
-    """ANSWER_SIGNALS of one retrieval: the sentence the answer would quote (qa/answer.py's
+    """ANSWER_SIGNALS of one retrieval: the sentence the answer would quote (qa/search/answer.py's
     choose_sentences takes the chooser's first) and what the chooser and span model make of it."""
     view = read_question(without_phrase(question, found.intent), found.query)
     ranked = score(candidates(view, found.evidence, found.hits))
@@ -209,7 +209,7 @@ def collect_confounds() -> list[dict]:
 
 
 def embed_probes() -> None:
-    """The probe questions' vectors (qa/confidence.py: IndexNull), shipped so that nothing is
+    """The probe questions' vectors (qa/search/confidence.py: IndexNull), shipped so that nothing is
     embedded at start-up or per question. Embedded with the torch backend, the dev indexes'
     backend; onnx-fp32 gives the same vectors."""
     embedder = default_embedder("torch")

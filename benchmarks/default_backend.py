@@ -67,7 +67,7 @@ and passed the whole sets too, but changed which sentence one seed question (see
 through a 0.007 near-tie of passage scores in the 4-passage seed index; questions encoded in
 fp32 against int8 passages, and int8 with every attention and feed-forward output in fp32
 (1.69x torch's CPU, short of the 2x), did no better. Asked every question of every set, the
-shipped recipe (the rows above: `qa/onnx_embed.py` quantize_int8, weights int8 per channel)
+shipped recipe (the rows above: `qa/encode/onnx_export.py` quantize_int8, weights int8 per channel)
 stays within the bar everywhere and cites the same answer for every seed question alone and
 among every dev article (*seeds-crowded*: the 14 answerable seed questions in an index of the
 seed plus SQuAD v1.1, SQuAD v2.0, COVID-QA and SciFact, 21,806 passages, built from the SciFact

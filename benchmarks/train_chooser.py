@@ -9,10 +9,10 @@ shuffled with a fixed seed and split: the models are trained on the questions of
 training articles only, and every figure printed (and the shipped model's `qa eval` runs
 in docs/benchmarks.md) is on articles the model never saw.
 
-Sentence model: linear scores over qa/choose.py's features, trained listwise (a softmax
+Sentence model: linear scores over qa/search/choose.py's features, trained listwise (a softmax
 over one question's candidate sentences; loss: minus the log of the probability given to
 the sentences holding a gold answer), L2-regularised, full-batch Adam. Span model:
-logistic regression over qa/span.py's features of the phrases in the chosen sentence
+logistic regression over qa/search/span.py's features of the phrases in the chosen sentence
 (label: the phrase shares a word with a gold answer); its threshold is the lowest score
 whose precision on the training questions reaches --precision. NumPy only; deterministic.
 """

@@ -1,4 +1,4 @@
-"""Train the answer-confidence model (qa/confidence.py) on the dev sets. Reproducible: seed 11.
+"""Train the answer-confidence model (qa/search/confidence.py) on the dev sets. Reproducible: seed 11.
 
     .venv/bin/python benchmarks/train_confidence.py            # embed probes, collect signals, fit
     .venv/bin/python benchmarks/train_confidence.py --held-out # the benchmarks' questions' signals
