@@ -32,9 +32,6 @@ HELPERS = {  # benchmarks/ modules the scripts share; a helper imports qa and ot
     "bench", "dev_sets", "stand_in", "chooser_data", "confidence_data", "confidence_fit", "confidence_studies",
     "speed_indexing", "speed_query", "app_process",
 }
-# Issue 15 chunk D: until benchmarks/ share helpers instead of importing scripts, these checks fail.
-UNTIL_D = pytest.mark.xfail(strict=True, reason="issue 15 chunk D; then drop this mark")
-PENDING_D = {"benchmarks.confidence_studies"}  # a helper that imports a script today
 
 
 def discover(root: Path = ROOT) -> dict[str, Path]:
@@ -138,7 +135,7 @@ SCRIPTS = {m for m in GRAPH if group(m) == "benchmarks.scripts"}
 LIBRARY = {m: targets for m, targets in GRAPH.items() if not m.startswith("benchmarks.")}
 
 
-@pytest.mark.parametrize("module", [pytest.param(m, marks=UNTIL_D) if m in PENDING_D else m for m in sorted(GRAPH)])
+@pytest.mark.parametrize("module", sorted(GRAPH))
 def test_imports_only_its_own_layer_or_lower(module):
     here = layer(group(module) if module.startswith("benchmarks.") else module)
     assert here is not None, f"{module} is in no layer: add it to LAYERS in tests/test_layering.py"
@@ -151,7 +148,6 @@ def test_no_import_cycle_in_qa_and_app():
     assert not (found := cycle_in(LIBRARY)), "import cycle: " + " -> ".join(found)
 
 
-@UNTIL_D
 def test_no_import_cycle_in_benchmarks():
     assert not (found := cycle_in(GRAPH)), "import cycle: " + " -> ".join(found)
 
@@ -166,7 +162,6 @@ def test_at_most_ten_layers_of_packages():
     assert len(chain := longest(packages)) <= MAX_LAYERS, " -> ".join(chain)
 
 
-@UNTIL_D
 def test_benchmark_scripts_import_no_other_script():
     for script in sorted(SCRIPTS):
         assert not (GRAPH[script] & SCRIPTS), f"{script} imports {sorted(GRAPH[script] & SCRIPTS)}: share a helper"
