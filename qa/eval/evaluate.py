@@ -19,7 +19,7 @@ from qa import jsonl, layout
 from qa.errors import QAError, QuestionError, QuestionSetError
 from qa.search.answer import Answer, answer_json
 from qa.search.engine import Engine
-from qa.search.options import SearchOptions
+from qa.search.options import EVAL_K, MAX_K, SearchOptions
 from qa.search.retrieve import Hit
 
 from . import metrics
@@ -28,7 +28,7 @@ from .questions import Question
 CURVE_DEPTH = 20  # the plot shows k = 1..20
 
 
-RANK_DEPTH = 100  # passages searched to rank articles and find the gold answer
+RANK_DEPTH = MAX_K  # passages searched to rank articles and find the gold answer (as deep as k goes)
 
 
 CUTOFFS = (1, 3, 5, 10)
@@ -74,7 +74,7 @@ def evaluate(
             extend the answer's passages with the same search taken RANK_DEPTH deep.
         progress: called with (questions done, total) after each question.
     """
-    options = options or SearchOptions(k=10)
+    options = options or SearchOptions(k=EVAL_K)
     if questions:  # untimed warm-up: loading the model is not the latency of a question
         run_question(engine, questions[0], options)
     rows = []

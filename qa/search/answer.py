@@ -3,6 +3,10 @@
 No text is generated. The answer is one or two sentences copied from the stored
 articles, each carrying the number [n] of the passage it came from and its exact
 character offsets, so a citation cannot point at text that is not there.
+
+An Answer is data: `answer_json` is its one JSON shape (`qa ask --json`, the app's API,
+`qa eval --results`); the terminal's text is qa/cli/answer_text.py's and the chat's HTML
+qa/views/reply.py's, so the library stays free of click and of markup.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ the chat, the command line and evaluation can never disagree about an answer.
 
     question -> follow-up context, dates -> fused candidates -> sentence evidence ->
     re-rank -> top k (no duplicate text, 2 per article) -> answer sentences or abstain
+
+Each step is a function of its own module in qa/search/; this one only calls them in
+order and holds what a loaded index needs (the embedder, the dense store, the confidence
+model). The knobs of a search are SearchOptions (options.py); what a search hands to the
+answer is a Retrieval (retrieval.py).
 """
 
 from __future__ import annotations
