@@ -26,7 +26,7 @@ class DenseStore(Protocol):
 
 
 class FaissStore:
-    """The default store: the index's own FAISS index (exact or HNSW, see dense.py), in this process."""
+    """The default store: the index's own FAISS files (exact or HNSW, qa/index/dense.py), in this process."""
 
     def __init__(self, dense: Any):
         self.dense = dense
