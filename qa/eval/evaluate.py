@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa import jsonl, layout
+from qa.encode.embedder import Progress
 from qa.errors import QAError, QuestionError, QuestionSetError
 from qa.search.answer import Answer, answer_json
 from qa.search.engine import Engine
@@ -35,9 +36,6 @@ CUTOFFS = (1, 3, 5, 10)
 
 
 PASSAGE_KEYS = ("rank", "article_id", "title", "date", "text", "score", "start", "end")
-
-
-Progress = Callable[[int, int], None]  # (questions done, total)
 
 
 Row = dict[str, Any]
