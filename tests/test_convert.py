@@ -1,6 +1,7 @@
 """`qa convert` on tiny SQuAD, COVID-QA and BEIR fixtures, and their output through `qa eval`."""
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -120,3 +121,13 @@ def test_cli_convert(tmp_path):
     assert beir.exit_code == 0 and "3 articles, 2 questions (0 unanswerable)" in beir.output
     bad = runner.invoke(cli, ["convert", "beir", str(DATA / "beir"), "--out", str(tmp_path), "--split", "x"])
     assert bad.exit_code == 1 and "Error: " in bad.output and "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize("end", ["", "\n"])  # a torn last line stops a conversion too
+def test_a_bad_beir_line_names_the_file_and_line(tmp_path, end):
+    shutil.copytree(DATA / "beir", tmp_path / "beir")
+    corpus = tmp_path / "beir" / "corpus.jsonl"
+    good = corpus.read_text().count("\n")
+    corpus.write_text(corpus.read_text() + '\n{"_id": "d9", "text": ' + end)  # a blank line, then the bad one
+    with pytest.raises(DatasetError, match=rf"corpus\.jsonl:{good + 2}: malformed JSON"):
+        convert_beir(tmp_path / "beir", tmp_path / "out")

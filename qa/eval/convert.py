@@ -175,16 +175,16 @@ def read_json(path: Path) -> Any:
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
+    """The objects of a BEIR JSON lines file (other values skipped); a bad line, even a torn
+    last one, stops the conversion naming the file and the line."""
     if not path.is_file():
         raise DatasetError(f"{path} is missing; a BEIR folder holds corpus.jsonl and queries.jsonl")
-    with path.open(encoding="utf-8", newline="\n") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                record = jsonl.loads(line) if line.strip() else None
-            except json.JSONDecodeError as ex:
-                raise DatasetError(f"{path}:{number}: malformed JSON ({ex.msg})") from None
+    try:
+        for record in jsonl.read(path, skip_torn_tail=False):
             if isinstance(record, dict):
                 yield record
+    except jsonl.BadLine as ex:
+        raise DatasetError(f"{path}:{ex.number}: malformed JSON ({ex.msg})") from None
 
 
 def write_set(

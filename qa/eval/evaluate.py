@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa import jsonl, layout
+from qa.encode.embedder import Progress
 from qa.errors import QAError, QuestionError, QuestionSetError
 from qa.search.answer import Answer, answer_json
 from qa.search.engine import Engine
-from qa.search.options import SearchOptions
+from qa.search.options import EVAL_K, MAX_K, SearchOptions
 from qa.search.retrieve import Hit
 
 from . import metrics
@@ -28,16 +29,13 @@ from .questions import Question
 CURVE_DEPTH = 20  # the plot shows k = 1..20
 
 
-RANK_DEPTH = 100  # passages searched to rank articles and find the gold answer
+RANK_DEPTH = MAX_K  # passages searched to rank articles and find the gold answer (as deep as k goes)
 
 
 CUTOFFS = (1, 3, 5, 10)
 
 
 PASSAGE_KEYS = ("rank", "article_id", "title", "date", "text", "score", "start", "end")
-
-
-Progress = Callable[[int, int], None]  # (questions done, total)
 
 
 Row = dict[str, Any]
@@ -74,7 +72,7 @@ def evaluate(
             extend the answer's passages with the same search taken RANK_DEPTH deep.
         progress: called with (questions done, total) after each question.
     """
-    options = options or SearchOptions(k=10)
+    options = options or SearchOptions(k=EVAL_K)
     if questions:  # untimed warm-up: loading the model is not the latency of a question
         run_question(engine, questions[0], options)
     rows = []

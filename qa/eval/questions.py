@@ -1,4 +1,11 @@
-"""Reading a question set (JSONL): ids, gold answers, grades and as-of dates, checked."""
+"""Reading a question set (JSONL): ids, gold answers, grades and as-of dates, checked.
+
+One line is one question: `id` and `question` are required; `answers`, `article_ids`,
+`qrels`, `unanswerable` and `as_of` are optional gold. The lines are checked before any
+question is asked, so a bad set stops `qa eval` with one QuestionSetError naming the file
+and line, not a traceback halfway through a run. A torn last line (a write cut short) is
+skipped with a warning, as qa.jsonl does for its own files.
+"""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def index_paths(
         backend: without an embedder, the packaged model runs on this backend (see
             config.BACKENDS; default: the one the index was built with, else onnx-int8); a
             different backend re-embeds everything.
-        device: where passages are embedded: auto, cpu or cuda (see devices.py).
+        device: where passages are embedded: auto, cpu or cuda (see encode/devices.py).
         notify: hears one-line news of slow steps that have no progress bar (the first
             run's model export).
         ray: embed the passages on Ray: "local" (a Ray on this machine) or a cluster's

@@ -4,7 +4,7 @@ The folder is drawn, and its files named, in qa/layout.py: CURRENT names the liv
 generation, gen-<stamp>/ are generations, .lock is held by the one writer at a time.
 A writer builds a complete new generation beside the live one, fsyncs it, then
 replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
-Only folders holding qa's generation mark are ever deleted (layout.py), and CURRENT
+Only folders holding qa's generation mark are ever deleted (qa/layout.py), and CURRENT
 is trusted only to name such a folder directly inside the index folder.
 No pickle anywhere: JSON, JSON lines, numpy/faiss native formats.
 """

@@ -54,7 +54,7 @@ def build_manifest(
 
 def device_entry(embedder: Embedder) -> dict[str, Any]:
     """Where the passages were embedded: the device, and on a GPU how close its probe
-    vectors came to the CPU's (devices.py)."""
+    vectors came to the CPU's (encode/devices.py)."""
     device = str(getattr(embedder, "embedded_on", None) or getattr(embedder, "device", "cpu"))
     agreement = getattr(embedder, "agreement", None)
     return {"name": device} if agreement is None else {"name": device, "min_cosine_to_cpu": agreement}

@@ -3,6 +3,10 @@
 No text is generated. The answer is one or two sentences copied from the stored
 articles, each carrying the number [n] of the passage it came from and its exact
 character offsets, so a citation cannot point at text that is not there.
+
+An Answer is data: `answer_json` is its one JSON shape (`qa ask --json`, the app's API,
+`qa eval --results`); the terminal's text is qa/cli/answer_text.py's and the chat's HTML
+qa/views/reply.py's, so the library stays free of click and of markup.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ class Answer:
     hits: tuple[Hit, ...]  # passage [n] is hits[n - 1]
     abstained: bool = False
     reason: str = ""
-    confidence: float = 0.0  # probability that the articles answer it (qa/confidence.py)
+    confidence: float = 0.0  # probability that the articles answer it (qa/search/confidence.py)
     notes: tuple[str, ...] = ()  # how the question was read (dates, filters)
     low_confidence: bool = False  # answered, but the evidence is weak: say so beside the answer
     span: AnswerSpan | None = None  # the answer phrase inside the first quoted sentence, if one stands out
@@ -75,7 +79,7 @@ class Answer:
 def choose_sentences(
     question: QuestionView, evidence: Sequence[SentenceEvidence], hits: Sequence[Hit], limit: int = 2
 ) -> list[Citation]:
-    """The sentence most likely to state the answer (qa/choose.py's model), plus a second one
+    """The sentence most likely to state the answer (qa/search/choose.py's model), plus a second one
     only when it qualifies on its own: its probability reaches the model's `second` bar and
     it is not a repeat of the first. A citation's score is that probability."""
     bar = load_model()["sentence"]["second"]
@@ -99,9 +103,9 @@ DONT_SAY = "The articles don't say."
 def abstain_reason(confidence: float, threshold: float) -> str:
     """Why no answer is given, or "" to answer.
 
-    `confidence` is the probability from qa/confidence.py's model that the articles hold an
-    answer; the threshold was set on dev sets so that at most 5% of answerable questions are
-    refused (docs/benchmarks.md has the measured rates).
+    `confidence` is the probability from qa/search/confidence.py's model that the articles
+    hold an answer; the threshold was set on dev sets so that at most 5% of answerable
+    questions are refused (docs/benchmarks.md has the measured rates).
     """
     if confidence < threshold:
         return f"{DONT_SAY} Nothing in them matches the question well enough; the closest passages are below."

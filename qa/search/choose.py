@@ -63,7 +63,7 @@ def load_model(path: Path = MODEL_FILE) -> dict[str, Any]:
     model = json.loads(path.read_text(encoding="utf-8"))
     if tuple(model["sentence"]["features"]) != SENTENCE_FEATURES:
         raise QAError(
-            f"{path} was trained on other features than qa/choose.py computes; "
+            f"{path} was trained on other features than qa/search/choose.py computes; "
             "retrain it with benchmarks/train_chooser.py --write"
         )
     return model

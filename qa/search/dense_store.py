@@ -1,4 +1,10 @@
-"""Where dense search runs: the DenseStore protocol and its FAISS implementation."""
+"""Where dense search runs: the DenseStore protocol and its FAISS implementation.
+
+retrieve.search asks a DenseStore for the best passage rows of a question vector and
+never asks where they come from. FaissStore, the default, searches the index's own FAISS
+files in this process; milvus_store.py is the other implementation, behind
+`--vector-store milvus:...`. Both return the same (scores, rows) shape.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ class DenseStore(Protocol):
 
 
 class FaissStore:
-    """The default store: the index's own FAISS index (exact or HNSW, see dense.py), in this process."""
+    """The default store: the index's own FAISS files (exact or HNSW, qa/index/dense.py), in this process."""
 
     def __init__(self, dense: Any):
         self.dense = dense

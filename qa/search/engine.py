@@ -5,6 +5,11 @@ the chat, the command line and evaluation can never disagree about an answer.
 
     question -> follow-up context, dates -> fused candidates -> sentence evidence ->
     re-rank -> top k (no duplicate text, 2 per article) -> answer sentences or abstain
+
+Each step is a function of its own module in qa/search/; this one only calls them in
+order and holds what a loaded index needs (the embedder, the dense store, the confidence
+model). The knobs of a search are SearchOptions (options.py); what a search hands to the
+answer is a Retrieval (retrieval.py).
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ class Engine:
     @cached_property
     def null(self) -> IndexNull:
         """What an unrelated question's best cosine is in this index (one search of the probe
-        questions' shipped vectors, on first use; see qa/confidence.py)."""
+        questions' shipped vectors, on first use; see qa/search/confidence.py)."""
         return index_null(self.index.dense, self.store, probe_vectors(self.embedder))
 
     @classmethod
@@ -129,8 +134,8 @@ class Engine:
     ) -> Retrieval:
         """Run the ranking pipeline (see the module docstring) for one question.
 
-        A follow-up is searched with the previous turn's terms (qa/conversation.py), unless
-        that search is weaker than the question alone: then the question alone is used.
+        A follow-up is searched with the previous turn's terms (qa/search/conversation.py),
+        unless that search is weaker than the question alone: then the question alone is used.
         """
         options = options or SearchOptions()
         question = check_question(question)

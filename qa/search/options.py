@@ -1,4 +1,12 @@
-"""Query-time knobs shared by the chat, the CLI and `qa eval`: SearchOptions and their checks."""
+"""Query-time knobs shared by the chat, the CLI and `qa eval`: SearchOptions and their checks.
+
+The one home of k, the passages a reply shows (DEFAULT_K, EVAL_K, MAX_K): the CLI, the
+chat, `qa eval` and the benchmarks take their defaults and limits from here instead of
+restating the numbers.
+
+Light on purpose (dataclasses and qa.errors only): the CLI and the chat import it while
+building their options, and `qa --help` must not load the index or the model.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ MAX_K = 100  # the most passages one question may ask for
 class SearchOptions:
     """Query-time knobs; the defaults are what the chat, the CLI and `qa eval` use."""
 
-    k: int = 5
+    k: int = DEFAULT_K
     depth: int = 100  # candidates taken from each retriever before fusion
     fusion: str = "convex"
     weight: float = 0.5  # share of the dense score in convex fusion
@@ -32,8 +40,8 @@ class SearchOptions:
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise QAError(f"unknown fusion {self.fusion!r}; choose one of {', '.join(FUSIONS)}")
-        if not 1 <= self.k <= 100:
-            raise QAError(f"k={self.k} is out of range; choose 1 to 100 passages")
+        if not 1 <= self.k <= MAX_K:
+            raise QAError(f"k={self.k} is out of range; choose 1 to {MAX_K} passages")
         if self.as_of is not None:
             check_as_of(self.as_of)
 

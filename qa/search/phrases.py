@@ -4,7 +4,7 @@ Small regular recognisers, no model: an amount ("1.2 million euros", "60 percent
 "around 10,000" -> "10,000"), a date ("Tuesday", "October 29, 2024", "the 1990s"), a run of
 capitalised words ("Foreign Minister Choe Son Hui", "Bank of England") and the clause after
 a cause word ("because of ...", "due to ..."). They over-generate on purpose: the chooser
-(qa/choose.py) scores each candidate and marks one only when it stands out.
+(qa/search/choose.py) scores each candidate and marks one only when it stands out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""What one ranked retrieval returns, and the notes it adds to an answer."""
+"""What one ranked retrieval returns, and the notes it adds to an answer.
+
+Engine.retrieve hands a Retrieval to Engine.ask: the top-k hits, the evidence of their
+sentences (positions into those hits), how the question's time words were read, and what
+the confidence model measures. `remap` keeps evidence pointing at the right hit when the
+re-ranked pool is cut to the top k; `evidence_note` says when the cited article lies
+outside the time the question asked about.
+"""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def dense_candidates(
     rows: np.ndarray | None,
     store: DenseStore | None = None,
 ) -> dict[int, float]:
-    """Top `depth` rows by cosine similarity, within `rows` if given (dense.py: exact or HNSW)."""
+    """Top `depth` rows by cosine similarity, within `rows` if given (qa/index/dense.py: exact or HNSW)."""
     depth = min(depth, index.dense.ntotal if rows is None else len(rows))
     if depth <= 0:
         return {}

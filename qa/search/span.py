@@ -1,6 +1,6 @@
 """Mark the answer phrase inside the quoted sentence: the name, number, date or place asked for.
 
-Candidates come from qa/phrases.py (every phrase of the question's kind that the question
+Candidates come from qa/search/phrases.py (every phrase of the question's kind that the question
 does not already hold). A small logistic model (weights in qa/models/chooser.json, trained
 by benchmarks/train_chooser.py) scores each from where it sits: how near the question's own
 words, after them or before, after "by" or a place word, how many rivals it has, and how
