@@ -184,7 +184,8 @@ def measured(result: dict, now: dict) -> str:
     at, backend = result.get("commit"), result.get("backend")
     if (at, backend) == (now["commit"], now["backend"]):
         return ""
-    return f" (measured at `{at}`" + (f" on {backend})" if backend else ")")
+    where = f"`{at}`" if at else "an earlier commit"  # results saved before they carried one
+    return f" (measured at {where}" + (f" on {backend})" if backend else ")")
 
 
 def date_table(name: str, result: dict, now: dict) -> list[str]:

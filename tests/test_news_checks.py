@@ -37,6 +37,7 @@ def test_kept_results_say_where_they_were_measured() -> None:
     assert nc.measured(INT8, INT8) == ""
     assert nc.measured(TORCH, INT8) == " (measured at `d6022d6` on torch)"
     assert nc.measured({"commit": "d6022d6"}, INT8) == " (measured at `d6022d6`)"
+    assert nc.measured({}, INT8) == " (measured at an earlier commit)"
 
 
 def test_tables_the_docs_show_but_no_result_has_are_found() -> None:
