@@ -39,9 +39,6 @@ SQUAD_FILES = {
     "covid": "covid-qa-dev/covid-qa.json",
 }
 log = logging.getLogger("dev_sets")
-# news_checks.py (its body is being rewritten on another branch) still calls these as ps.commit(),
-# ps.machine() and ps.DOC, public_sets' names: they are bench's. Delete once it calls bench.
-commit, machine, DOC = bench.commit, bench.machine_line, bench.DOCS / "benchmarks.md"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ Paraphrase: questions written by hand in other words than the article's
 (benchmarks/checks/paraphrase-*.jsonl) and SciFact's claims; target: at most 5% wrongly refused.
 
 The dated index starts as a copy of the set's own index (benchmarks/public_sets.py), so its
-vectors are reused and nothing is embedded again; results go to docs/benchmarks.md.
+vectors are reused and nothing is embedded again. Results go to benchmarks/out/news-checks.json
+and docs/benchmarks.md; a run of some sets keeps the others' saved results (marked with their
+commit and backend), and leaves the docs alone rather than drop a table it has no results for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import random
 import shutil
 import statistics
@@ -42,13 +45,16 @@ from bench import write_section  # noqa: E402
 from qa import Engine, SearchOptions, index_paths  # noqa: E402
 from qa.eval.evaluate import evaluate  # noqa: E402
 from qa.eval.questions import Question, load_questions  # noqa: E402
+from qa.index.generation import manifest_backend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "benchmarks" / "checks"
+DOC = bench.DOCS / "benchmarks.md"
 HEADING = "## News checks: time words and paraphrase (issue 11)"
 FIRST, DAYS = date(2020, 1, 1), 6 * 365  # articles are dated 2020-01-01 .. 2025-12-29
 PHRASES = ("this week", "recently", "in YEAR", "latest")
 SETS = ("squad1", "squad2", "covid", "scifact")
+PARAPHRASED = ("seeds", "squad1", "covid", "scifact")  # seeds' 14 run with every set
 log = logging.getLogger("news_checks")
 
 
@@ -114,14 +120,23 @@ def share_not_lower(before: list[int], after: list[int]) -> float:
     return sum(a <= b for b, a in zip(before, after, strict=True)) / len(before)
 
 
+def stamp(engine: Engine) -> dict:
+    """Where a result was measured: commit, the index's backend, the 1-minute load average."""
+    return {
+        "commit": bench.commit(),
+        "backend": manifest_backend(engine.index.manifest),
+        "load": os.getloadavg()[0],
+    }
+
+
 def date_check(name: str, limit: int) -> dict:
     index, questions_file, dates = dated_index(name)
     asked = [q for q in load_questions(questions_file) if q.article_ids and not q.unanswerable]
     asked = ps.sample(asked, limit)
     engine = Engine.from_index(index)
-    options = SearchOptions(k=ps.K)
+    options, stamped = SearchOptions(k=ps.K), stamp(engine)
     plain = evaluate(engine, asked, options)
-    out = {"questions": len(asked), "plain": plain.report.metrics, "variants": {}}
+    out = {**stamped, "questions": len(asked), "plain": plain.report.metrics, "variants": {}}
     rng = random.Random(11)
     for phrase in PHRASES:
         for matching in (False, True):
@@ -156,10 +171,10 @@ def paraphrase_check(name: str) -> dict | None:
         index, _ = ps.prepare(name)
     else:
         return None
-    questions = load_questions(path)
-    done = evaluate(Engine.from_index(index), questions, SearchOptions(k=ps.K))
-    metrics = done.report.metrics
+    questions, engine = load_questions(path), Engine.from_index(index)
+    metrics = evaluate(engine, questions, SearchOptions(k=ps.K)).report.metrics
     return {
+        **stamp(engine),
         "questions": len(questions),
         **{k: metrics.get(k) for k in ("false_abstention", "hit@5", "answer_recall@5", "answer_accuracy")},
     }
@@ -169,13 +184,21 @@ def cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def date_table(name: str, result: dict) -> list[str]:
-    plain, at = result["plain"], result.get("commit", ps.commit())
+def measured(result: dict, now: dict) -> str:
+    """Why a result kept from an earlier run differs from the header: " (measured at `c` on B)"."""
+    at, backend = result.get("commit"), result.get("backend")
+    if (at, backend) == (now["commit"], now["backend"]):
+        return ""
+    where = f"`{at}`" if at else "an earlier commit"  # results saved before they carried one
+    return f" (measured at {where}" + (f" on {backend})" if backend else ")")
+
+
+def date_table(name: str, result: dict, now: dict) -> list[str]:
+    plain = result["plain"]
     lines = [
         f"**{ps.BENCHES[name].title}**, {result['questions']} questions; without time words: "
         f"nDCG@10 {cell(plain.get('ndcg@10'))}, AR@5 {cell(plain.get('answer_recall@5'))}, "
-        f"refused {cell(plain.get('false_abstention'))}"
-        + (f" (measured at `{at}`)." if at != ps.commit() else "."),
+        f"refused {cell(plain.get('false_abstention'))}{measured(result, now)}.",
         "",
         "| time words | as-of date fits gold? | nDCG@10 (Δ) | AR@5 (Δ) | refused "
         "| gold ranked as high or higher | the dated gold as high or higher | example |",
@@ -195,50 +218,81 @@ def date_table(name: str, result: dict) -> list[str]:
     return lines + [""]
 
 
-def write_docs(dated: dict[str, dict], para: dict[str, dict]) -> None:
-    text = [HEADING, "", f"`benchmarks/news_checks.py` at commit `{ps.commit()}`, {ps.machine()}.", ""]
+def write_docs(results: dict[str, dict[str, dict]], now: dict) -> None:
+    loads = [r["load"] for c in results.values() for r in c.values() if not measured(r, now) and "load" in r]
+    load = f"{min(loads, default=0):.1f}-{max(loads, default=0):.1f}"
+    text = [
+        HEADING,
+        "",
+        f"`benchmarks/news_checks.py` at commit `{now['commit']}` on {now['backend']} indexes, "
+        f"{bench.machine_line()}; 1-minute load average {load} as each check began.",
+        "",
+    ]
     parts = __doc__.split("\n\n")
     text += [parts[1], ""]  # the commands, kept as a code block
     for paragraph in parts[2:4]:  # what each check measures
         text += [" ".join(paragraph.split()), ""]
-    for name, result in dated.items():
-        text += date_table(name, result)
+    for name, result in results["dated"].items():
+        text += date_table(name, result, now)
     text += [
         'Paraphrased questions (wrongly refused: answerable questions answered "the articles don\'t say"):',
         "",
-    ]
-    text += [
         "| questions | count | wrongly refused | Hit@5 | AR@5 | quoted sentence holds the answer |",
         "|---|---|---|---|---|---|",
     ]
-    for name, r in para.items():
+    for name, r in results["paraphrase"].items():
         text.append(
-            f"| {name} | {r['questions']} | {cell(r['false_abstention'])} | {cell(r['hit@5'])} | "
-            f"{cell(r['answer_recall@5'])} | {cell(r['answer_accuracy'])} |"
+            f"| {name}{measured(r, now)} | {r['questions']} | {cell(r['false_abstention'])} | "
+            f"{cell(r['hit@5'])} | {cell(r['answer_recall@5'])} | {cell(r['answer_accuracy'])} |"
         )
-    write_section(ps.DOC, HEADING, "\n".join(text))
+    write_section(DOC, HEADING, "\n".join(text))
+
+
+def para_label(name: str) -> str:
+    return "SciFact claims" if name == "scifact" else f"paraphrase-{name}"
+
+
+def merged(saved: dict, ran: dict) -> dict[str, dict[str, dict]]:
+    """This run's results over the saved ones, set by set, in a fixed order: a run of some sets
+    keeps the other sets' last results (each carries its commit and backend)."""
+    order = {"dated": SETS, "paraphrase": tuple(para_label(n) for n in PARAPHRASED)}
+    out = {}
+    for check, keys in order.items():
+        both = {**saved.get(check, {}), **ran.get(check, {})}
+        out[check] = {key: both[key] for key in keys if key in both}
+    return out
+
+
+def lost(section: str, results: dict[str, dict[str, dict]]) -> list[str]:
+    """Sets whose tables `section` shows but `results` lacks (a partial run without saved results)."""
+    gone = [n for n in SETS if f"**{ps.BENCHES[n].title}**" in section and n not in results["dated"]]
+    return gone + [
+        k for k in map(para_label, PARAPHRASED) if f"| {k}" in section and k not in results["paraphrase"]
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--limit", type=int, default=300, help="questions per set (a fixed sample)")
-    parser.add_argument("--out", type=Path, default=ps.OUT / "news-checks.json")
+    parser.add_argument(
+        "--out", type=Path, default=ps.OUT / "news-checks.json", help="results, kept and merged"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    # A run of some sets keeps the other sets' last results (marked with their commit), so the
-    # docs section never loses a table because one set was rerun.
     saved = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
-    ran = {name: {**date_check(name, args.limit), "commit": ps.commit()} for name in args.sets}
-    earlier = saved.get("dated", {})
-    dated = {name: ran.get(name) or earlier[name] for name in SETS if name in ran or name in earlier}
-    para = {
-        f"paraphrase-{n}" if n != "scifact" else "SciFact claims": r
-        for n in ("seeds", "squad1", "covid", "scifact")
-        if (r := paraphrase_check(n))
-    }
-    args.out.write_text(json.dumps({"dated": dated, "paraphrase": para}, indent=1), encoding="utf-8")
-    write_docs(dated, para)
+    ran: dict[str, dict] = {"dated": {n: date_check(n, args.limit) for n in args.sets}, "paraphrase": {}}
+    for name in PARAPHRASED:
+        if (name == "seeds" or name in args.sets) and (r := paraphrase_check(name)):
+            ran["paraphrase"][para_label(name)] = r
+    results = merged(saved, ran)
+    args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    now = {"commit": bench.commit(), "backend": next(iter(ran["paraphrase"].values()))["backend"]}
+    doc = DOC.read_text(encoding="utf-8") if DOC.is_file() else ""
+    if gone := lost(doc.partition(HEADING)[2].split("\n## ")[0], results):
+        log.error("%s not rewritten: it shows %s, not run now nor saved in %s", DOC, gone, args.out)
+        raise SystemExit(1)
+    write_docs(results, now)
 
 
 if __name__ == "__main__":
