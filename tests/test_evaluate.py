@@ -232,3 +232,10 @@ def test_as_of_of_a_question_is_the_day_this_week_counts_from(engine, tmp_path):
     rows = evaluate(engine, questions, SearchOptions(k=3)).rows
     assert rows[0]["articles"][0] == "election"
     assert set(rows[1]["articles"][:2]) == {"harbour", "orchard"}
+
+
+def test_report_keeps_a_gap_between_every_label_and_its_value(engine):
+    """The longest label ('abstained or low confidence, unanswerable') once ran into its value."""
+    text = format_report(evaluate(engine, load_questions(QUESTIONS, limit=3)).report)
+    rows = [line for line in text.splitlines() if line.startswith("  ")]
+    assert rows and all("  " in line.strip() for line in rows), rows

@@ -64,9 +64,10 @@ def format_report(report: EvalReport) -> str:
         f"index {ix.get('path')} ({ix.get('articles')} articles, {ix.get('passages')} passages, "
         f"manifest {ix.get('manifest_sha256')})",
     ]
+    width = 2 + max(len(label) for _, _, rows in SECTIONS for _, label in rows)  # longest label + a gap
     for title, count, rows in SECTIONS:
         lines += ["", f"{title} (n={c.get(count, 0)})"]
-        lines += [f"  {label:<36}{show(report.metrics.get(key))}" for key, label in rows]
+        lines += [f"  {label:<{width}}{show(report.metrics.get(key))}" for key, label in rows]
     p50, p95 = report.metrics.get("latency_p50_ms"), report.metrics.get("latency_p95_ms")
     lines += ["", f"latency per question: p50 {show(p50, 'ms')}, p95 {show(p95, 'ms')}"]
     return "\n".join(lines)
