@@ -11,6 +11,7 @@ questions.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import shutil
@@ -33,6 +34,10 @@ DATA = bench.ROOT.parent / "shared" / "data"
 OUT = bench.OUT  # each set converted and indexed in OUT/<set>/ (gitignored)
 K = EVAL_K  # passages per answer: `qa eval`'s default
 OFF_CORPUS = (("scifact", "squad1"), ("squad1", "scifact"))  # (questions of, asked against index of)
+# SQuAD v1.1's articles on subjects SciFact's 5,183 biomedical abstracts also cover: their questions
+# are partly answerable there ("What does the immune system protect against?") and the claims partly
+# answerable by them, so the off-topic rows of the off-corpus check leave them out both ways.
+SHARED_TOPICS = frozenset({"immune-system", "pharmacy", "chloroplast", "oxygen"})
 SQUAD_FILES = {
     "squad1": "squad-dev/dev-v1.1.json",
     "squad2": "squad-dev/dev-v2.0.json",
@@ -217,3 +222,20 @@ def live_copy(source: Path, target: Path) -> None:
     live = (source / "CURRENT").read_text().strip()
     shutil.copytree(source / live, target / live)
     (target / "CURRENT").write_text(live + "\n")
+
+
+def off_topic(name: str) -> Path:
+    """The set's index without SHARED_TOPICS' articles: a copy, brought down to the others (no
+    embedding); the set's own index when it has none of them."""
+    index, _ = prepare(name)
+    lines = (OUT / name / "articles.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if json.loads(line)["id"] not in SHARED_TOPICS]
+    if len(kept) == len(lines):
+        return index
+    folder = OUT / f"{name}-off-topic"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "articles.jsonl").write_text("".join(kept), encoding="utf-8")
+    if not (folder / "index" / "CURRENT").exists():
+        live_copy(index, folder / "index")
+    index_paths([folder / "articles.jsonl"], folder / "index")
+    return folder / "index"
