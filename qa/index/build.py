@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.config import DEFAULT_BACKEND, DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
 from qa.encode import backends
 from qa.encode.embedder import Embedder, Progress
-from qa.errors import NoArticlesError, QAError
+from qa.errors import NoArticlesError, QAError, SettingError, SourcesError
 from qa.text.articles import Article, Problem
 from qa.text.ingest import Ingested, load_articles
 from qa.text.readers import SUPPORTED
@@ -98,6 +98,8 @@ def index_paths(
         embedder if isinstance(embedder, contextlib.AbstractContextManager) else contextlib.nullcontext()
     )
     with folder.writer_lock(root), running:  # one writer at a time; readers keep the live generation
+        if rebuild and (keep_others or remove):
+            paths, keep_others = every_source(root, paths, remove), False
         removing_only = bool(remove) and not paths
         keep_others = keep_others or removing_only
         to_read, to_record = plan_sources(root, paths, keep_others)
@@ -147,6 +149,23 @@ def ensure_index(
     (notify or log.warning)(line)
     index_paths(paths, root, embedder=embedder, progress=progress, notify=notify)
     return True
+
+
+def every_source(root: Path, paths: Sequence[Path | str], remove: Sequence[str]) -> list[str]:
+    """The sources of `qa index --rebuild --add PATHS`: the recorded ones and PATHS. A rebuild
+    embeds the whole index again, so reading PATHS alone would leave every other article out."""
+    if remove:
+        raise SettingError(
+            f"--rebuild embeds every source again and cannot also remove {', '.join(remove)}; "
+            "run `qa index --remove ...` first, then `qa index --rebuild`"
+        )
+    recorded = sources.read_sources(root)
+    if recorded is None and sources.has_index(root):
+        raise SourcesError(
+            f"the index at {root} does not record its sources, so a rebuild with --add would keep only "
+            f"{', '.join(map(str, paths))}; rebuild it from every source: `qa index --rebuild SOURCES...`"
+        )
+    return [*dict.fromkeys([*(recorded or []), *sources.resolve(paths)])]
 
 
 def plan_sources(
