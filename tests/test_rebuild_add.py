@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from qa.errors import SettingError, SourcesError
+from qa.errors import SourcesError
 from qa.index.build import index_paths
 from qa.index.passage_index import PassageIndex
 from qa.index.sources import read_sources
@@ -34,18 +34,24 @@ def test_rebuild_with_add_keeps_every_source_and_adds_the_paths(tmp_path, built,
     assert read_sources(built) == [str(articles_dir.resolve()), str(extra.resolve())]
 
 
-def test_rebuild_with_remove_is_refused_and_changes_nothing(built, embedder, settings):
-    before, live = article_ids(built), (built / "CURRENT").read_text()
+def test_rebuild_with_remove_alone_rebuilds_every_source_but_that_article(built, embedder, settings):
+    before = article_ids(built)
     one = sorted(before)[0]
-    with pytest.raises(SettingError, match=f"cannot also remove {one}; run `qa index --remove"):
-        index_paths([], built, embedder=embedder, settings=settings, remove=[one], rebuild=True)
-    assert article_ids(built) == before and (built / "CURRENT").read_text() == live
+    index_paths([], built, embedder=embedder, settings=settings, remove=[one], rebuild=True)
+    assert article_ids(built) == before - {one}
+
+
+def test_rebuild_with_paths_and_remove_reads_the_paths_as_before(tmp_path, built, embedder, settings, articles_dir):
+    before = article_ids(built)
+    one = sorted(before)[0]
+    index_paths([articles_dir], built, embedder=embedder, settings=settings, remove=[one], rebuild=True)
+    assert article_ids(built) == before - {one}
 
 
 def test_rebuild_with_add_on_an_index_without_recorded_sources_names_the_fix(tmp_path, built, embedder, settings):
     (built / SOURCES).unlink()  # and the manifest's copy, as an index of an older qa kept none
     manifest = built / (built / "CURRENT").read_text().strip() / "manifest.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "sources": None}))
-    with pytest.raises(SourcesError, match="does not record its sources.*qa index --rebuild SOURCES"):
+    with pytest.raises(SourcesError, match="does not record its sources, so a rebuild would keep only .*today.*qa index --rebuild SOURCES"):
         index_paths([upload(tmp_path)], built, embedder=embedder, settings=settings, keep_others=True, rebuild=True)
 
