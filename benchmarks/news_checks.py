@@ -39,7 +39,7 @@ from pathlib import Path
 import bench
 
 bench.on_path()
-import dev_sets as ps  # noqa: E402
+import dev_sets  # noqa: E402
 from bench import write_section  # noqa: E402
 
 from qa import Engine, SearchOptions, index_paths  # noqa: E402
@@ -65,11 +65,11 @@ def article_date(article_id: str) -> date:
 
 def dated_index(name: str) -> tuple[Path, Path, dict[str, date]]:
     """The set's articles with dates, indexed from a copy of its undated index (no embedding)."""
-    index, questions = ps.prepare(name)
-    folder = ps.OUT / f"dated-{name}"
+    index, questions = dev_sets.prepare(name)
+    folder = dev_sets.OUT / f"dated-{name}"
     folder.mkdir(parents=True, exist_ok=True)
     dates, lines = {}, []
-    for line in (ps.OUT / name / "articles.jsonl").read_text(encoding="utf-8").split("\n"):
+    for line in (dev_sets.OUT / name / "articles.jsonl").read_text(encoding="utf-8").split("\n"):
         if line.strip():
             record = json.loads(line)
             dates[record["id"]] = article_date(record["id"])
@@ -132,9 +132,9 @@ def stamp(engine: Engine) -> dict:
 def date_check(name: str, limit: int) -> dict:
     index, questions_file, dates = dated_index(name)
     asked = [q for q in load_questions(questions_file) if q.article_ids and not q.unanswerable]
-    asked = ps.sample(asked, limit)
+    asked = dev_sets.sample(asked, limit)
     engine = Engine.from_index(index)
-    options, stamped = SearchOptions(k=ps.K), stamp(engine)
+    options, stamped = SearchOptions(k=dev_sets.K), stamp(engine)
     plain = evaluate(engine, asked, options)
     out = {**stamped, "questions": len(asked), "plain": plain.report.metrics, "variants": {}}
     rng = random.Random(11)
@@ -166,13 +166,13 @@ def paraphrase_check(name: str) -> dict | None:
     """Hand-written paraphrases of a set (or its own questions for SciFact, whose claims paraphrase)."""
     path = CHECKS / f"paraphrase-{name}.jsonl"
     if name == "scifact":
-        index, path = ps.prepare(name)
+        index, path = dev_sets.prepare(name)
     elif path.exists():
-        index, _ = ps.prepare(name)
+        index, _ = dev_sets.prepare(name)
     else:
         return None
     questions, engine = load_questions(path), Engine.from_index(index)
-    metrics = evaluate(engine, questions, SearchOptions(k=ps.K)).report.metrics
+    metrics = evaluate(engine, questions, SearchOptions(k=dev_sets.K)).report.metrics
     return {
         **stamp(engine),
         "questions": len(questions),
@@ -196,7 +196,7 @@ def measured(result: dict, now: dict) -> str:
 def date_table(name: str, result: dict, now: dict) -> list[str]:
     plain = result["plain"]
     lines = [
-        f"**{ps.BENCHES[name].title}**, {result['questions']} questions; without time words: "
+        f"**{dev_sets.BENCHES[name].title}**, {result['questions']} questions; without time words: "
         f"nDCG@10 {cell(plain.get('ndcg@10'))}, AR@5 {cell(plain.get('answer_recall@5'))}, "
         f"refused {cell(plain.get('false_abstention'))}{measured(result, now)}.",
         "",
@@ -265,7 +265,7 @@ def merged(saved: dict, ran: dict) -> dict[str, dict[str, dict]]:
 
 def lost(section: str, results: dict[str, dict[str, dict]]) -> list[str]:
     """Sets whose tables `section` shows but `results` lacks (a partial run without saved results)."""
-    gone = [n for n in SETS if f"**{ps.BENCHES[n].title}**" in section and n not in results["dated"]]
+    gone = [n for n in SETS if f"**{dev_sets.BENCHES[n].title}**" in section and n not in results["dated"]]
     return gone + [
         k for k in map(para_label, PARAPHRASED) if f"| {k}" in section and k not in results["paraphrase"]
     ]
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--limit", type=int, default=300, help="questions per set (a fixed sample)")
     parser.add_argument(
-        "--out", type=Path, default=ps.OUT / "news-checks.json", help="results, kept and merged"
+        "--out", type=Path, default=dev_sets.OUT / "news-checks.json", help="results, kept and merged"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -9,7 +9,7 @@ the real ones plus Gaussian noise (sigma 0.02 per dimension, cosine about 0.93 t
 original), renormalised. Texts are therefore repeated (BM25 sees each word c times more
 often) and vectors are near-duplicates in clusters; dense search cost does not depend on
 the values for exact search, and depends on them only mildly for graph/IVF search. The index
-is written with the library's own segments (qa/segments.py, SEGMENT_ROWS per segment),
+is written with the library's own segments (qa/index/segments.py, SEGMENT_ROWS per segment),
 maintenance and `write_generation`, so file formats, FAISS type per segment and BM25
 postings are exactly what `qa index` would produce for that many passages.
 

@@ -155,7 +155,7 @@ def report(res: dict[str, Any]) -> str:
     files = [[name, mb(nbytes)] for name, nbytes in sorted(size["files"].items(), key=lambda kv: -kv[1])]
     probes = [
         ["`qa ask` today (NumPy question encoder)", default],
-        ["model loaded through sentence-transformers first (the path before `qa/minilm.py`)", torch_path],
+        ["model loaded through sentence-transformers first (the path before `encode/minilm.py`)", torch_path],
     ]
     lines += [
         *bench.md_table(["measure", "result", "goal"], rows),

@@ -109,7 +109,7 @@ def probe(mode: str, index_dir: str) -> None:
 
     mode "default" does what `qa ask` does (the engine's default embedder: questions go through
     the NumPy MiniLM while torch is not loaded); mode "torch" loads sentence-transformers first,
-    as `qa index` and the chat do, which is how every cold ask went before qa/minilm.py.
+    as `qa index` and the chat do, which is how every cold ask went before qa/encode/minilm.py.
     """
     t0 = time.perf_counter()
     stages: dict[str, float] = {}

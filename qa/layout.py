@@ -39,6 +39,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 SOURCES = "sources.json"
 UPLOADS = "uploads"
+FEEDBACK = "feedback/feedback.jsonl"  # the chat's thumbs up/down, unless --feedback names another file
 LOCK = ".lock"
 GENERATION_MARK = ".qa-generation"
 MARK_TEXT = "written by qa index: one generation of an index; qa deletes it when it is replaced\n"

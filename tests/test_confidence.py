@@ -1,4 +1,4 @@
-"""The answer-confidence signals and model (qa/confidence.py), on hand-made retrievals."""
+"""The answer-confidence signals and model (qa/search/confidence.py), on hand-made retrievals."""
 
 import json
 import math

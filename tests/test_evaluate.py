@@ -11,6 +11,7 @@ from qa.errors import QuestionSetError
 from qa.eval.evaluate import evaluate, read_rows, summarise, write_rows
 from qa.eval.questions import Question, load_questions
 from qa.eval.report import compare, format_report, plot_curves
+from qa.index.generation import manifest_backend
 from qa.search.options import FUSIONS, SearchOptions
 
 from .conftest import DATA, HashEmbedder
@@ -239,3 +240,10 @@ def test_report_keeps_a_gap_between_every_label_and_its_value(engine):
     text = format_report(evaluate(engine, load_questions(QUESTIONS, limit=3)).report)
     rows = [line for line in text.splitlines() if line.startswith("  ")]
     assert rows and all("  " in line.strip() for line in rows), rows
+
+
+def test_report_names_the_index_backend(engine):
+    """onnx-int8 and torch indexes of the same articles score a little apart: a report says which."""
+    report = evaluate(engine, load_questions(QUESTIONS, limit=2)).report
+    assert report.index["backend"] == manifest_backend(engine.index.manifest)
+    assert f"backend {report.index['backend']}, manifest" in format_report(report)

@@ -22,7 +22,7 @@ from qa.encode.embedder import Embedder, Progress
 from qa.errors import QAError
 from qa.index import library
 from qa.index.build import ensure_index
-from qa.index.library import Overview, example_questions
+from qa.layout import FEEDBACK
 from qa.search.answer import Answer, answer_json, hit_json
 from qa.search.conversation import Turn
 from qa.search.engine import Engine
@@ -68,7 +68,7 @@ class ChatService:
         upload_dir: Path | str | None = None,
     ):
         self.index_dir = Path(index_dir)
-        self.feedback_path = Path(feedback_path or self.index_dir / "feedback" / "feedback.jsonl")
+        self.feedback_path = Path(feedback_path or self.index_dir / FEEDBACK)
         self.upload_dir = Path(upload_dir or self.index_dir / "uploads")
         self._seen = self._current_stamp()  # before loading: a switch during the load is seen later
         self.engine = Engine.from_index(self.index_dir, embedder=embedder)  # None: the index's backend
@@ -134,7 +134,7 @@ class ChatService:
     def facets(self) -> dict[str, Any]:
         return self.current_engine().facets()
 
-    def overview(self) -> Overview:
+    def overview(self) -> library.Overview:
         return library.overview(self.current_engine().index)
 
     def header(self) -> str:
@@ -143,7 +143,7 @@ class ChatService:
     def examples(self, *extra: Path) -> list[str]:
         """Example questions from `extra` files and the questions.jsonl beside the indexed folders."""
         sources = self.current_engine().index.manifest.get("sources") or []
-        return example_questions(library.question_files(sources, extra), self.engine.index.articles)
+        return library.example_questions(library.question_files(sources, extra), self.engine.index.articles)
 
     def render(self, state: ChatState, examples: Sequence[str] = (), stamp: int | None = None) -> str:
         """The conversation as HTML; before the first question, the first screen (what is

@@ -18,7 +18,11 @@ from .options import echo, index_option, run_with_progress, user_errors
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
-@click.option("--rebuild", is_flag=True, help="Re-embed everything (after a model or format change)")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Re-embed every source (after a model or format change); with --add, PATHS join them",
+)
 @click.option("--add", "add", is_flag=True, help="Add or update PATHS' articles and keep the others indexed")
 @click.option(
     "--remove",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from qa.config import INDEX_ENV
 from qa.errors import QAError
 from qa.serve import OPTIONS as SERVE_OPTIONS
 from qa.terminal import escape_controls
+
+if TYPE_CHECKING:  # numpy stays out of `qa --help`
+    from qa.encode.embedder import Progress
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -92,7 +95,7 @@ def echo(text: str, err: bool = False) -> None:
 
 
 def run_with_progress(
-    job: Callable[[Callable[[int, int], None]], Any], quiet: bool, label: str = "Embedding passages"
+    job: Callable[[Progress], Any], quiet: bool, label: str = "Embedding passages"
 ) -> Any:
     """Run `job(progress)` with a progress bar on stderr fed by its callback."""
     bar: Any = None

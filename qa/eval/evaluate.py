@@ -18,6 +18,7 @@ from typing import Any
 from qa import jsonl, layout
 from qa.encode.embedder import Progress
 from qa.errors import QAError, QuestionError, QuestionSetError
+from qa.index.generation import manifest_backend
 from qa.search.answer import Answer, answer_json
 from qa.search.engine import Engine
 from qa.search.options import EVAL_K, MAX_K, SearchOptions
@@ -201,6 +202,7 @@ def index_info(engine: Engine) -> dict[str, Any]:
         "generation": ix.folder.name,
         "manifest_sha256": hashlib.sha256(manifest).hexdigest()[:16],
         "model": ix.manifest.get("model"),
+        "backend": manifest_backend(ix.manifest),  # onnx-int8's vectors differ a little from torch's
         "articles": len(ix.articles),
         "passages": len(ix.passages),
     }

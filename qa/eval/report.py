@@ -62,7 +62,7 @@ def format_report(report: EvalReport) -> str:
         f"{report.questions} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable); "
         f"fusion {opt.get('fusion')}, k={opt.get('k')}",
         f"index {ix.get('path')} ({ix.get('articles')} articles, {ix.get('passages')} passages, "
-        f"manifest {ix.get('manifest_sha256')})",
+        f"backend {ix.get('backend', '?')}, manifest {ix.get('manifest_sha256')})",
     ]
     width = 2 + max(len(label) for _, _, rows in SECTIONS for _, label in rows)  # longest label + a gap
     for title, count, rows in SECTIONS:

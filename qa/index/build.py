@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.config import DEFAULT_BACKEND, DEFAULT_SOURCES, DenseSettings, IndexSettings, default_index_dir
 from qa.encode import backends
 from qa.encode.embedder import Embedder, Progress
-from qa.errors import NoArticlesError, QAError
+from qa.errors import NoArticlesError, QAError, SourcesError
 from qa.text.articles import Article, Problem
 from qa.text.ingest import Ingested, load_articles
 from qa.text.readers import SUPPORTED
@@ -81,6 +81,8 @@ def index_paths(
         SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
+    if rebuild and (keep_others or (remove and not paths)):  # a rebuild reads every source
+        paths, keep_others = every_source(root, paths if keep_others else []), False
     chosen = backend or recorded_backend(root)
     # On Ray, this process only encodes questions (on its CPU); the actors pick their device.
     embedder = embedder or backends.default_embedder(chosen, "cpu" if ray else device)
@@ -147,6 +149,20 @@ def ensure_index(
     (notify or log.warning)(line)
     index_paths(paths, root, embedder=embedder, progress=progress, notify=notify)
     return True
+
+
+def every_source(root: Path, paths: Sequence[Path | str]) -> list[str]:
+    """The sources of a rebuild that would read only some (`--rebuild --add PATHS`, `--rebuild
+    --remove ID`): the recorded ones and PATHS. A rebuild embeds the whole index again, so
+    reading PATHS alone would leave every other article out."""
+    recorded = sources.read_sources(root)
+    if recorded is None and sources.has_index(root):
+        raise SourcesError(
+            f"the index at {root} does not record its sources, so a rebuild would keep only "
+            f"{', '.join(map(str, paths)) or 'nothing'}; rebuild it from every source: "
+            "`qa index --rebuild SOURCES...`"
+        )
+    return [*dict.fromkeys([*(recorded or []), *sources.resolve(paths)])]
 
 
 def plan_sources(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from qa import jsonl
 from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
-from qa.layout import CURRENT, GENERATION_MARK, LOCK, MANIFEST, MARK_TEXT, is_generation
+from qa.layout import CURRENT, GENERATION_MARK, LOCK, MANIFEST, MARK_TEXT, SOURCES, is_generation
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def remove_stale(root: Path, keep: str) -> None:
     for child in root.iterdir():
         if child.name != keep and not child.is_symlink() and child.is_dir() and is_generation(child):
             shutil.rmtree(child, ignore_errors=True)
-        elif child.name.startswith((f".{CURRENT}.tmp-", ".sources.json.tmp-")) and child.is_file():
+        elif child.name.startswith((f".{CURRENT}.tmp-", f".{SOURCES}.tmp-")) and child.is_file():
             child.unlink(missing_ok=True)
 
 

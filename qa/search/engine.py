@@ -62,7 +62,7 @@ from .dates import (
 from .dense_store import DenseStore, FaissStore
 from .evidence import QueryTerms, SentenceEvidence, query_terms, sentence_evidence
 from .milvus_store import open_store
-from .options import PURE, SearchOptions, _cosine_weight, check_question
+from .options import PURE, SearchOptions, check_question, cosine_weight
 from .rank import favour, prefer_time, rerank, select
 from .retrieval import Retrieval, evidence_note, remap
 from .retrieve import Filters, Hit, search
@@ -159,7 +159,7 @@ class Engine:
             return None  # "How many?": no words of its own; the searched query chooses
         both = alone.qvec + found.qvec
         both = both / (np.linalg.norm(both) or 1.0)
-        weight = _cosine_weight(options)
+        weight = cosine_weight(options)
         return sentence_evidence(alone.terms, both, found.hits, self.index, cosine_weight=weight)
 
     def _mentions(self, history: Sequence[Turn]) -> Mentions:
@@ -204,7 +204,7 @@ class Engine:
         pool = sorted(hits, key=lambda h: -(h.score + lift * fits.get(h.row, 0.0)))
         pool = pool[: options.rerank_depth]
         terms = query_terms(topic, query[len(topic) :], self.index)
-        evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=_cosine_weight(options))
+        evidence = sentence_evidence(terms, qvec, pool, self.index, cosine_weight=cosine_weight(options))
         # Scaled by the best fused score of all candidates, not of the pool: lifting articles of
         # the question's time into the pool must not change how the others compare.
         best = max((h.score for h in hits), default=0.0)

@@ -51,7 +51,7 @@ class SearchOptions:
 PURE = {"bm25": 0.0, "dense": 1.0}
 
 
-def _cosine_weight(options: SearchOptions) -> float:
+def cosine_weight(options: SearchOptions) -> float:
     """Cosine's share of a sentence's evidence score."""
     return PURE.get(options.fusion, 0.5)
 
