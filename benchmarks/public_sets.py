@@ -171,7 +171,8 @@ def off_corpus_section() -> list[str]:
         if reports:
             n = next(iter(reports.values()))["questions"]
             rates = [cell(reports[f]["metrics"]["abstention"]) if f in reports else "-" for f in FUSIONS]
-            where = BENCHES[against].title + (", off-topic" if kind == "offtopic" else "")
+            backend = next(iter(reports.values()))["index"].get("backend", "backend not recorded")
+            where = f"{BENCHES[against].title}{', off-topic' if kind == 'offtopic' else ''} ({backend})"
             rows.append([f"{BENCHES[asked].title} (sample of {n})", where, *rates])
     return [
         "### Off-corpus questions",
