@@ -68,6 +68,9 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
 
 def import_onnxruntime() -> Any:
     """The onnxruntime module, or an error that says how to get it (one wording for both uses)."""
+    # onnxruntime 1.32 keeps a telemetry queue (a device id, process events) in
+    # ~/.cache/Microsoft/DeveloperTools; qa runs offline and writes only where it is told to.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
     except ImportError as ex:
@@ -75,6 +78,8 @@ def import_onnxruntime() -> Any:
             "the ONNX backends need onnxruntime and onnx, which qa depends on; reinstall qa "
             "(`pip install -e .`) or index with `--backend torch`"
         ) from ex
+    if hasattr(onnxruntime, "disable_telemetry_events"):
+        onnxruntime.disable_telemetry_events()
     return onnxruntime
 
 
