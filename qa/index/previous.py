@@ -4,9 +4,9 @@ Previous opens the live generation for writing: its segments, their deletions, a
 catalog of where each live article is (segment, content hash, rows), read from the
 segments' small catalog files, never from their texts or vectors. Plan sorts the incoming
 stream: an unchanged article stays where it is, a new or changed one is written anew, and
-the rows of changed and removed ones are marked deleted in the linked segments. A segment
-with a file changed since it was written (damage.py) is not linked: its articles are written
-anew, so no run publishes a damaged file again or reports success over one.
+the rows of changed and removed ones are marked deleted in the linked segments (an --add's id
+clash: id_clash.py). A segment with a file changed since it was written (damage.py) is not
+linked: its articles are written anew, so no run publishes a damaged file again.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from . import dense as dense_index
 from . import folder as index_folder
 from .damage import Damage
 from .generation import check_model, read_manifest
+from .id_clash import own_id
 from .maintenance import Part
 from .passage_index import PassageIndex
 from .records import article_from_row
@@ -194,12 +195,15 @@ class Plan:
         self.catalog = previous.catalog if previous else {}
         self.hashes = previous.hashes if previous else {}
         self.seen: set[str] = set()
+        self.paths: dict[int, dict[str, str | None]] = {}  # id_clash.py's reads
         self.dead: dict[int, set[str]] = {}  # segment -> ids of its articles deleted
         self.added = self.updated = self.unchanged = self.removed = self.read = 0
 
     def fresh(self, articles: Iterable[Article]) -> Iterator[Article]:
         """The articles to write: new and changed ones (and a legacy index's others)."""
         for article in articles:
+            if self.keep_others and self.previous:
+                article = own_id(article, self.previous, self.paths, self.seen)
             if article.id in self.remove or article.id in self.seen:
                 continue
             self.seen.add(article.id)
@@ -288,3 +292,4 @@ class Plan:
             embedded,
             seconds,
         )
+
