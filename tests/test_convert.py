@@ -131,3 +131,14 @@ def test_a_bad_beir_line_names_the_file_and_line(tmp_path, end):
     corpus.write_text(corpus.read_text() + '\n{"_id": "d9", "text": ' + end)  # a blank line, then the bad one
     with pytest.raises(DatasetError, match=rf"corpus\.jsonl:{good + 2}: malformed JSON"):
         convert_beir(tmp_path / "beir", tmp_path / "out")
+
+
+def test_convert_replaces_only_its_own_earlier_output(tmp_path):
+    """A rerun into the same folder writes the same bytes; a user's other file there is kept."""
+    first = convert_squad(DATA / "squad.json", tmp_path)
+    assert convert_squad(DATA / "squad.json", tmp_path) == first
+    mine = tmp_path / "articles.jsonl"
+    mine.write_text('{"id": "mine", "title": "Mine", "text": "My own notes."}\n')
+    with pytest.raises(DatasetError, match="articles.jsonl already exist with other content; give another --out"):
+        convert_squad(DATA / "squad.json", tmp_path)
+    assert mine.read_text().startswith('{"id": "mine"')

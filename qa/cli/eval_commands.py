@@ -101,7 +101,8 @@ def eval_command(
 def convert() -> None:
     """Turn SQuAD or BEIR data into articles and questions.
 
-    Writes OUT/articles.jsonl (for `qa index`) and OUT/questions.jsonl (for `qa eval`).
+    Writes OUT/articles.jsonl (for `qa index`) and OUT/questions.jsonl (for `qa eval`);
+    files of those names with other content in OUT are never replaced.
     """
 
 

@@ -200,9 +200,24 @@ def write_set(
         if q["id"] not in seen and str(q["question"]).strip():
             seen.add(q["id"])
             kept.append(q)
-    jsonl.write(folder / ARTICLES, articles)
-    jsonl.write(folder / QUESTIONS, kept)
+    files = {folder / ARTICLES: articles, folder / QUESTIONS: kept}
+    text = {path: "".join(map(jsonl.dumps_line, records)) for path, records in files.items()}
+    others = [str(path) for path in files if path.exists() and _text(path) != text[path]]
+    if others:  # a rerun writes the same bytes; anything else there is not ours to replace
+        raise DatasetError(
+            f"{' and '.join(others)} already exist with other content; give another --out, "
+            "or delete them first if they are an earlier conversion"
+        )
+    for path, records in files.items():
+        jsonl.write(path, records)
     unanswerable = sum(1 for q in kept if q.get("unanswerable"))
     return Converted(
         str(folder), len(articles), len(kept), unanswerable, skipped + len(questions) - len(kept)
     )
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
