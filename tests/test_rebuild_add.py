@@ -55,3 +55,19 @@ def test_rebuild_with_add_on_an_index_without_recorded_sources_names_the_fix(tmp
     with pytest.raises(SourcesError, match="does not record its sources, so a rebuild would keep only .*today.*qa index --rebuild SOURCES"):
         index_paths([upload(tmp_path)], built, embedder=embedder, settings=settings, keep_others=True, rebuild=True)
 
+
+
+def test_a_refused_first_run_leaves_no_folder_behind(tmp_path, embedder, settings):
+    """`qa index nothere --index a/b/ix` used to leave a/b/ix/.lock (found by an attacker try)."""
+    from qa.errors import NoArticlesError
+
+    target = tmp_path / "a" / "b" / "ix"
+    with pytest.raises(NoArticlesError, match="does not exist"):
+        index_paths([tmp_path / "nothere"], target, embedder=embedder, settings=settings)
+    assert list(tmp_path.iterdir()) == []
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")  # a folder of the user's: only qa's lock may go
+    with pytest.raises(NoArticlesError):
+        index_paths([tmp_path / "nothere"], mine / "ix", embedder=embedder, settings=settings)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -11,6 +11,7 @@ No pickle anywhere: JSON, JSON lines, numpy/faiss native formats.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qa import jsonl
-from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
+from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError, QAError
 from qa.layout import CURRENT, GENERATION_MARK, LOCK, MANIFEST, MARK_TEXT, SOURCES, is_generation
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def writer_lock(root: Path) -> Iterator[None]:
     import fcntl
 
     check_folder(root)
+    new = [p for p in (root, *root.parents) if not p.exists()]  # folders this run makes
     try:
         root.mkdir(parents=True, exist_ok=True)
         fh = (root / LOCK).open("a")
@@ -142,8 +144,20 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
+        except QAError:  # a run refused before it wrote anything (no articles there, say):
+            _unmake(new)  # the folders it made for the index go again
+            raise
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _unmake(folders: list[Path]) -> None:
+    """Remove the folders a failed first run made, deepest first, if they hold only its lock."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            if [c.name for c in folder.iterdir()] == [LOCK]:
+                (folder / LOCK).unlink()
+            folder.rmdir()
 
 
 def new_generation(root: Path) -> Path:
