@@ -3,9 +3,10 @@
 Without a given id, an article is named by its file's path inside the folder it was read
 from, so two folders can both hold an `s1` (monday/s1.txt, tuesday/s1.txt). One run reading
 both names the second `s1~2` (text/ingest.py). An --add reads only the new folder, so here
-the index decides: the same id from another file, with other content, is a clash, and the
-new article takes the `s1~N` that a run reading both folders would give it (or the one that
-file already holds); the same file, or an id the article gives itself, is an update.
+the index decides: the same id from another file, with another title and content, is a
+clash, and the new article takes the `s1~N` that a run reading both folders would give it
+(or the one that file already holds); the same file, the same title (a revised story
+uploaded in the chat) or an id the article gives itself is an update.
 """
 
 from __future__ import annotations
@@ -31,17 +32,17 @@ class Indexed(Protocol):
     segments: list[Segment]
 
 
-Paths = dict[int, dict[str, str | None]]  # segment -> {article id: the path it was read from}
+Paths = dict[int, dict[str, tuple[str | None, str]]]  # segment -> {article id: (path, title)}
 
 
-def stored_path(previous: Indexed, aid: str, paths: Paths) -> str | None:
-    """Where indexed article `aid` was read from: its segment's articles are read once, and
-    only when an --add brings an id already indexed with other content."""
+def stored(previous: Indexed, aid: str, paths: Paths) -> tuple[str | None, str]:
+    """Where indexed article `aid` was read from, and its title: its segment's articles are
+    read once, and only when an --add brings an id already indexed with other content."""
     k = previous.catalog[aid][0]
     if k not in paths:
         rows = jsonl.read(previous.segments[k].folder / ARTICLES_FILE)
-        paths[k] = {row["id"]: row.get("path") for row in rows}
-    return paths[k].get(aid)
+        paths[k] = {row["id"]: (row.get("path"), row.get("title", "")) for row in rows}
+    return paths[k].get(aid, (None, ""))
 
 
 def own_id(article: Article, previous: Indexed, paths: Paths, taken: set[str]) -> Article:
@@ -50,7 +51,7 @@ def own_id(article: Article, previous: Indexed, paths: Paths, taken: set[str]) -
     if not (article.path and named_by_file(article) and clashes(article, previous, paths, taken)):
         return article
     base, n = re.sub(r"~\d+$", "", article.id), 2
-    while (other := f"{base}~{n}") in taken or not same_file(previous, other, article.path, paths):
+    while (other := f"{base}~{n}") in taken or not same_story(previous, other, article, paths):
         n += 1
     if other not in previous.catalog:  # said once, when the id is given
         log.warning(
@@ -66,16 +67,17 @@ def clashes(article: Article, previous: Indexed, paths: Paths, taken: set[str]) 
     return (
         old is not None
         and old[1] != article.content_hash
-        and not same_file(previous, article.id, article.path or "", paths)
+        and not same_story(previous, article.id, article, paths)
     )
 
 
-def same_file(previous: Indexed, aid: str, path: str, paths: Paths) -> bool:
-    """True when `aid` is free in the index or was read from the file at `path`."""
+def same_story(previous: Indexed, aid: str, article: Article, paths: Paths) -> bool:
+    """True when `aid` is free in the index, or holds an article read from the same file or
+    with the same title (a revised story uploaded from elsewhere is an update)."""
     if aid not in previous.catalog:
         return True
-    before = stored_path(previous, aid, paths)
-    return before is None or file_of(before) == file_of(path)
+    path, title = stored(previous, aid, paths)
+    return path is None or file_of(path) == file_of(article.path or "") or title == article.title
 
 
 def named_by_file(article: Article) -> bool:

@@ -32,7 +32,7 @@ from . import dense as dense_index
 from . import folder as index_folder
 from .damage import Damage
 from .generation import check_model, read_manifest
-from .id_clash import own_id
+from .id_clash import Paths, own_id
 from .maintenance import Part
 from .passage_index import PassageIndex
 from .records import article_from_row
@@ -195,7 +195,7 @@ class Plan:
         self.catalog = previous.catalog if previous else {}
         self.hashes = previous.hashes if previous else {}
         self.seen: set[str] = set()
-        self.paths: dict[int, dict[str, str | None]] = {}  # id_clash.py's reads
+        self.paths: Paths = {}  # id_clash.py's reads
         self.dead: dict[int, set[str]] = {}  # segment -> ids of its articles deleted
         self.added = self.updated = self.unchanged = self.removed = self.read = 0
 
