@@ -190,6 +190,18 @@ def test_cli_add_and_remove(monkeypatch, tmp_path, articles_dir):
     assert json.loads(again.output)["articles"] == 7
 
 
+def test_cli_add_without_paths_and_remove_of_an_unknown_id_say_so(monkeypatch, tmp_path, articles_dir, caplog):
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
+    ix = str(tmp_path / "ix")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(articles_dir), "--index", ix]).exit_code == 0
+    bare = runner.invoke(cli, ["index", "--add", "--index", ix])
+    assert bare.exit_code == 2 and "--add adds PATHS: give the files or folders" in bare.output
+    gone = runner.invoke(cli, ["index", "--remove", "no-such-story", "--index", ix, "--json"])
+    assert json.loads(gone.output)["removed"] == 0
+    assert "--remove no-such-story: no indexed article has that id" in caplog.text
+
+
 def test_a_segment_is_capped_and_batches_are_bounded(tmp_path, articles_dir, settings, monkeypatch):
     monkeypatch.setattr(qindex, "SEGMENT_ROWS", 3)
     monkeypatch.setattr(qindex, "EMBED_ROWS", 2)

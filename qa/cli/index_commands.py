@@ -97,6 +97,8 @@ def index(
     if verify:
         verify_index_files(index_dir, paths, rebuild)
         return
+    if add and not paths:
+        raise click.UsageError("--add adds PATHS: give the files or folders of articles to add")
     ray = ray_address or ("local" if use_ray else None)
     with user_errors():
         result = run_with_progress(

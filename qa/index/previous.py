@@ -227,6 +227,8 @@ class Plan:
     def finish(self) -> None:
         """After the stream: the indexed articles that were not in it (or asked to go) are deleted."""
         gone = set(self.hashes) & self.remove if self.keep_others else set(self.hashes) - self.seen
+        for aid in sorted(self.remove - set(self.hashes)):
+            log.warning("--remove %s: no indexed article has that id; nothing removed for it", aid)
         self.removed, self.read = len(gone), len(self.seen)
         self.seen = set()  # not needed any more: let a million ids go before the vectors are written
         for aid in gone & set(self.catalog):
