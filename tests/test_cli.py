@@ -98,6 +98,8 @@ def test_ask_filters(runner, articles_dir, tmp_path):
     assert {p["article_id"] for p in json.loads(result.output)["passages"]} == {"harbour", "orchard"}
     bad = runner.invoke(cli, ["ask", "news", "--index", ix, "--since", "someday"])
     assert bad.exit_code == 2 and "'someday' is not a date" in bad.output
+    backwards = runner.invoke(cli, ["ask", "news", "--index", ix, "--since", "2024-03-31", "--until", "2024-03-01"])
+    assert backwards.exit_code == 2 and "--since 2024-03-31 is after --until 2024-03-01: swap them" in backwards.output
 
 
 def test_ask_as_of(runner, articles_dir, tmp_path):

@@ -146,3 +146,13 @@ def test_a_flood_of_warnings_is_listed_up_to_a_cap_and_counted_beyond(tmp_path):
     *listed, more = loaded.problems
     assert len(listed) == KEEP_PROBLEMS and all("already used" in p.message for p in listed)
     assert more.level == "warning" and more.message.startswith("7 more warnings")
+
+
+def test_an_html_page_without_text_is_one_problem_of_ours(tmp_path, caplog):
+    """trafilatura logged a bare "discarding data: None" that named no file (found by a new-user try)."""
+    page = tmp_path / "empty.html"
+    page.write_text("<html><head><title>x</title></head><body><div></div></body></html>")
+    loaded = load_articles([tmp_path])
+    assert list(loaded) == []
+    assert [str(p) for p in loaded.problems] == [f"{page}: no article text found in the HTML page"]
+    assert "discarding data" not in caplog.text

@@ -74,7 +74,7 @@ def ask(
 
     With no index yet, one is built from seeds/ first. Time words in the question
     ("this week", "in October 2024", "latest") prefer articles of that time; only
-    --since/--until leave articles out.
+    --since/--until leave articles out (undated ones too).
 
     \b
         qa ask "How many North Korean troops are in Russia?" -k 3 --json
@@ -88,6 +88,8 @@ def ask(
 
     from .answer_text import format_answer
 
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since} is after --until {until}: swap them")
     with user_errors():
         run_with_progress(
             lambda p: ensure_index(index_dir, progress=p, notify=lambda line: echo(line, err=True)),

@@ -8,6 +8,7 @@ qa reads, is the one list that indexing, uploads and their messages use.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -215,6 +216,8 @@ def read_html(raw: str, path: str, default_id: str) -> ReaderOutput:
     """Main text, title and date of a web page, found by trafilatura."""
     import trafilatura
 
+    # Its "discarding data: None" for a page without text names no file; the Problem below does.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False)
     if doc is None:
         yield Problem(path, "no article text found in the HTML page")
