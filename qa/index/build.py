@@ -153,16 +153,16 @@ def ensure_index(
 
 def every_source(root: Path, paths: Sequence[Path | str]) -> list[str]:
     """The sources of a rebuild that would read only some (`--rebuild --add PATHS`, `--rebuild
-    --remove ID`): the recorded ones and PATHS. A rebuild embeds the whole index again, so
-    reading PATHS alone would leave every other article out."""
-    recorded = sources.read_sources(root)
-    if recorded is None and sources.has_index(root):
+    --remove ID`): what an --add of PATHS would record, the recorded sources and PATHS. A
+    rebuild embeds the whole index again, so reading PATHS alone would leave the rest out."""
+    _, recorded = plan_sources(root, paths, keep_others=True)
+    if recorded is None:
         raise SourcesError(
             f"the index at {root} does not record its sources, so a rebuild would keep only "
             f"{', '.join(map(str, paths)) or 'nothing'}; rebuild it from every source: "
             "`qa index --rebuild SOURCES...`"
         )
-    return [*dict.fromkeys([*(recorded or []), *sources.resolve(paths)])]
+    return recorded
 
 
 def plan_sources(

@@ -50,7 +50,7 @@ def own_id(article: Article, previous: Indexed, paths: Paths, taken: set[str]) -
     index, or earlier in this run: `taken`)."""
     if not (article.path and named_by_file(article) and clashes(article, previous, paths, taken)):
         return article
-    base, n = re.sub(r"~\d+$", "", article.id), 2
+    base, n = without_number(article.id), 2
     while (other := f"{base}~{n}") in taken or not same_story(previous, other, article, paths):
         n += 1
     if other not in previous.catalog:  # said once, when the id is given
@@ -83,8 +83,13 @@ def same_story(previous: Indexed, aid: str, article: Article, paths: Paths) -> b
 def named_by_file(article: Article) -> bool:
     """True when the article's id is its file's path without the extension (no id was given),
     or that with the `~N` a run that read two such files gave the second."""
-    stem, aid = Path(file_of(article.path or "")).with_suffix("").as_posix(), re.sub(r"~\d+$", "", article.id)
+    stem, aid = Path(file_of(article.path or "")).with_suffix("").as_posix(), without_number(article.id)
     return stem == aid or stem.endswith("/" + aid)
+
+
+def without_number(aid: str) -> str:
+    """`s1` of `s1~2`: the id before the number a clash gave it (text/ingest.py's _free_id)."""
+    return re.sub(r"~\d+$", "", aid)
 
 
 def file_of(path: str) -> str:
