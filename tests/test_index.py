@@ -102,6 +102,19 @@ def test_a_failed_write_leaves_the_previous_index_live(tmp_path, built, articles
     assert leftovers == [] and len([p for p in built.iterdir() if p.name.startswith("gen-")]) == 1
 
 
+def test_builds_in_the_same_clock_tick_get_their_own_generations(built, articles_dir, settings, monkeypatch):
+    # CI once saw two builds by one process in one second read the same clock: the second
+    # publish met the live generation of that name ("Directory not empty"). Freeze the clock.
+    monkeypatch.setattr(folder.time, "strftime", lambda *a: "20260101-000000")
+    monkeypatch.setattr(folder.time, "monotonic_ns", lambda: 123, raising=False)
+    for n in range(3):
+        (articles_dir / f"tick{n}.txt").write_text(f"Tick {n}\n\nA story about clock tick {n}.")
+        index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
+        live = PassageIndex.load(built)
+        assert f"tick{n}" in live.articles
+    assert len([p for p in built.iterdir() if p.name.startswith("gen-")]) == 1
+
+
 def test_other_model_is_refused_with_the_fix(built):
     class OtherModel(HashEmbedder):
         name = "other/model"

@@ -163,11 +163,19 @@ def _unmake(folders: list[Path]) -> None:
 def new_generation(root: Path) -> Path:
     """An empty folder for a generation that is not live yet, marked as qa's own."""
     root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    folder = root / f".building-gen-{stamp}"
-    folder.mkdir()
-    (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
-    return folder
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    # A counter, not the clock, keeps names apart: two builds in one second by one process
+    # (a retry after a failed write) once got the same clock reading, and publishing onto
+    # the live generation of that name failed with "Directory not empty".
+    for n in range(10_000):
+        name = f"gen-{stamp}-{n}"
+        folder = root / f".building-{name}"
+        if (root / name).exists() or folder.exists():
+            continue
+        folder.mkdir()
+        (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
+        return folder
+    raise OSError(errno.EEXIST, "no free generation name", str(root))
 
 
 @contextmanager
