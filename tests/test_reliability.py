@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from qa.cli.main import cli
 from qa.index import folder as index_folder
+from qa.index import lock
 from qa.index.build import index_paths
 from qa.index.passage_index import PassageIndex
 
@@ -93,10 +94,10 @@ def test_a_second_writer_waits_for_the_lock_and_readers_do_not(built, articles_d
     before = PassageIndex.load(built)
     (articles_dir / "new.txt").write_text("Brand New\n\nA fresh article about bridges.")
     waiting = Waiting()
-    logging.getLogger("qa.index.folder").addHandler(waiting)
+    logging.getLogger("qa.index.lock").addHandler(waiting)
     results: list = []
     try:
-        with index_folder.writer_lock(built):  # stands in for a first `qa index` still writing
+        with lock.writer_lock(built):  # stands in for a first `qa index` still writing
             second = threading.Thread(
                 target=lambda: results.append(
                     index_paths([articles_dir], built, embedder=HashEmbedder(), settings=settings)
@@ -109,7 +110,7 @@ def test_a_second_writer_waits_for_the_lock_and_readers_do_not(built, articles_d
             assert during.folder == before.folder and "new" not in during.articles
         second.join(120)
     finally:
-        logging.getLogger("qa.index.folder").removeHandler(waiting)
+        logging.getLogger("qa.index.lock").removeHandler(waiting)
     assert not second.is_alive() and results[0].report.added == 1
     assert "new" in PassageIndex.load(built).articles
 

@@ -23,7 +23,7 @@ from qa.text.articles import Article, Problem
 from qa.text.ingest import Ingested, load_articles
 from qa.text.readers import SUPPORTED
 
-from . import folder, sources
+from . import folder, lock, sources
 from .generation import manifest_backend, read_manifest
 from .previous import IndexReport
 from .update import update_index
@@ -81,6 +81,7 @@ def index_paths(
         SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
+    folder.check_ours(root)  # before the model loads; the lock checks again
     if rebuild and (keep_others or (remove and not paths)):  # a rebuild reads every source
         paths, keep_others = every_source(root, paths if keep_others else []), False
     chosen = backend or recorded_backend(root)
@@ -99,7 +100,7 @@ def index_paths(
     running = (
         embedder if isinstance(embedder, contextlib.AbstractContextManager) else contextlib.nullcontext()
     )
-    with folder.writer_lock(root), running:  # one writer at a time; readers keep the live generation
+    with lock.writer_lock(root), running:  # one writer at a time; readers keep the live generation
         removing_only = bool(remove) and not paths
         keep_others = keep_others or removing_only
         to_read, to_record = plan_sources(root, paths, keep_others)
@@ -144,6 +145,7 @@ def ensure_index(
     folder.check_folder(root)
     if folder.exists(root):
         return False
+    folder.check_ours(root)  # a user's own sources.json: refused before "building one" is said
     paths = [] if sources.has_index(root) else list(seeds)
     line = f"no index at {root} yet; building one from {', '.join(map(str, paths)) or 'its sources'}"
     (notify or log.warning)(line)

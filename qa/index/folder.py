@@ -1,17 +1,17 @@
-"""An index folder's atomic generation switch, its writer lock, and its errors' wording.
+"""An index folder's atomic generation switch, whose files it holds, and its errors' wording.
 
 The folder is drawn, and its files named, in qa/layout.py: CURRENT names the live
-generation, gen-<stamp>/ are generations, .lock is held by the one writer at a time.
+generation, gen-<stamp>/ are generations (index/lock.py holds the one writer's .lock).
 A writer builds a complete new generation beside the live one, fsyncs it, then
 replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
 Only folders holding qa's generation mark are ever deleted (qa/layout.py), and CURRENT
-is trusted only to name such a folder directly inside the index folder.
+is trusted only to name such a folder directly inside the index folder. CURRENT and
+sources.json are replaced whole, so they are written only where they are qa's (check_ours).
 No pickle anywhere: JSON, JSON lines, numpy/faiss native formats.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -24,13 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qa import jsonl
-from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError, QAError
-from qa.layout import CURRENT, GENERATION_MARK, LOCK, MANIFEST, MARK_TEXT, SOURCES, is_generation
+from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
+from qa.layout import CURRENT, GENERATION_MARK, MANIFEST, MARK_TEXT, SOURCES, is_generation
 
 log = logging.getLogger(__name__)
 
 
 MAX_CURRENT_BYTES = 200
+MAX_SOURCES_BYTES = 1 << 20
 
 
 _GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_-]{1,150}")
@@ -72,6 +73,11 @@ def read_current(root: Path) -> str:
     name = raw.decode("ascii", errors="replace").strip()
     if len(raw) <= MAX_CURRENT_BYTES and _GENERATION_NAME.fullmatch(name):
         return name
+    if not any(is_generation(c) for c in root.iterdir()):
+        raise IndexNotFoundError(
+            f"no index at {root}: its {CURRENT} file is not one qa wrote; give an index folder "
+            f"with --index, or build one elsewhere with `qa index PATH --index NEW_FOLDER`"
+        )
     held = (
         f"over {MAX_CURRENT_BYTES} bytes"
         if len(raw) > MAX_CURRENT_BYTES
@@ -118,46 +124,6 @@ def _nearly_full(root: Path) -> bool:
     except OSError:
         return False
     return info.f_bavail * info.f_frsize < 16 << 20
-
-
-@contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """Hold INDEX/.lock exclusively: a second writer waits here, so writes never interleave.
-
-    Without it, one writer's publish would delete the other's half-built generation.
-    The kernel drops the lock when its holder dies, even by SIGKILL.
-    """
-    import fcntl
-
-    check_folder(root)
-    new = [p for p in (root, *root.parents) if not p.exists()]  # folders this run makes
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        fh = (root / LOCK).open("a")
-    except OSError as ex:
-        raise write_failure(root, ex) from None
-    with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning("waiting for another qa index to finish writing %s (lock %s)", root, root / LOCK)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        except QAError:  # a run refused before it wrote anything (no articles there, say):
-            _unmake(new)  # the folders it made for the index go again
-            raise
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _unmake(folders: list[Path]) -> None:
-    """Remove the folders a failed first run made, deepest first, if they hold only its lock."""
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            if [c.name for c in folder.iterdir()] == [LOCK]:
-                (folder / LOCK).unlink()
-            folder.rmdir()
 
 
 def new_generation(root: Path) -> Path:
@@ -235,19 +201,58 @@ def remove_stale(root: Path, keep: str) -> None:
 def adopt_legacy(root: Path) -> None:
     """Mark the generation CURRENT names when an older qa wrote it without a mark, so it
     goes once replaced: CURRENT names it and it holds qa's manifest, so it is qa's."""
+    folder = _legacy_generation(root)
+    if folder is not None:
+        (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
+
+
+def _legacy_generation(root: Path) -> Path | None:
+    """The unmarked generation an older qa made live (CURRENT names it, qa's manifest in it)."""
     try:
         name = read_current(root)
     except (IndexNotFoundError, IndexCorruptError):
-        return
+        return None
     folder = root / name
     if folder.is_symlink() or not folder.is_dir() or is_generation(folder):
-        return
+        return None
     try:
         manifest = jsonl.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return
+        return None
     if isinstance(manifest, dict) and {"format_version", "model_fingerprint", "files"} <= set(manifest):
-        (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
+        return folder
+    return None
+
+
+def check_ours(root: Path) -> None:
+    """Refuse to write an index where CURRENT or sources.json are the user's own files.
+
+    qa replaces both whole, so it must know they are its own: they are when a generation
+    of qa's is beside them (a damaged index is still repaired), when CURRENT names an
+    older qa's generation, or when sources.json has the one shape qa writes.
+    """
+    if not root.is_dir() or any(is_generation(c) for c in root.iterdir()):
+        return
+    theirs = [
+        name
+        for name, ours in ((CURRENT, _legacy_generation), (SOURCES, _sources_shaped))
+        if ((root / name).exists() or (root / name).is_symlink()) and not ours(root)
+    ]
+    if theirs:
+        raise IndexWriteError(
+            f"{root} holds {' and '.join(theirs)}, which qa did not write, and no index of qa's; "
+            "qa never replaces files it did not write: choose another folder with --index "
+            "(or $QA_INDEX), or move those files away"
+        )
+
+
+def _sources_shaped(root: Path) -> bool:
+    try:
+        with (root / SOURCES).open("rb") as fh:
+            data = jsonl.loads(fh.read(MAX_SOURCES_BYTES + 1).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and list(data) == ["sources"] and isinstance(data["sources"], list)
 
 
 def _fsync_file(path: Path) -> None:

@@ -22,8 +22,6 @@ from qa.layout import CURRENT, SOURCES, UPLOADS, is_generation
 from . import folder
 from .generation import read_manifest
 
-MAX_SOURCES_BYTES = 1 << 20
-
 
 def uploads_dir(root: Path) -> Path:
     return root.resolve() / UPLOADS
@@ -46,7 +44,7 @@ def read_sources(root: Path) -> list[str] | None:
         return _from_manifest(root)
     try:
         with file.open("rb") as fh:
-            data = jsonl.loads(fh.read(MAX_SOURCES_BYTES).decode("utf-8"))
+            data = jsonl.loads(fh.read(folder.MAX_SOURCES_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as ex:
         raise SourcesError(f"{file} is unreadable ({ex}); {_name_them(root)}") from None
     listed = data.get("sources") if isinstance(data, dict) else None

@@ -1,0 +1,64 @@
+"""The one writer of an index folder at a time: INDEX/.lock, held with flock.
+
+Readers never take it: they keep reading the live generation while a writer builds the
+next one beside it (index/folder.py switches over). Before the lock file is made, the
+folder is checked to be one qa may write in (folder.check_ours), so a refused run leaves
+nothing of its own in a user's folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.index import folder as index_folder
+from qa.layout import LOCK
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Hold INDEX/.lock exclusively: a second writer waits here, so writes never interleave.
+
+    Without it, one writer's publish would delete the other's half-built generation.
+    The kernel drops the lock when its holder dies, even by SIGKILL.
+    """
+    import fcntl
+
+    index_folder.check_folder(root)
+    index_folder.check_ours(root)
+    new = [p for p in (root, *root.parents) if not p.exists()]  # folders this run makes
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fh = (root / LOCK).open("a")
+    except OSError as ex:
+        raise index_folder.write_failure(root, ex) from None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another qa index to finish writing %s (lock %s)", root, root / LOCK)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        except QAError:  # a run refused before it wrote anything (no articles there, say):
+            _unmake(new)  # the folders it made for the index go again
+            raise
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _unmake(folders: list[Path]) -> None:
+    """Remove the folders a failed first run made, deepest first, if they hold only its lock."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            if [c.name for c in folder.iterdir()] == [LOCK]:
+                (folder / LOCK).unlink()
+            folder.rmdir()
+
+

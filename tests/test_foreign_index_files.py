@@ -1,0 +1,82 @@
+"""A folder given as --index that holds the user's own CURRENT or sources.json.
+
+qa replaces both files whole, so it writes them only where they are its own: a user's
+folder that happens to hold files of those names is refused, untouched, with the fix.
+A damaged index of qa's (its generation still beside them) is still repaired.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli.main import cli
+from qa.errors import IndexWriteError
+from qa.index.build import index_paths
+from qa.index.passage_index import PassageIndex
+
+from .conftest import HashEmbedder
+
+STORY = "Seal Rescued\n\nA seal was rescued from the harbour."
+USERS = {"CURRENT": "my current reading list\n", "sources.json": '{"papers": ["a.pdf"]}\n'}
+
+
+@pytest.fixture
+def runner(monkeypatch, tmp_path):
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    return CliRunner()
+
+
+def users_folder(path, names):
+    path.mkdir()
+    for name in names:
+        (path / name).write_text(USERS[name])
+    return path
+
+
+@pytest.mark.parametrize("names", [["CURRENT"], ["sources.json"], ["CURRENT", "sources.json"]])
+@pytest.mark.parametrize("rebuild", [[], ["--rebuild"]])
+def test_a_users_files_named_like_an_index_are_never_replaced(runner, tmp_path, names, rebuild):
+    mine = users_folder(tmp_path / "mine", names)
+    result = runner.invoke(cli, ["index", "news", "--index", "mine", *rebuild])
+    assert result.exit_code == 1, result.output
+    assert "qa did not write" in result.output and "--index" in result.output
+    assert all(name in result.output for name in names)
+    assert sorted(p.name for p in mine.iterdir()) == sorted(names)  # no .lock, no generation
+    assert all((mine / name).read_text() == USERS[name] for name in names)
+
+
+def test_asking_a_folder_with_a_users_current_says_it_is_no_index(runner, tmp_path):
+    mine = users_folder(tmp_path / "mine", ["CURRENT"])
+    result = runner.invoke(cli, ["ask", "What was rescued?", "--index", "mine"])
+    assert result.exit_code == 1 and "not one qa wrote" in result.output
+    assert "--rebuild" not in result.output  # a repair would be refused: it is not qa's index
+    assert [p.name for p in mine.iterdir()] == ["CURRENT"]
+
+
+def test_a_damaged_index_of_qas_is_still_repaired(runner, tmp_path, settings):
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings)
+    (tmp_path / "ix" / "CURRENT").write_text("garbage\n")
+    (tmp_path / "ix" / "sources.json").write_text("{not json")
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True)
+    assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]
+
+
+def test_the_library_refuses_too_before_anything_is_written(tmp_path, settings):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    mine = users_folder(tmp_path / "mine", ["CURRENT"])
+    with pytest.raises(IndexWriteError, match="CURRENT, which qa did not write"):
+        index_paths([tmp_path / "news"], mine, embedder=HashEmbedder(), settings=settings)
+    assert [p.name for p in mine.iterdir()] == ["CURRENT"]
+
+
+def test_the_chat_and_qa_ask_on_a_users_sources_json_build_nothing(runner, tmp_path):
+    mine = users_folder(tmp_path / "mine", ["sources.json"])
+    result = runner.invoke(cli, ["ask", "What was rescued?", "--index", "mine"])
+    assert result.exit_code == 1 and "qa did not write" in result.output
+    assert "building" not in result.output
+    assert [p.name for p in mine.iterdir()] == ["sources.json"]
