@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -140,6 +140,18 @@ def test_time_fit_is_one_inside_and_decays_outside():
     assert time_fit("2024-10-16", week) == pytest.approx(0.5)
     assert time_fit("2023-10-25", week) < 0.01 and time_fit(None, week) == 0.0
     assert time_fit("2024-10-25", date_intent("Who won?", AS_OF)) == 0.0
+
+
+def test_a_story_dated_after_the_as_of_day_fits_no_window():
+    # Asked on AS_OF, "this week" cannot mean a story not yet written: the day after gets
+    # nothing (it got 0.9 of a perfect fit), while the week before the window still decays.
+    after = (AS_OF + timedelta(days=1)).isoformat()
+    for question in ("What happened this week?", "What is the latest?", f"What happened in {AS_OF:%B %Y}?"):
+        intent = date_intent(question, AS_OF)
+        assert time_fit(after, intent) == 0.0 and time_fit(AS_OF.isoformat(), intent) == 1.0, question
+    assert time_fit("2024-10-16", date_intent("this week", AS_OF)) == pytest.approx(0.5)
+    days = np.array([date(2024, 10, 25).toordinal(), (AS_OF + timedelta(days=1)).toordinal()])
+    assert window_share(days, np.array([1, 1]), date_intent("this week", AS_OF)) == 0.5
 
 
 def test_latest_prefers_the_newest_article(engine):

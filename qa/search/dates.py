@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -91,6 +91,7 @@ class DateIntent:
     prefer_recent: bool = False  # "latest", "recently": the window is the last RECENT_DAYS days
     phrase: str = ""  # the words that set it, for showing the user
     span: tuple[int, int] = (0, 0)  # where `phrase` stands in the question
+    as_of: str | None = None  # ISO: the day asked on; an article dated later fits no window
 
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.prefer_recent)
@@ -165,6 +166,11 @@ def date_intent(question: str, as_of: date | None = None) -> DateIntent:
     Example: date_intent("What happened in October 2024?") -> 2024-10-01 .. 2024-10-31
     """
     as_of = as_of or date.today()
+    intent = _read_window(question, as_of)
+    return replace(intent, as_of=as_of.isoformat()) if intent else intent
+
+
+def _read_window(question: str, as_of: date) -> DateIntent:
     found = _explicit(question, as_of)
     if found:
         return _explicit_intent(question, found, as_of)
@@ -217,7 +223,9 @@ def time_fits(days: np.ndarray, intent: DateIntent) -> np.ndarray:
     """How well each day (date.toordinal(); 0: undated) fits the window, in [0, 1]: 1 inside
     it, then decaying with the distance in days (half-life: a quarter of the window, at least
     a week; a week before "in March" is half as good, a month before is nearly nothing).
-    Undated: 0.
+    Undated: 0. Dated after the as-of day: 0, however near the window, because asked on
+    that day "this week" cannot mean a story not written yet (the decay is for the days
+    around a window, which a story can report on late or preview early).
     """
     days = np.asarray(days, dtype=np.int64)
     if not intent:
@@ -227,7 +235,8 @@ def time_fits(days: np.ndarray, intent: DateIntent) -> np.ndarray:
     distance = np.maximum(first - days, 0) + np.maximum(days - last, 0)
     length = last - first + 1 if intent.date_from and intent.date_to else 365
     fits = np.exp(-math.log(2) * distance / max(length / 4, 7))
-    return np.where(days > 0, fits, 0.0)
+    after = date.fromisoformat(intent.as_of).toordinal() if intent.as_of else date.max.toordinal()
+    return np.where((days > 0) & (days <= after), fits, 0.0)
 
 
 def time_fit(day: str | None, intent: DateIntent) -> float:
