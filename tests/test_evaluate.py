@@ -34,7 +34,9 @@ def test_load_questions_reads_every_field():
     [
         ('{"id": "a", "question": "ok"', "malformed JSON"),
         ('["a", "b"]', "expected a JSON object"),
-        ('{"question": "no id"}', "id None is missing"),
+        ('{"question": "no id"}', "the question has no id"),
+        ('{"id": "", "question": "empty id"}', "the question has no id"),
+        ('{"id": [1], "question": "list id"}', r"id '\[1\]' is not a string"),
         ('{"id": "a", "question": "  "}', "question '  ' is missing or empty"),
         (
             '{"id": "a", "question": "q", "answers": "Paris"}',
@@ -55,9 +57,12 @@ def test_bad_question_lines_name_the_line_and_the_value(tmp_path, line, message)
     assert f"{path}:2" in str(err.value)
 
 
-def test_empty_missing_and_repeated_question_sets(tmp_path):
+def test_empty_missing_and_repeated_question_sets(tmp_path, caplog):
     with pytest.raises(QuestionSetError, match="holds no questions"):
         load_questions(_write(tmp_path / "empty.jsonl", "\n"))
+    with pytest.raises(QuestionSetError, match="holds no questions"):
+        load_questions(_write(tmp_path / "zero.jsonl", ""))
+    assert "cut short" not in caplog.text  # an empty file has no torn line to warn of
     with pytest.raises(QuestionSetError, match="cannot read question set"):
         load_questions(tmp_path / "missing.jsonl")
     twice = '{"id": 1, "question": "a?"}\n{"id": "1", "question": "b?"}\n'

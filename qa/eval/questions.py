@@ -51,7 +51,7 @@ def load_questions(path: Path | str, limit: int | None = None) -> list[Question]
     except (OSError, UnicodeDecodeError) as ex:
         raise QuestionSetError(f"cannot read question set {path} ({ex}); give a UTF-8 JSONL file") from None
     lines = list(jsonl.lines(text))
-    if lines and not text.endswith("\n") and _torn(lines[-1][1]):
+    if lines and lines[-1][1].strip() and not text.endswith("\n") and _torn(lines[-1][1]):
         log.warning("%s: the last line is cut short (a write that did not finish); skipped it", path)
         lines.pop()
     questions: list[Question] = []
@@ -89,8 +89,10 @@ def parse_question(line: str, where: str) -> Question:
     if not isinstance(record, dict):
         raise QuestionSetError(f"{where}: expected a JSON object with id and question, got {line[:60]!r}")
     qid, text = record.get("id"), record.get("question")
-    if isinstance(qid, bool) or not isinstance(qid, str | int) or str(qid).strip() == "":
-        raise QuestionSetError(f"{where}: id {qid!r} is missing or not a string; give every question an id")
+    if qid is None or (isinstance(qid, str) and not qid.strip()):
+        raise QuestionSetError(f"{where}: the question has no id; give every question an id")
+    if isinstance(qid, bool) or not isinstance(qid, str | int):
+        raise QuestionSetError(f"{where}: id {str(qid)[:60]!r} is not a string; give every question one")
     if not isinstance(text, str) or not text.strip():
         raise QuestionSetError(f"{where}: question {text!r} is missing or empty; give the question text")
     unanswerable = record.get("unanswerable", False)
