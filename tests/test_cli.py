@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -31,7 +32,20 @@ def test_index_ask_info(runner, articles_dir, tmp_path):
     assert "[1] City Library Extends Opening Hours - 2024-02-20 - Riverside Times" in answer.output
 
     info = runner.invoke(cli, ["info", "--index", ix])
-    assert "6 articles" in info.output and "test/hash-embedder" in info.output
+    assert "6 articles (" in info.output and "test/hash-embedder" in info.output
+    assert "dated, 2024-01-16 to 2024-12-07)" in info.output
+    as_json = json.loads(runner.invoke(cli, ["info", "--index", ix, "--json"]).output)
+    assert 0 < as_json["dated_articles"] <= 6
+
+
+def test_info_says_when_no_article_is_dated(runner, tmp_path):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.txt").write_text("Undated Story\n\nA story with no date at all.")
+    runner.invoke(cli, ["index", str(tmp_path / "news"), "--index", str(tmp_path / "ix")])
+    info = runner.invoke(cli, ["info", "--index", str(tmp_path / "ix")])
+    assert "1 article (none dated: time words like 'this week' cannot favour any)" in info.output
+    as_json = json.loads(runner.invoke(cli, ["info", "--index", str(tmp_path / "ix"), "--json"]).output)
+    assert as_json["dated_articles"] == 0
 
 
 def test_ask_json_shape(runner, articles_dir, tmp_path):
@@ -116,3 +130,19 @@ def test_ask_as_of(runner, articles_dir, tmp_path):
     assert "as-of date 'yesterday' is not a date; write it as YYYY-MM-DD" in bad.output
     far = runner.invoke(cli, [*asked, "--as-of", "9999-01-01"])
     assert far.exit_code == 1 and "far outside the articles' dates" in far.output and "Traceback" not in far.output
+
+
+def test_identical_copies_are_stored_once_and_named(runner, tmp_path):
+    story = "Bridge Opens\n\nThe new bridge opened on Monday with a parade.\n"
+    for sub, name in (("a", "s.txt"), ("b", "copy.txt")):
+        (tmp_path / "news" / sub).mkdir(parents=True)
+        (tmp_path / "news" / sub / name).write_text(story)
+    ix = str(tmp_path / "ix")
+    built = runner.invoke(cli, ["index", str(tmp_path / "news"), "--index", ix])
+    assert "1 added" in built.output and "1 file(s) held an identical copy" in built.output
+    as_json = json.loads(runner.invoke(cli, ["index", "--index", ix, "--json"]).output)
+    assert as_json["copies"] == 1 and as_json["unchanged"] == 1
+    asked = runner.invoke(cli, ["ask", "When did the bridge open?", "--index", ix])
+    assert "identical copy also at: " in asked.output and "copy.txt" in asked.output
+    data = json.loads(runner.invoke(cli, ["ask", "When did the bridge open?", "--index", ix, "--json"]).output)
+    assert [Path(c).name for c in data["passages"][0]["copies"]] == ["copy.txt"]

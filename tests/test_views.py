@@ -103,6 +103,13 @@ def test_two_passages_of_one_article_share_one_card():
     assert "1 more passage</summary>" in out and 'href="#qa-ref-0-3"' in out  # the uncited one, folded
 
 
+def test_a_card_counts_other_articles_and_copied_files_with_the_same_text():
+    plain = views_reply.answer_html(0, answered(), {"a": BODY}, "your 1 article")
+    assert "same text in" not in plain
+    data = answered(passages=[passage(1, text=BODY, also_in=["b"], copies=["/news/copy.txt", "/old/a.txt"])])
+    assert "same text in 3 more" in views_reply.answer_html(0, data, {"a": BODY}, "your 2 articles")
+
+
 def test_answer_phrase_is_bold_only_when_the_span_is_inside_the_sentence():
     span = {"text": "Choe Son Hui", "article_id": "a", "start": 20, "end": 32, "kind": "person"}
     assert BODY[20:32] == "Choe Son Hui"

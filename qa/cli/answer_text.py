@@ -33,6 +33,8 @@ def format_answer(answer: Answer) -> str:
         lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + passage]
         if hit.also_in:
             lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
+        if a.also_in:
+            lines.append(f"    (identical copy also at: {one_line(', '.join(a.also_in))})")
     return "\n".join(lines)
 
 

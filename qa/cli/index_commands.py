@@ -125,12 +125,15 @@ def index(
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json_text({**asdict(r), "problems": [str(p) for p in result.problems]}))
+        problems = [str(p) for p in result.problems]
+        click.echo(json_text({**asdict(r), "copies": result.copies, "problems": problems}))
         return
+    copies = result.copies
     echo(
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged; "
         f"{r.articles} articles, {r.passages} passages ({r.embedded} embedded) "
         f"in {r.seconds:.1f}s -> {r.path}"
+        + (f"\n{copies} file(s) held an identical copy of another article: stored once" if copies else "")
     )
 
 
@@ -156,13 +159,14 @@ def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) 
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON")
 def info(index_dir: Path, as_json: bool) -> None:
     """Say what the index holds: articles, passages, dates, model, settings."""
-    from qa.index.passage_index import PassageIndex, describe
+    from qa.index.passage_index import PassageIndex, dated_articles, describe
 
     with user_errors():
         loaded = PassageIndex.load(index_dir)
     if as_json:
         manifest = dict(loaded.manifest)
         manifest.pop("articles", None)
+        manifest["dated_articles"] = dated_articles(loaded)  # what time words can favour
         click.echo(json_text(manifest, indent=1))
     else:
         echo(describe(loaded))

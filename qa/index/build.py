@@ -37,6 +37,7 @@ class BuildResult:
 
     report: IndexReport
     problems: tuple[Problem, ...]
+    copies: int = 0  # files read that held an article already read: stored once, their places kept
 
 
 def index_paths(
@@ -123,7 +124,7 @@ def index_paths(
             sources.write_sources(root, to_record)
         # Leftovers of a killed run go even when nothing changed (safe: we hold the lock).
         folder.remove_stale(root, keep=folder.live_generation(root).name)
-        return BuildResult(report, loaded.problems)
+        return BuildResult(report, loaded.problems, sum(map(len, loaded.also_in.values())))
 
 
 def ensure_index(

@@ -211,13 +211,12 @@ def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 def describe(index: PassageIndex) -> str:
     """What the manifest says, in words (for `qa info`)."""
     m, s = index.manifest, index.settings
-    dates = m.get("date_range") or ["?", "?"]
     sections = sorted({a.section for a in index.articles.values() if a.section})
     return "\n".join(
         [
             f"Index {index.root} (generation {index.folder.name}, format v{m['format_version']})",
-            f"  {m['counts'].get('articles', '?')} articles, {m['counts'].get('passages', '?')} passages, "
-            f"dated {dates[0]} to {dates[1]}",
+            f"  {_articles(m['counts'].get('articles', '?'))} ({_date_words(index)}), "
+            f"{m['counts'].get('passages', '?')} passages",
             f"  sections: {', '.join(sections) or 'none'}",
             f"  model {m['model']} (weights {m['model_fingerprint']}, {m['dim']} dimensions, "
             f"backend {manifest_backend(m)})",
@@ -229,6 +228,22 @@ def describe(index: PassageIndex) -> str:
             f"  built {m.get('built_at', '?')} in {m.get('build_seconds', '?')}s",
         ]
     )
+
+
+def _articles(n: object) -> str:
+    return "1 article" if n == 1 else f"{n} articles"
+
+
+def dated_articles(index: PassageIndex) -> int:
+    return sum(1 for a in index.articles.values() if a.date)
+
+
+def _date_words(index: PassageIndex) -> str:
+    """How many articles time words can favour: only dated ones (search/dates.py)."""
+    dated, span = dated_articles(index), index.manifest.get("date_range")
+    if not dated or not span:
+        return "none dated: time words like 'this week' cannot favour any"
+    return f"{dated} dated, {span[0]} to {span[1]}"
 
 
 def _segment_words(m: dict[str, Any]) -> str:

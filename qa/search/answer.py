@@ -129,7 +129,8 @@ def hit_json(hit: Hit, rank: int) -> dict[str, Any]:
         "evidence": round(hit.evidence, 4),
         "start": p.start,
         "end": p.end,
-        "also_in": list(hit.also_in),
+        "also_in": list(hit.also_in),  # other articles whose passage has the same text
+        "copies": list(a.also_in),  # files holding an identical copy of this article, stored once
     }
 
 

@@ -84,7 +84,9 @@ def sources_html(
     cards = []
     for article_id, group in by_article.items():
         first = group[0]
-        also = f" · same text in {len(first['also_in'])} more" if first.get("also_in") else ""
+        # other articles with the passage's text, and files holding a copy of this one
+        more = len(first.get("also_in") or ()) + len(first.get("copies") or ())
+        also = f" · same text in {more} more" if more else ""
         quotes = []
         for p in group:
             marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == p["rank"]]
