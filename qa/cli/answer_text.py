@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qa.search.answer import Answer, AnswerSpan
+from qa.search.deep_link import text_fragment
 from qa.search.retrieve import Hit
 from qa.terminal import one_line, text_block
 
@@ -35,6 +36,10 @@ def format_answer(answer: Answer) -> str:
             lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
         if a.also_in:
             lines.append(f"    (identical copy also at: {one_line(', '.join(a.also_in))})")
+        quoted = next((c for c in answer.citations if c.number == n and answered), None)
+        link = text_fragment(a.url, quoted.text) if quoted else None
+        if link:
+            lines.append(f"    original at the quote: {one_line(link)}")
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from .answer_type import QuestionView
 from .choose import candidates, load_model, score
 from .conversation import Turn
+from .deep_link import text_fragment
 from .evidence import SentenceEvidence
 from .rank import same_text, words
 from .retrieve import Hit
@@ -149,6 +150,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                     "start": c.start,
                     "end": c.end,
                     "score": c.score,
+                    # the original page opened at this sentence (None: no web address)
+                    "link": text_fragment(answer.hits[c.number - 1].article.url, c.text),
                 }
                 for c in answer.citations
             ],

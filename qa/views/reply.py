@@ -87,6 +87,13 @@ def sources_html(
         # other articles with the passage's text, and files holding a copy of this one
         more = len(first.get("also_in") or ()) + len(first.get("copies") or ())
         also = f" · same text in {more} more" if more else ""
+        ranks = {p["rank"] for p in group}
+        link = next((s["link"] for s in sentences if s["citation"] in ranks and s.get("link")), None)
+        if link:  # built by search/deep_link.py from an http(s) address only
+            also += (
+                f' · <a href="{text(link)}" target="_blank" rel="noopener noreferrer">'
+                "original, at the quote</a>"
+            )
         quotes = []
         for p in group:
             marks = [(s["start"], s["end"]) for s in sentences if s["citation"] == p["rank"]]

@@ -1,0 +1,103 @@
+"""Links to the original page at the quoted sentence (search/deep_link.py), in every face."""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from qa.cli.main import cli
+from qa.search.answer import answer_json
+from qa.search.deep_link import text_fragment
+from qa.views import reply as views_reply
+
+from .chat_browser import CHROMIUM, browser
+from .conftest import HashEmbedder
+
+__all__ = ["browser"]  # the module-scoped fixture
+
+QUESTION = "How much emergency aid did the regional government promise?"
+
+
+def test_a_short_sentence_goes_whole_and_the_old_fragment_goes():
+    link = text_fragment("https://ex.com/a?b=1#top", "Choe left for Russia.")
+    assert link == "https://ex.com/a?b=1#:~:text=Choe%20left%20for%20Russia."
+
+
+def test_a_long_sentence_gives_its_first_and_last_words():
+    sentence = "The regional government promised emergency aid of 5 million euros on Tuesday, officials said."
+    assert text_fragment("http://ex.com/s", sentence) == (
+        "http://ex.com/s#:~:text=The%20regional%20government%20promised,on%20Tuesday%2C%20officials%20said."
+    )
+
+
+def test_the_directives_own_marks_are_encoded_inside_a_term():
+    link = text_fragment("https://ex.com/s", "A well-known firm, Smith & Sons, won.")
+    assert link is not None
+    fragment = link.split("#:~:text=", 1)[1]
+    assert "-" not in fragment and "," not in fragment and "&" not in fragment
+    assert "well%2Dknown" in fragment and "%26" in fragment and "%2C" in fragment
+
+
+@pytest.mark.parametrize(
+    "url",
+    [None, "", "javascript:alert(1)", "ftp://ex.com/a", "/local/path", "https://ex.com/a b",
+     "https://ex.com/\x1b[2J", "data:text/html,<b>x</b>", "https://"],
+)
+def test_only_a_web_address_gets_a_link(url):
+    assert text_fragment(url, "Choe left for Russia.") is None
+
+
+def test_no_words_or_a_huge_address_gets_no_link():
+    assert text_fragment("https://ex.com/a", "   ") is None
+    assert text_fragment("https://ex.com/" + "a" * 5000, "Choe left.") is None
+
+
+def test_every_face_offers_the_original_at_the_quote(engine, built):
+    answer = engine.ask(QUESTION)
+    data = answer_json(answer)
+    [first] = [s for s in data["answer"]["sentences"] if s["article_id"] == "orchard"][:1]
+    assert first["link"].startswith("https://example.org/frost#:~:text=")
+    assert all(s["link"] is None for s in data["answer"]["sentences"] if s["article_id"] != "orchard")
+    bodies = {h.article.id: h.article.text for h in answer.hits}
+    page = views_reply.answer_html(0, data, bodies, "your 6 articles")
+    assert f'href="{first["link"]}"' in html.unescape(page) and "original, at the quote</a>" in page
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("qa.encode.backends.default_embedder", HashEmbedder)
+        out = CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built)]).output
+        as_json = json.loads(CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built), "--json"]).output)
+    assert f"original at the quote: {first['link']}" in out
+    assert as_json["answer"]["sentences"][0]["link"] == data["answer"]["sentences"][0]["link"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_chromium_opens_the_page_at_the_quoted_sentence(browser, tmp_path):
+    """The link is the one a reader clicks: a real browser scrolls to the sentence."""
+    sentence = "The regional government promised emergency aid of 5 million euros on Tuesday, officials said."
+    filler = "".join(f"<p>Paragraph {i} says nothing in particular.</p>" for i in range(300))
+    (tmp_path / "story.html").write_text(f"<html><body>{filler}<p>{sentence}</p>{filler}</body></html>")
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}/story.html"
+        page = browser.new_page()
+        try:
+            page.goto(base)
+            assert page.evaluate("window.scrollY") == 0
+            page.goto(text_fragment(base, sentence))
+            page.wait_for_function("window.scrollY > 0", timeout=30_000)
+            assert page.evaluate("window.scrollY") > page.evaluate("document.body.scrollHeight") / 3
+        finally:
+            page.close()
+            server.shutdown()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        pass
