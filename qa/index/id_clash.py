@@ -19,6 +19,7 @@ from typing import Protocol
 from qa import jsonl
 from qa.layout import ARTICLES_FILE
 from qa.text.articles import Article
+from qa.text.ingest import numbered_id
 
 from .segments import Segment
 
@@ -50,9 +51,10 @@ def own_id(article: Article, previous: Indexed, paths: Paths, taken: set[str]) -
     index, or earlier in this run: `taken`)."""
     if not (article.path and named_by_file(article) and clashes(article, previous, paths, taken)):
         return article
-    base, n = without_number(article.id), 2
-    while (other := f"{base}~{n}") in taken or not same_story(previous, other, article, paths):
-        n += 1
+    other = numbered_id(
+        without_number(article.id),
+        lambda candidate: candidate not in taken and same_story(previous, candidate, article, paths),
+    )
     if other not in previous.catalog:  # said once, when the id is given
         log.warning(
             "%s: id %r is used by another article; stored this one as %r", article.path, article.id, other

@@ -10,7 +10,7 @@ import codecs
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from qa.errors import NoArticlesError
@@ -203,7 +203,7 @@ class Dedupe:
             self.also_in.setdefault(first, []).append(article.path or "")
             return None
         if article.id in self.ids:
-            new_id = _free_id(article.id, self.ids)
+            new_id = numbered_id(article.id, lambda candidate: candidate not in self.ids)
             self.problems.add(
                 Problem(
                     article.path or "",
@@ -234,8 +234,10 @@ def load_articles(
     return Ingested(roots, index_root, follow_outside_links)
 
 
-def _free_id(base: str, used: set[str]) -> str:
+def numbered_id(base: str, usable: Callable[[str], bool]) -> str:
+    """`base~2`, `base~3`, ...: the first that `usable` accepts. One numbering for every
+    clash, so that one run reading both folders and an --add of the second agree."""
     n = 2
-    while f"{base}~{n}" in used:
+    while not usable(f"{base}~{n}"):
         n += 1
     return f"{base}~{n}"
