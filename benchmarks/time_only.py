@@ -65,8 +65,11 @@ def measure(engine: Engine, days: list[date]) -> dict[str, dict[str, float]]:
             first_in.append(bool(found) and first <= found[0] <= last)
             inside.append(sum(first <= d <= last for d in found) / max(len(found), 1))
             after.append(sum(d > as_of for d in found) / max(len(found), 1))
-        rows[question] = {"first": statistics.fmean(first_in), "inside": statistics.fmean(inside),
-                          "after": statistics.fmean(after)}
+        rows[question] = {
+            "first": statistics.fmean(first_in),
+            "inside": statistics.fmean(inside),
+            "after": statistics.fmean(after),
+        }
     return rows
 
 
@@ -81,22 +84,24 @@ def table(saved: dict) -> str:
         for q in QUESTIONS
     ]
     runs = "; ".join(f"{lb}: commit {saved[lb]['commit']}" for lb in labels)
-    return "\n".join([
-        HEADING,
-        "",
-        "A question of nothing but time words, asked 0-3 days after a sampled article's date",
-        f"({saved[labels[0]]['days']} per archive): is the first of the top 10's articles dated inside",
-        "the window the words name, what share of its distinct articles is, and what share is dated",
-        "after the as-of day (benchmarks/time_only.py on news_checks.py's dated archives, onnx-int8;",
-        f"{runs}; {bench.machine_line()}).",
-        "",
-        *bench.md_table(head, rows, "ll" + "r" * (len(head) - 2)),
-        "",
-        "Where a window holds fewer than 10 articles (COVID-QA and SQuAD: about one a month), the",
-        "rest of the 10 is whatever the few words match, dated anywhere, so a share after the as-of",
-        "day stays: such articles get no lift now and rank by their words alone. A top 1 outside the",
-        "window is an article dated a day or two before it, which the decay keeps nearly as good.",
-    ])
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            "A question of nothing but time words, asked 0-3 days after a sampled article's date",
+            f"({saved[labels[0]]['days']} per archive): is the first of the top 10's articles dated inside",
+            "the window the words name, what share of its distinct articles is, and what share is dated",
+            "after the as-of day (benchmarks/time_only.py on news_checks.py's dated archives, onnx-int8;",
+            f"{runs}; {bench.machine_line()}).",
+            "",
+            *bench.md_table(head, rows, "ll" + "r" * (len(head) - 2)),
+            "",
+            "Where a window holds fewer than 10 articles (COVID-QA and SQuAD: about one a month), the",
+            "rest of the 10 is whatever the few words match, dated anywhere, so a share after the as-of",
+            "day stays: such articles get no lift now and rank by their words alone. A top 1 outside the",
+            "window is an article dated a day or two before it, which the decay keeps nearly as good.",
+        ]
+    )
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -35,7 +34,7 @@ def test_index_ask_info(runner, articles_dir, tmp_path):
     assert "6 articles (" in info.output and "test/hash-embedder" in info.output
     assert "dated, 2024-01-16 to 2024-12-07)" in info.output
     as_json = json.loads(runner.invoke(cli, ["info", "--index", ix, "--json"]).output)
-    assert 0 < as_json["dated_articles"] <= 6
+    assert as_json["dated_articles"] == 6
 
 
 def test_info_says_when_no_article_is_dated(runner, tmp_path):
@@ -139,10 +138,10 @@ def test_identical_copies_are_stored_once_and_named(runner, tmp_path):
         (tmp_path / "news" / sub / name).write_text(story)
     ix = str(tmp_path / "ix")
     built = runner.invoke(cli, ["index", str(tmp_path / "news"), "--index", ix])
-    assert "1 added" in built.output and "1 file(s) held an identical copy" in built.output
+    assert "1 added" in built.output and "1 file held an identical copy" in built.output
     as_json = json.loads(runner.invoke(cli, ["index", "--index", ix, "--json"]).output)
     assert as_json["copies"] == 1 and as_json["unchanged"] == 1
     asked = runner.invoke(cli, ["ask", "When did the bridge open?", "--index", ix])
     assert "identical copy also at: " in asked.output and "copy.txt" in asked.output
     data = json.loads(runner.invoke(cli, ["ask", "When did the bridge open?", "--index", ix, "--json"]).output)
-    assert [Path(c).name for c in data["passages"][0]["copies"]] == ["copy.txt"]
+    assert data["passages"][0]["copies"] == 1 and "copy.txt" not in json.dumps(data)  # no server paths

@@ -6,6 +6,7 @@ import functools
 import html
 import json
 import threading
+from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -46,8 +47,17 @@ def test_the_directives_own_marks_are_encoded_inside_a_term():
 
 @pytest.mark.parametrize(
     "url",
-    [None, "", "javascript:alert(1)", "ftp://ex.com/a", "/local/path", "https://ex.com/a b",
-     "https://ex.com/\x1b[2J", "data:text/html,<b>x</b>", "https://"],
+    [
+        None,
+        "",
+        "javascript:alert(1)",
+        "ftp://ex.com/a",
+        "/local/path",
+        "https://ex.com/a b",
+        "https://ex.com/\x1b[2J",
+        "data:text/html,<b>x</b>",
+        "https://",
+    ],
 )
 def test_only_a_web_address_gets_a_link(url):
     assert text_fragment(url, "Choe left for Russia.") is None
@@ -70,7 +80,9 @@ def test_every_face_offers_the_original_at_the_quote(engine, built):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("qa.encode.backends.default_embedder", HashEmbedder)
         out = CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built)]).output
-        as_json = json.loads(CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built), "--json"]).output)
+        as_json = json.loads(
+            CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built), "--json"]).output
+        )
     assert f"original at the quote: {first['link']}" in out
     assert as_json["answer"]["sentences"][0]["link"] == data["answer"]["sentences"][0]["link"]
 
@@ -101,3 +113,54 @@ def test_chromium_opens_the_page_at_the_quoted_sentence(browser, tmp_path):
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
         pass
+
+
+def test_a_hostile_address_stays_inside_the_cards_href():
+    url = 'https://ex.com/"onmouseover="alert(1)"<b>'
+    sentence = {"text": "Seal rescued.", "citation": 1, "article_id": "a", "start": 0, "end": 13}
+    sentence["link"] = text_fragment(url, sentence["text"])
+    passage = {
+        "rank": 1,
+        "article_id": "a",
+        "title": "T",
+        "date": None,
+        "section": None,
+        "source": None,
+        "text": "Seal rescued.",
+        "score": 0.5,
+        "start": 0,
+        "end": 13,
+        "also_in": [],
+        "copies": 0,
+    }
+    data = {
+        "question": "q",
+        "query": "q",
+        "notes": [],
+        "passages": [passage],
+        "answer": {
+            "text": "",
+            "citations": [1],
+            "sentences": [sentence],
+            "span": None,
+            "low_confidence": False,
+        },
+    }
+    page = views_reply.answer_html(0, data, {"a": "Seal rescued."}, "your 1 article")
+    assert "onmouseover=" not in page.replace("onmouseover=&#34;", "") and "<b>" not in page
+    hrefs = [
+        value for tag, attrs in Anchors.read(page) if tag == "a" for name, value in attrs if name == "href"
+    ]
+    assert sentence["link"] in hrefs  # the whole address, quotes and all, is one attribute's value
+
+
+class Anchors(HTMLParser):
+    @classmethod
+    def read(cls, page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        parser = cls()
+        parser.found = []
+        parser.feed(page)
+        return parser.found
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))

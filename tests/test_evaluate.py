@@ -36,7 +36,8 @@ def test_load_questions_reads_every_field():
         ('["a", "b"]', "expected a JSON object"),
         ('{"question": "no id"}', "the question has no id"),
         ('{"id": "", "question": "empty id"}', "the question has no id"),
-        ('{"id": [1], "question": "list id"}', r"id '\[1\]' is not a string"),
+        ('{"id": [1], "question": "list id"}', r"id \[1\] must be a string or a whole number"),
+        ('{"id": true, "question": "bool id"}', "id True must be a string or a whole number"),
         ('{"id": "a", "question": "  "}', "question '  ' is missing or empty"),
         (
             '{"id": "a", "question": "q", "answers": "Paris"}',

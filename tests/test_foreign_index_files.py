@@ -7,11 +7,17 @@ A damaged index of qa's (its generation still beside them) is still repaired.
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 from click.testing import CliRunner
 
+from qa.chat.service import ChatService
 from qa.cli.main import cli
-from qa.errors import IndexWriteError
+from qa.errors import IndexCorruptError, IndexWriteError
+from qa.index import folder as index_folder
+from qa.index import lock
 from qa.index.build import index_paths
 from qa.index.passage_index import PassageIndex
 
@@ -61,7 +67,9 @@ def test_a_damaged_index_of_qas_is_still_repaired(runner, tmp_path, settings):
     index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings)
     (tmp_path / "ix" / "CURRENT").write_text("garbage\n")
     (tmp_path / "ix" / "sources.json").write_text("{not json")
-    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True)
+    index_paths(
+        [tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True
+    )
     assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]
 
 
@@ -79,4 +87,62 @@ def test_the_chat_and_qa_ask_on_a_users_sources_json_build_nothing(runner, tmp_p
     result = runner.invoke(cli, ["ask", "What was rescued?", "--index", "mine"])
     assert result.exit_code == 1 and "qa did not write" in result.output
     assert "building" not in result.output
+    with pytest.raises(IndexWriteError, match="sources.json, which qa did not write"):
+        ChatService.start(mine, seeds=[tmp_path / "news"], embedder=HashEmbedder())
     assert [p.name for p in mine.iterdir()] == ["sources.json"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    ['{"sources": ["refs.bib"]}', '{"sources": [1]}', '{"sources": ["/abs"], "mine": true}', "[]"],
+)
+def test_a_sources_json_of_another_shape_is_the_users(tmp_path, settings, record):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "sources.json").write_text(record)
+    with pytest.raises(IndexWriteError, match="sources.json, which qa did not write"):
+        index_paths([tmp_path / "news"], tmp_path / "mine", embedder=HashEmbedder(), settings=settings)
+    assert (tmp_path / "mine" / "sources.json").read_text() == record
+
+
+def test_a_pipe_named_sources_json_is_refused_without_waiting_on_it(tmp_path):
+    (tmp_path / "mine").mkdir()
+    os.mkfifo(tmp_path / "mine" / "sources.json")
+    outcome: list = []
+
+    def check():
+        try:
+            lock.check_ours(tmp_path / "mine")
+        except IndexWriteError as ex:
+            outcome.append(ex)
+
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(30)  # a guard, not a measurement: reading a pipe with no writer blocks for ever
+    assert not worker.is_alive() and len(outcome) == 1
+
+
+def test_a_link_to_another_index_s_generation_does_not_make_the_folder_qas(tmp_path, settings):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings)
+    mine = users_folder(tmp_path / "mine", ["CURRENT"])
+    (mine / "gen-link").symlink_to(index_folder.live_generation(tmp_path / "ix"))
+    with pytest.raises(IndexWriteError, match="CURRENT, which qa did not write"):
+        index_paths([tmp_path / "news"], mine, embedder=HashEmbedder(), settings=settings)
+    assert (mine / "CURRENT").read_text() == USERS["CURRENT"]
+
+
+def test_an_older_qas_unmarked_index_with_a_damaged_current_is_repaired(tmp_path, settings):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings)
+    (index_folder.live_generation(tmp_path / "ix") / ".qa-generation").unlink()  # as an older qa wrote it
+    (tmp_path / "ix" / "CURRENT").write_text("garbage!!\n")
+    with pytest.raises(IndexCorruptError, match="is damaged"):
+        PassageIndex.load(tmp_path / "ix")
+    index_paths(
+        [tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True
+    )
+    assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]

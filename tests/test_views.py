@@ -106,7 +106,7 @@ def test_two_passages_of_one_article_share_one_card():
 def test_a_card_counts_other_articles_and_copied_files_with_the_same_text():
     plain = views_reply.answer_html(0, answered(), {"a": BODY}, "your 1 article")
     assert "same text in" not in plain
-    data = answered(passages=[passage(1, text=BODY, also_in=["b"], copies=["/news/copy.txt", "/old/a.txt"])])
+    data = answered(passages=[passage(1, text=BODY, also_in=["b"], copies=2)])
     assert "same text in 3 more" in views_reply.answer_html(0, data, {"a": BODY}, "your 2 articles")
 
 

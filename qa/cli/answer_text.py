@@ -34,7 +34,7 @@ def format_answer(answer: Answer) -> str:
         lines += ["", f"[{n}] {one_line(meta)}  (score {hit.score:.2f})", "    " + passage]
         if hit.also_in:
             lines.append(f"    (same text also in: {one_line(', '.join(hit.also_in))})")
-        if a.also_in:
+        if a.also_in and all(h.article.id != a.id for h in answer.hits[: n - 1]):  # once an article
             lines.append(f"    (identical copy also at: {one_line(', '.join(a.also_in))})")
         quoted = next((c for c in answer.citations if c.number == n and answered), None)
         link = text_fragment(a.url, quoted.text) if quoted else None

@@ -133,8 +133,12 @@ def index(
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged; "
         f"{r.articles} articles, {r.passages} passages ({r.embedded} embedded) "
         f"in {r.seconds:.1f}s -> {r.path}"
-        + (f"\n{copies} file(s) held an identical copy of another article: stored once" if copies else "")
+        + (f"\n{_copies_words(copies)} an identical copy of another article: stored once" if copies else "")
     )
+
+
+def _copies_words(n: int) -> str:
+    return "1 file held" if n == 1 else f"{n} files held"
 
 
 def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) -> None:

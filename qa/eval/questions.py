@@ -92,7 +92,9 @@ def parse_question(line: str, where: str) -> Question:
     if qid is None or (isinstance(qid, str) and not qid.strip()):
         raise QuestionSetError(f"{where}: the question has no id; give every question an id")
     if isinstance(qid, bool) or not isinstance(qid, str | int):
-        raise QuestionSetError(f"{where}: id {str(qid)[:60]!r} is not a string; give every question one")
+        raise QuestionSetError(
+            f'{where}: id {repr(qid)[:60]} must be a string or a whole number; give an id like "q1"'
+        )
     if not isinstance(text, str) or not text.strip():
         raise QuestionSetError(f"{where}: question {text!r} is missing or empty; give the question text")
     unanswerable = record.get("unanswerable", False)

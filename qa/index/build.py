@@ -82,7 +82,7 @@ def index_paths(
         SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
-    folder.check_ours(root)  # before the model loads; the lock checks again
+    lock.check_ours(root)  # before the model loads; the lock checks again
     if rebuild and (keep_others or (remove and not paths)):  # a rebuild reads every source
         paths, keep_others = every_source(root, paths if keep_others else []), False
     chosen = backend or recorded_backend(root)
@@ -146,7 +146,7 @@ def ensure_index(
     folder.check_folder(root)
     if folder.exists(root):
         return False
-    folder.check_ours(root)  # a user's own sources.json: refused before "building one" is said
+    lock.check_ours(root)  # a user's own sources.json: refused before "building one" is said
     paths = [] if sources.has_index(root) else list(seeds)
     line = f"no index at {root} yet; building one from {', '.join(map(str, paths)) or 'its sources'}"
     (notify or log.warning)(line)

@@ -6,7 +6,8 @@ A writer builds a complete new generation beside the live one, fsyncs it, then
 replaces CURRENT in one rename. Killing it at any moment leaves the old index live.
 Only folders holding qa's generation mark are ever deleted (qa/layout.py), and CURRENT
 is trusted only to name such a folder directly inside the index folder. CURRENT and
-sources.json are replaced whole, so they are written only where they are qa's (check_ours).
+sources.json are replaced whole, so they are written only beside a generation of qa's
+(holds_generation; index/lock.py checks before a write).
 No pickle anywhere: JSON, JSON lines, numpy/faiss native formats.
 """
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_CURRENT_BYTES = 200
-MAX_SOURCES_BYTES = 1 << 20
+MAX_MANIFEST_PEEK = 64 << 20  # a manifest lists every file of a generation: a few MB at most
 
 
 _GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_-]{1,150}")
@@ -73,7 +74,7 @@ def read_current(root: Path) -> str:
     name = raw.decode("ascii", errors="replace").strip()
     if len(raw) <= MAX_CURRENT_BYTES and _GENERATION_NAME.fullmatch(name):
         return name
-    if not any(is_generation(c) for c in root.iterdir()):
+    if not _may_hold_generation(root):
         raise IndexNotFoundError(
             f"no index at {root}: its {CURRENT} file is not one qa wrote; give an index folder "
             f"with --index, or build one elsewhere with `qa index PATH --index NEW_FOLDER`"
@@ -136,7 +137,7 @@ def new_generation(root: Path) -> Path:
     for n in range(10_000):
         name = f"gen-{stamp}-{n}"
         folder = root / f".building-{name}"
-        if (root / name).exists() or folder.exists():
+        if os.path.lexists(root / name) or os.path.lexists(folder):  # a dangling link too
             continue
         folder.mkdir()
         (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
@@ -213,46 +214,37 @@ def _legacy_generation(root: Path) -> Path | None:
     except (IndexNotFoundError, IndexCorruptError):
         return None
     folder = root / name
-    if folder.is_symlink() or not folder.is_dir() or is_generation(folder):
+    if folder.is_symlink() or not folder.is_dir() or is_generation(folder) or not _qa_manifest(folder):
         return None
+    return folder
+
+
+def holds_generation(root: Path) -> bool:
+    """True when a generation qa wrote is in `root`: a folder (not a link) with qa's mark, or
+    a gen-* folder holding qa's manifest (an older qa's, unmarked). Raises OSError when
+    `root` cannot be listed. What makes CURRENT and sources.json beside it qa's own."""
+    return any(
+        not c.is_symlink()
+        and c.is_dir()
+        and (is_generation(c) or (_GENERATION_NAME.fullmatch(c.name) is not None and _qa_manifest(c)))
+        for c in root.iterdir()
+    )
+
+
+def _may_hold_generation(root: Path) -> bool:
     try:
-        manifest = jsonl.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if isinstance(manifest, dict) and {"format_version", "model_fingerprint", "files"} <= set(manifest):
-        return folder
-    return None
+        return holds_generation(root)
+    except OSError:
+        return True  # unlistable: say it is damaged, as before, rather than guess it is not qa's
 
 
-def check_ours(root: Path) -> None:
-    """Refuse to write an index where CURRENT or sources.json are the user's own files.
-
-    qa replaces both whole, so it must know they are its own: they are when a generation
-    of qa's is beside them (a damaged index is still repaired), when CURRENT names an
-    older qa's generation, or when sources.json has the one shape qa writes.
-    """
-    if not root.is_dir() or any(is_generation(c) for c in root.iterdir()):
-        return
-    theirs = [
-        name
-        for name, ours in ((CURRENT, _legacy_generation), (SOURCES, _sources_shaped))
-        if ((root / name).exists() or (root / name).is_symlink()) and not ours(root)
-    ]
-    if theirs:
-        raise IndexWriteError(
-            f"{root} holds {' and '.join(theirs)}, which qa did not write, and no index of qa's; "
-            "qa never replaces files it did not write: choose another folder with --index "
-            "(or $QA_INDEX), or move those files away"
-        )
-
-
-def _sources_shaped(root: Path) -> bool:
+def _qa_manifest(folder: Path) -> bool:
     try:
-        with (root / SOURCES).open("rb") as fh:
-            data = jsonl.loads(fh.read(MAX_SOURCES_BYTES + 1).decode("utf-8"))
+        with (folder / MANIFEST).open("rb") as fh:
+            manifest = jsonl.loads(fh.read(MAX_MANIFEST_PEEK).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(data, dict) and list(data) == ["sources"] and isinstance(data["sources"], list)
+    return isinstance(manifest, dict) and {"format_version", "model_fingerprint", "files"} <= set(manifest)
 
 
 def _fsync_file(path: Path) -> None:

@@ -90,7 +90,7 @@ def named_by_file(article: Article) -> bool:
 
 
 def without_number(aid: str) -> str:
-    """`s1` of `s1~2`: the id before the number a clash gave it (text/ingest.py's _free_id)."""
+    """`s1` of `s1~2`: the id before the number a clash gave it (text/ingest.py's numbered_id)."""
     return re.sub(r"~\d+$", "", aid)
 
 

@@ -2,7 +2,7 @@
 
 Readers never take it: they keep reading the live generation while a writer builds the
 next one beside it (index/folder.py switches over). Before the lock file is made, the
-folder is checked to be one qa may write in (folder.check_ours), so a refused run leaves
+folder is checked to be one qa may write in (check_ours), so a refused run leaves
 nothing of its own in a user's folder.
 """
 
@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import IndexWriteError, QAError
 from qa.index import folder as index_folder
-from qa.layout import LOCK
+from qa.index import sources
+from qa.layout import CURRENT, LOCK, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def writer_lock(root: Path) -> Iterator[None]:
     import fcntl
 
     index_folder.check_folder(root)
-    index_folder.check_ours(root)
+    check_ours(root)
     new = [p for p in (root, *root.parents) if not p.exists()]  # folders this run makes
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -62,3 +63,27 @@ def _unmake(folders: list[Path]) -> None:
             folder.rmdir()
 
 
+def check_ours(root: Path) -> None:
+    """Refuse to write an index where CURRENT or sources.json are the user's own files.
+
+    qa replaces both whole, so it must know they are its own: they are when a generation
+    of qa's is beside them (so a damaged index is still repaired), and sources.json alone
+    when it is a plain file of the shape qa writes (every generation deleted by hand).
+    """
+    try:
+        if not root.is_dir() or index_folder.holds_generation(root):
+            return
+    except OSError as ex:
+        raise index_folder.write_failure(root, ex) from None
+    theirs = [
+        name
+        for name in (CURRENT, SOURCES)
+        if ((root / name).exists() or (root / name).is_symlink())
+        and not (name == SOURCES and sources.recorded_by_qa(root))
+    ]
+    if theirs:
+        raise IndexWriteError(
+            f"{root} holds {' and '.join(theirs)}, which qa did not write, and no index of qa's; "
+            "qa never replaces files it did not write: choose another folder with --index "
+            "(or $QA_INDEX), or move those files away"
+        )

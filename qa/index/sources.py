@@ -22,6 +22,8 @@ from qa.layout import CURRENT, SOURCES, UPLOADS, is_generation
 from . import folder
 from .generation import read_manifest
 
+MAX_SOURCES_BYTES = 1 << 20
+
 
 def uploads_dir(root: Path) -> Path:
     return root.resolve() / UPLOADS
@@ -44,13 +46,27 @@ def read_sources(root: Path) -> list[str] | None:
         return _from_manifest(root)
     try:
         with file.open("rb") as fh:
-            data = jsonl.loads(fh.read(folder.MAX_SOURCES_BYTES).decode("utf-8"))
+            data = jsonl.loads(fh.read(MAX_SOURCES_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as ex:
         raise SourcesError(f"{file} is unreadable ({ex}); {_name_them(root)}") from None
-    listed = data.get("sources") if isinstance(data, dict) else None
+    # Exactly what write_sources writes: a file of any other shape is not qa's record.
+    listed = data.get("sources") if isinstance(data, dict) and list(data) == ["sources"] else None
     if not isinstance(listed, list) or not all(isinstance(s, str) and os.path.isabs(s) for s in listed):
-        raise SourcesError(f"{file} does not hold a list of absolute paths; {_name_them(root)}")
+        raise SourcesError(f'{file} does not hold {{"sources": [absolute paths]}}; {_name_them(root)}')
     return [s for s in listed if s != str(uploads_dir(root))]
+
+
+def recorded_by_qa(root: Path) -> bool:
+    """True when INDEX/sources.json is a plain file of the one shape qa writes (a list of
+    absolute paths): only then may a write replace it (index/lock.check_ours)."""
+    file = root / SOURCES
+    if file.is_symlink() or not file.is_file():  # not a link, a pipe or a device of the user's
+        return False
+    try:
+        read_sources(root)
+    except SourcesError:
+        return False
+    return True
 
 
 def write_sources(root: Path, sources: Sequence[str]) -> None:

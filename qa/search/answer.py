@@ -131,13 +131,16 @@ def hit_json(hit: Hit, rank: int) -> dict[str, Any]:
         "start": p.start,
         "end": p.end,
         "also_in": list(hit.also_in),  # other articles whose passage has the same text
-        "copies": list(a.also_in),  # files holding an identical copy of this article, stored once
+        # How many files held an identical copy of the article (stored once). A count, not their
+        # paths: this also answers the chat's API, which must not hand out the server's paths.
+        "copies": len(a.also_in),
     }
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
     """The one JSON shape of an answer, shared by `qa ask --json`, the app API and `qa eval`."""
     body = None
+    urls = {h.article.id: h.article.url for h in answer.hits}
     if not answer.abstained and answer.citations:
         body = {
             "text": answer.text,
@@ -151,7 +154,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                     "end": c.end,
                     "score": c.score,
                     # the original page opened at this sentence (None: no web address)
-                    "link": text_fragment(answer.hits[c.number - 1].article.url, c.text),
+                    "link": text_fragment(urls.get(c.article_id), c.text),
                 }
                 for c in answer.citations
             ],

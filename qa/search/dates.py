@@ -91,7 +91,7 @@ class DateIntent:
     prefer_recent: bool = False  # "latest", "recently": the window is the last RECENT_DAYS days
     phrase: str = ""  # the words that set it, for showing the user
     span: tuple[int, int] = (0, 0)  # where `phrase` stands in the question
-    as_of: str | None = None  # ISO: the day asked on; an article dated later fits no window
+    as_of: str | None = None  # ISO: set for windows that run to the day asked on; later fits nothing
 
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.prefer_recent)
@@ -166,14 +166,18 @@ def date_intent(question: str, as_of: date | None = None) -> DateIntent:
     Example: date_intent("What happened in October 2024?") -> 2024-10-01 .. 2024-10-31
     """
     as_of = as_of or date.today()
-    intent = _read_window(question, as_of)
-    return replace(intent, as_of=as_of.isoformat()) if intent else intent
-
-
-def _read_window(question: str, as_of: date) -> DateIntent:
     found = _explicit(question, as_of)
     if found:
-        return _explicit_intent(question, found, as_of)
+        named = _explicit_intent(question, found, as_of)
+        # A month or year named is asked about whole; an open end ("since March") runs to the as-of day.
+        runs_to_as_of = named.date_to in (None, as_of.isoformat())
+        return replace(named, as_of=as_of.isoformat()) if runs_to_as_of else named
+    counted = _counted_back(question, as_of)
+    return replace(counted, as_of=as_of.isoformat()) if counted else counted
+
+
+def _counted_back(question: str, as_of: date) -> DateIntent:
+    """A window counted back from the as-of day: "this week", "last month", "latest"."""
     rel = _RELATIVE.search(question)
     if rel:
         back, upto = RELATIVE[rel.group(1).lower()]
@@ -223,9 +227,10 @@ def time_fits(days: np.ndarray, intent: DateIntent) -> np.ndarray:
     """How well each day (date.toordinal(); 0: undated) fits the window, in [0, 1]: 1 inside
     it, then decaying with the distance in days (half-life: a quarter of the window, at least
     a week; a week before "in March" is half as good, a month before is nearly nothing).
-    Undated: 0. Dated after the as-of day: 0, however near the window, because asked on
-    that day "this week" cannot mean a story not written yet (the decay is for the days
-    around a window, which a story can report on late or preview early).
+    Undated: 0. For a window counted back from the as-of day ("this week", "latest", "since
+    March": intent.as_of), a day after it: 0, however near, because asked on that day "this
+    week" cannot mean a story not written yet. A month or year named keeps its decay on both
+    sides (a story can report on it late or preview it early), also past the as-of day.
     """
     days = np.asarray(days, dtype=np.int64)
     if not intent:

@@ -29,7 +29,7 @@ def text_fragment(url: str | None, sentence: str) -> str | None:
     Example: text_fragment("https://ex.com/a#top", "Choe left for Russia.")
         -> "https://ex.com/a#:~:text=Choe%20left%20for%20Russia."
     """
-    if not url or not _WEB.fullmatch(url) or any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if url is None or not web_address(url):
         return None
     words = sentence.split()
     if not words:
@@ -40,6 +40,14 @@ def text_fragment(url: str | None, sentence: str) -> str | None:
         directive = f"{_term(' '.join(words[:EDGE_WORDS]))},{_term(' '.join(words[-EDGE_WORDS:]))}"
     link = f"{url.split('#', 1)[0]}#:~:text={directive}"
     return link if len(link) <= MAX_LINK else None
+
+
+def web_address(url: str | None) -> bool:
+    """True for an http(s) address with a host and no space or control character: the only
+    addresses qa links to (a stored url is the article's, so hostile until checked)."""
+    if not url or _WEB.fullmatch(url) is None:
+        return False
+    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in url)
 
 
 def _term(words: str) -> str:

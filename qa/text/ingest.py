@@ -235,8 +235,9 @@ def load_articles(
 
 
 def numbered_id(base: str, usable: Callable[[str], bool]) -> str:
-    """`base~2`, `base~3`, ...: the first that `usable` accepts. One numbering for every
-    clash, so that one run reading both folders and an --add of the second agree."""
+    """`base~2`, `base~3`, ...: the first that `usable` accepts; the one numbering of clashing
+    ids (a run's own, and index/id_clash.py's for an --add, which numbers from the id without
+    its `~N`), so that one run reading both folders and an --add of the second agree."""
     n = 2
     while not usable(f"{base}~{n}"):
         n += 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.search.deep_link import web_address
 from qa.text.articles import Article
 
 # HTML specials, plus the characters Markdown, LaTeX and Gradio's HTML templates
@@ -139,7 +140,7 @@ def article_html(
     else:
         html = text(body)
     link = ""
-    if article.url and re.match(r"(?i)^https?://", article.url):
+    if web_address(article.url):
         link = f' · <a href="{text(article.url)}" target="_blank" rel="noopener noreferrer">original</a>'
     source = f'<p class="qa-art-ref">Source <span class="qa-pill">{number}</span> of the answer</p>'
     return (

@@ -85,7 +85,7 @@ def sources_html(
     for article_id, group in by_article.items():
         first = group[0]
         # other articles with the passage's text, and files holding a copy of this one
-        more = len(first.get("also_in") or ()) + len(first.get("copies") or ())
+        more = len(first.get("also_in") or ()) + int(first.get("copies") or 0)
         also = f" · same text in {more} more" if more else ""
         ranks = {p["rank"] for p in group}
         link = next((s["link"] for s in sentences if s["citation"] in ranks and s.get("link")), None)
