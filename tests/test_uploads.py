@@ -97,3 +97,29 @@ def test_add_uploads_with_nothing_readable_keeps_the_index(built, embedder, tmp_
     assert result.build is None and "Rejected: empty.txt" in result.summary()
     assert not (tmp_path / "up" / "empty.txt").exists()
     assert len(Engine.from_index(built, embedder=embedder).index.articles) == 6
+
+
+@pytest.mark.parametrize("bad", ["---\ntitle: Festival\n---\n", "   \n"])
+def test_a_refused_reupload_keeps_the_article_it_would_have_replaced(built, embedder, tmp_path, bad):
+    good = "---\ntitle: Harbour Festival\n---\nThe harbour festival opens on Friday with fireworks."
+    first, second = tmp_path / "a" / "fest.md", tmp_path / "b" / "fest.md"
+    for path, text in ((first, good), (second, bad)):
+        path.parent.mkdir()
+        path.write_text(text)
+    assert uploads.add_uploads([first], tmp_path / "up", built, embedder=embedder).build.report.added == 1
+    again = uploads.add_uploads([second], tmp_path / "up", built, embedder=embedder)
+    assert "Rejected: fest.md" in again.summary()
+    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["fest.md"]  # nothing left aside
+    assert (tmp_path / "up" / "fest.md").read_text() == good
+    engine = Engine.from_index(built, embedder=embedder)
+    assert "fireworks" in engine.ask("When does the harbour festival open?").text
+
+
+def test_a_good_reupload_replaces_the_earlier_file(built, embedder, tmp_path):
+    for n, text in enumerate(("Opens on Friday.", "Opens on Saturday instead.")):
+        path = tmp_path / f"in{n}" / "fest.md"
+        path.parent.mkdir()
+        path.write_text(f"---\ntitle: Harbour Festival\n---\nThe harbour festival {text}")
+        uploads.add_uploads([path], tmp_path / "up", built, embedder=embedder)
+    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["fest.md"]
+    assert "Saturday" in (tmp_path / "up" / "fest.md").read_text()

@@ -80,7 +80,8 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
     """Copy acceptable files into `folder` under safe names; refuse the rest with a reason.
 
     A file keeps its (cleaned) name, so uploading a file again replaces the earlier copy
-    and re-indexing updates that article instead of adding a second one.
+    and re-indexing updates that article instead of adding a second one. The earlier copy
+    is kept aside (`.NAME.previous`) until the new one is indexed: see add_uploads.
     """
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
@@ -101,6 +102,8 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
         partial = root / f".{shown}.part"
         try:
             shutil.copyfile(source, partial)
+            if target.is_file():
+                os.replace(target, previous(target))
             os.replace(partial, target)
         except OSError as ex:  # a full disk: this file is not kept, the others still are
             partial.unlink(missing_ok=True)
@@ -126,16 +129,33 @@ def add_uploads(
         build = index_paths(saved, index_dir, embedder=embedder, keep_others=True, progress=progress)
     except QAError as ex:
         for path in saved:  # nothing from them was indexed: do not keep them around
-            path.unlink(missing_ok=True)
+            give_back(path)
         names = ", ".join(p.name for p in saved)
         return UploadResult((), (*problems, Problem(names, str(ex).replace(str(folder), "uploads"))))
     unused = unread(saved, index_dir)
-    for path in unused:  # no article came from it: keeping it would report it on every run
-        path.unlink(missing_ok=True)
+    for path in saved:
+        if path in unused:  # no article came from it: keeping it would report it on every run
+            give_back(path)
+        else:
+            previous(path).unlink(missing_ok=True)
     # Name files as the person knows them, not by where the server keeps them.
     read = tuple(Problem(Path(p.path).name, p.message, p.line, p.level) for p in build.problems)
     kept = tuple(p for p in saved if p not in unused)
     return UploadResult(kept, tuple(problems), BuildResult(build.report, read))
+
+
+def previous(path: Path) -> Path:
+    """Where an upload's earlier file of the same name waits while the new one is indexed."""
+    return path.with_name(f".{path.name}.previous")
+
+
+def give_back(path: Path) -> None:
+    """Drop a refused upload, and put back the earlier file of its name: a re-upload that
+    cannot be read must not take the article it replaced with it."""
+    if previous(path).is_file():
+        os.replace(previous(path), path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def unread(saved: Sequence[Path], index_dir: Path) -> list[Path]:
