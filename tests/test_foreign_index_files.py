@@ -8,6 +8,9 @@ A damaged index of qa's (its generation still beside them) is still repaired.
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import threading
 
 import pytest
@@ -146,3 +149,28 @@ def test_an_older_qas_unmarked_index_with_a_damaged_current_is_repaired(tmp_path
         [tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True
     )
     assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]
+
+
+def test_an_index_whose_generations_were_deleted_is_rebuilt_by_the_printed_command(runner, tmp_path):
+    assert runner.invoke(cli, ["index", "news", "--index", "ix"]).exit_code == 0
+    for gen in (tmp_path / "ix").glob("gen-*"):
+        shutil.rmtree(gen)  # CURRENT still names one, by qa's naming; sources.json stays
+    asked = runner.invoke(cli, ["ask", "What was rescued?", "--index", "ix"])
+    assert asked.exit_code == 1 and "qa index --rebuild --index" in asked.output
+    command = re.search(r"`(qa index --rebuild --index [^`]+)`", asked.output).group(1)
+    assert runner.invoke(cli, shlex.split(command)[1:]).exit_code == 0
+    assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]
+
+
+def test_a_current_naming_the_users_own_folder_is_not_offered_a_repair(runner, tmp_path):
+    mine = users_folder(tmp_path / "mine", [])
+    (mine / "gen-mine").mkdir()
+    (mine / "CURRENT").write_text("gen-mine\n")
+    asked = runner.invoke(cli, ["ask", "What was rescued?", "--index", "mine"])
+    assert asked.exit_code == 1 and "not one qa wrote" in asked.output and "--rebuild" not in asked.output
+    refused = runner.invoke(cli, ["index", "news", "--index", "mine", "--rebuild"])
+    assert refused.exit_code == 1 and "CURRENT, which qa did not write" in refused.output
+    assert (mine / "CURRENT").read_text() == "gen-mine\n" and sorted(p.name for p in mine.iterdir()) == [
+        "CURRENT",
+        "gen-mine",
+    ]

@@ -36,6 +36,7 @@ MAX_MANIFEST_PEEK = 64 << 20  # a manifest lists every file of a generation: a f
 
 
 _GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_-]{1,150}")
+_QA_NAME = re.compile(r"gen-\d{8}-\d{6}-\d+-\d+")  # what new_generation names (time, pid, number)
 
 
 def shell_path(root: Path) -> str:
@@ -52,6 +53,9 @@ def live_generation(root: Path) -> Path:
     check_folder(root)
     name = read_current(root)
     folder = root / name
+    whole = not folder.is_symlink() and folder.is_dir() and (folder / MANIFEST).is_file()
+    if not whole and not current_is_qas(root):
+        raise _not_qas(root)
     if folder.is_symlink() or not folder.is_dir():
         raise IndexCorruptError(f"{root / CURRENT} names {name}, which is not in {root}; {repair_hint(root)}")
     if not (folder / MANIFEST).is_file():
@@ -75,10 +79,7 @@ def read_current(root: Path) -> str:
     if len(raw) <= MAX_CURRENT_BYTES and _GENERATION_NAME.fullmatch(name):
         return name
     if not _may_hold_generation(root):
-        raise IndexNotFoundError(
-            f"no index at {root}: its {CURRENT} file is not one qa wrote; give an index folder "
-            f"with --index, or build one elsewhere with `qa index PATH --index NEW_FOLDER`"
-        )
+        raise _not_qas(root)
     held = (
         f"over {MAX_CURRENT_BYTES} bytes"
         if len(raw) > MAX_CURRENT_BYTES
@@ -228,6 +229,28 @@ def holds_generation(root: Path) -> bool:
         and c.is_dir()
         and (is_generation(c) or (_GENERATION_NAME.fullmatch(c.name) is not None and _qa_manifest(c)))
         for c in root.iterdir()
+    )
+
+
+def current_is_qas(root: Path) -> bool:
+    """True when INDEX/CURRENT is qa's to replace: a generation qa wrote is beside it, or it
+    names one by the name qa gives (its generations deleted by hand: the repair rebuilds)."""
+    pointer = root / CURRENT
+    if _may_hold_generation(root):
+        return True
+    try:
+        if pointer.is_symlink() or not pointer.is_file():
+            return False
+        with pointer.open("rb") as fh:
+            return _QA_NAME.fullmatch(fh.read(MAX_CURRENT_BYTES + 1).decode("ascii").strip()) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _not_qas(root: Path) -> IndexNotFoundError:
+    return IndexNotFoundError(
+        f"no index at {root}: its {CURRENT} file is not one qa wrote; give an index folder "
+        f"with --index, or build one elsewhere with `qa index PATH --index NEW_FOLDER`"
     )
 
 

@@ -67,20 +67,18 @@ def check_ours(root: Path) -> None:
     """Refuse to write an index where CURRENT or sources.json are the user's own files.
 
     qa replaces both whole, so it must know they are its own: they are when a generation
-    of qa's is beside them (so a damaged index is still repaired), and sources.json alone
-    when it is a plain file of the shape qa writes (every generation deleted by hand).
+    of qa's is beside them (so a damaged index is still repaired); else CURRENT when it
+    names a generation by qa's naming, and sources.json when it is a plain file of the
+    shape qa writes (every generation deleted by hand).
     """
     try:
         if not root.is_dir() or index_folder.holds_generation(root):
             return
     except OSError as ex:
         raise index_folder.write_failure(root, ex) from None
-    theirs = [
-        name
-        for name in (CURRENT, SOURCES)
-        if ((root / name).exists() or (root / name).is_symlink())
-        and not (name == SOURCES and sources.recorded_by_qa(root))
-    ]
+    ours = {CURRENT: index_folder.current_is_qas, SOURCES: sources.recorded_by_qa}
+    present = [name for name in ours if (root / name).exists() or (root / name).is_symlink()]
+    theirs = [name for name in present if not ours[name](root)]
     if theirs:
         raise IndexWriteError(
             f"{root} holds {' and '.join(theirs)}, which qa did not write, and no index of qa's; "
