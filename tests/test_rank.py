@@ -26,6 +26,13 @@ def test_select_shows_duplicate_text_once_and_says_where_else():
     assert [h.article.id for h in chosen] == ["a", "c"] and chosen[0].also_in == ("b",)
 
 
+def test_an_update_that_changes_a_number_is_not_folded_as_the_same_text():
+    early = "A flood in the northern valley killed 12 people on Monday, regional officials said on Tuesday."
+    update = early.replace("12", "45")
+    chosen = select([hit("update", update, 0.9), hit("early", early, 0.8)], 3, 2)
+    assert [h.article.id for h in chosen] == ["update", "early"] and chosen[0].also_in == ()
+
+
 def test_prefer_time_lifts_by_date_fit_and_strong_evidence_still_wins():
     near, far = hit("near", "x", 0.5, "2024-01-01"), hit("far", "y", 0.55, "2020-01-01")
     assert [h.article.id for h in prefer_time([far, near], [0.0, 1.0], 0.1)] == ["near", "far"]

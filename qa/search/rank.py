@@ -21,13 +21,23 @@ def words(text: str) -> set[str]:
 
 
 def same_text(a: set[str], b: set[str]) -> bool:
-    """Near-duplicate test on word sets. Example: same_text({"a","b"}, {"a","b"}) -> True"""
+    """Near-duplicate test on word sets. Example: same_text({"a","b"}, {"a","b"}) -> True
+
+    Numbers must all agree: a story updated with a new death toll ("killed 12" then
+    "killed 45") differs in one word of many, but it is news, not a copy to fold away.
+    """
     if not a or not b:
         return a == b
+    if _numbers(a) != _numbers(b):
+        return False
     small, large = sorted((len(a), len(b)))
     if small < NEAR_DUPLICATE * large:  # Jaccard <= small / large: cannot reach the bar
         return False
     return len(a & b) / len(a | b) >= NEAR_DUPLICATE
+
+
+def _numbers(bag: set[str]) -> set[str]:
+    return {w for w in bag if any(ch.isdigit() for ch in w)}
 
 
 def rerank(
