@@ -72,9 +72,31 @@ def is_generation(folder: Path) -> bool:
         return False
 
 
+def generations_in(folder: Path) -> list[Path]:
+    """The folders in `folder` (not links) that look like generations: qa's mark, or a gen-*
+    folder with a manifest (an older qa's, unmarked; index/folder.py checks its manifest).
+    Raises OSError when `folder` cannot be listed."""
+    return [
+        c
+        for c in folder.iterdir()
+        if not c.is_symlink()
+        and c.is_dir()
+        and (is_generation(c) or (c.name.startswith("gen-") and (c / MANIFEST).is_file()))
+    ]
+
+
 def is_index_folder(folder: Path) -> bool:
-    """True for an index root (CURRENT or sources.json) or one of its generations."""
-    return (folder / CURRENT).is_file() or (folder / SOURCES).is_file() or is_generation(folder)
+    """True for one of qa's generations, or an index root: CURRENT or sources.json beside a
+    generation or the chat's uploads/. A folder of articles that merely holds a file named
+    sources.json is not one (it was refused as an index before)."""
+    if is_generation(folder):
+        return True
+    if not ((folder / CURRENT).is_file() or (folder / SOURCES).is_file()):
+        return False
+    try:
+        return (folder / UPLOADS).is_dir() or bool(generations_in(folder))
+    except OSError:
+        return True  # unlistable: never read it as articles
 
 
 def enclosing_index(path: Path) -> Path | None:

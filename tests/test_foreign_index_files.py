@@ -174,3 +174,17 @@ def test_a_current_naming_the_users_own_folder_is_not_offered_a_repair(runner, t
         "CURRENT",
         "gen-mine",
     ]
+
+
+def test_a_folder_of_articles_holding_a_sources_json_is_read_as_articles(runner, tmp_path):
+    (tmp_path / "news" / "sources.json").write_text(USERS["sources.json"])  # the user's own notes
+    built = runner.invoke(cli, ["index", "news", "--index", "ix"])
+    assert built.exit_code == 0 and "1 added" in built.output, built.output
+    assert list(PassageIndex.load(tmp_path / "ix").articles) == ["seal"]
+
+
+def test_an_index_inside_the_folder_is_still_skipped(runner, tmp_path):
+    assert runner.invoke(cli, ["index", "news", "--index", "news/ix"]).exit_code == 0
+    (tmp_path / "more").mkdir()
+    assert runner.invoke(cli, ["index", "news", "--index", "more/ix"]).exit_code == 0
+    assert list(PassageIndex.load(tmp_path / "more" / "ix").articles) == ["seal"]  # news/ix's files unread

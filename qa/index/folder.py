@@ -26,7 +26,7 @@ from pathlib import Path
 
 from qa import jsonl
 from qa.errors import IndexCorruptError, IndexNotFoundError, IndexWriteError
-from qa.layout import CURRENT, GENERATION_MARK, MANIFEST, MARK_TEXT, SOURCES, is_generation
+from qa.layout import CURRENT, GENERATION_MARK, MANIFEST, MARK_TEXT, SOURCES, generations_in, is_generation
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +225,8 @@ def holds_generation(root: Path) -> bool:
     a gen-* folder holding qa's manifest (an older qa's, unmarked). Raises OSError when
     `root` cannot be listed. What makes CURRENT and sources.json beside it qa's own."""
     return any(
-        not c.is_symlink()
-        and c.is_dir()
-        and (is_generation(c) or (_GENERATION_NAME.fullmatch(c.name) is not None and _qa_manifest(c)))
-        for c in root.iterdir()
+        is_generation(c) or (_GENERATION_NAME.fullmatch(c.name) is not None and _qa_manifest(c))
+        for c in generations_in(root)
     )
 
 
