@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from qa.cli.main import cli
 from qa.search.answer import answer_json
-from qa.search.deep_link import text_fragment
+from qa.search.deep_link import as_rendered, text_fragment
 from qa.views import reply as views_reply
 
 from .chat_browser import CHROMIUM, browser
@@ -43,6 +43,19 @@ def test_the_directives_own_marks_are_encoded_inside_a_term():
     fragment = link.split("#:~:text=", 1)[1]
     assert "-" not in fragment and "," not in fragment and "&" not in fragment
     assert "well%2Dknown" in fragment and "%26" in fragment and "%2C" in fragment
+
+
+def test_characters_that_end_a_terminal_link_are_encoded():
+    link = text_fragment('https://ex.com/a?q="x"<b>`', "Seal rescued.")
+    assert link == "https://ex.com/a?q=%22x%22%3Cb%3E%60#:~:text=Seal%20rescued."
+
+
+def test_a_markdown_sentence_links_to_the_words_the_page_shows():
+    sentence = "The **mayor** promised [free buses](https://example.com/buses) for _all_ pupils."
+    assert text_fragment("https://ex.com/s", sentence) == (
+        "https://ex.com/s#:~:text=The%20mayor%20promised%20free%20buses%20for%20all%20pupils."
+    )
+    assert as_rendered("snake_case and 5 * 3 stay") == "snake_case and 5 * 3 stay"
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,9 @@ EDGE_WORDS = 4  # else its first and last this many words
 MAX_LINK = 4000  # characters; a longer address is not offered (browsers and terminals choke)
 
 _WEB = re.compile(r"https?://[^\s/?#]+[^\s]*", re.I)
+_CUTTERS = str.maketrans({'"': "%22", "<": "%3C", ">": "%3E", "`": "%60"})
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")  # [text](address) -> text
+_MARKS = re.compile(r"\*\*|__|`|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")  # **bold**, _em_, `code`
 
 
 def text_fragment(url: str | None, sentence: str) -> str | None:
@@ -31,14 +34,16 @@ def text_fragment(url: str | None, sentence: str) -> str | None:
     """
     if url is None or not web_address(url):
         return None
-    words = sentence.split()
+    words = as_rendered(sentence).split()
     if not words:
         return None
     if len(words) <= WHOLE_WORDS:
         directive = _term(" ".join(words))
     else:
         directive = f"{_term(' '.join(words[:EDGE_WORDS]))},{_term(' '.join(words[-EDGE_WORDS:]))}"
-    link = f"{url.split('#', 1)[0]}#:~:text={directive}"
+    # '"', '<', '>' and '`' end a clickable link in most terminals: encoded, they do not.
+    base = url.split("#", 1)[0].translate(_CUTTERS)
+    link = f"{base}#:~:text={directive}"
     return link if len(link) <= MAX_LINK else None
 
 
@@ -48,6 +53,16 @@ def web_address(url: str | None) -> bool:
     if not url or _WEB.fullmatch(url) is None:
         return False
     return not any(ord(ch) < 32 or ord(ch) == 127 for ch in url)
+
+
+def as_rendered(sentence: str) -> str:
+    """The sentence as a page shows it: a Markdown article keeps its marks in the stored
+    text (`**mayor**`, `[free buses](https://...)`), which the publisher's page never shows.
+
+    Example: as_rendered("The **mayor** promised [free buses](https://x.org).")
+        -> "The mayor promised free buses."
+    """
+    return _MARKS.sub("", _MD_LINK.sub(r"\1", sentence))
 
 
 def _term(words: str) -> str:

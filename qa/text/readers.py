@@ -80,6 +80,8 @@ def capped(key: str, value: object, limit: int) -> tuple[object, str | None]:
         return value, None
     if not isinstance(value, str):
         return None, f"{key} is a {type(value).__name__}, not text; ignored"
+    if len(value) > limit and key == "url":  # a cut address leads to another page, or none
+        return None, f"url is {len(value):,} characters (the limit is {limit:,}); ignored"
     if len(value) > limit:
         return value[:limit], f"{key} is {len(value):,} characters; kept the first {limit:,}"
     return value, None
