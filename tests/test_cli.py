@@ -138,7 +138,7 @@ def test_identical_copies_are_stored_once_and_named(runner, tmp_path):
         (tmp_path / "news" / sub / name).write_text(story)
     ix = str(tmp_path / "ix")
     built = runner.invoke(cli, ["index", str(tmp_path / "news"), "--index", ix])
-    assert "1 added" in built.output and "1 file held an identical copy" in built.output
+    assert "1 added" in built.output and "1 article read was an identical copy of another" in built.output
     as_json = json.loads(runner.invoke(cli, ["index", "--index", ix, "--json"]).output)
     assert as_json["copies"] == 1 and as_json["unchanged"] == 1
     asked = runner.invoke(cli, ["ask", "When did the bridge open?", "--index", ix])

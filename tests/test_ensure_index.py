@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import IndexNotFoundError
+from qa.errors import IndexNotFoundError, NoArticlesError
 from qa.index import folder
 from qa.index.build import ensure_index, index_paths
 from qa.index.passage_index import PassageIndex
@@ -80,3 +80,10 @@ def test_refuses_a_file_given_as_the_index(tmp_path: Path, embedder) -> None:  #
     with pytest.raises(IndexNotFoundError, match="is a file"):
         ensure_index(file, [_seeds(tmp_path, "seeds", ("harbour.txt",))], embedder=embedder)
     assert file.read_text() == "not an index"
+
+
+def test_without_seeds_it_says_to_index_the_users_articles(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    # `qa ask` run outside a source checkout: no seeds/ to build a first index from.
+    with pytest.raises(NoArticlesError, match=r"no index at .* yet, and no .*seeds to build one from; .*qa index PATH"):
+        ensure_index(tmp_path / "index", [tmp_path / "seeds"], embedder=embedder)
+    assert not (tmp_path / "index").exists()

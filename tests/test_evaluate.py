@@ -38,7 +38,8 @@ def test_load_questions_reads_every_field():
         ('{"id": "", "question": "empty id"}', "the question has no id"),
         ('{"id": [1], "question": "list id"}', r"id \[1\] must be a string or a whole number"),
         ('{"id": true, "question": "bool id"}', "id True must be a string or a whole number"),
-        ('{"id": "a", "question": "  "}', "question '  ' is missing or empty"),
+        ('{"id": "a", "question": "  "}', "the question has no text"),
+        ('{"id": "a"}', "the question has no text"),
         (
             '{"id": "a", "question": "q", "answers": "Paris"}',
             "answers is 'Paris'; expected a list of strings",
@@ -218,7 +219,7 @@ def test_cli_eval_json_and_limit(runner, built):
 def test_cli_eval_errors_are_one_line(runner, built, tmp_path):
     bad = _write(tmp_path / "bad.jsonl", '{"id": "a"}\n')
     result = runner.invoke(cli, ["eval", str(bad), "--index", str(built)])
-    assert result.exit_code == 1 and f"{bad}:1: question None is missing" in result.output
+    assert result.exit_code == 1 and f"{bad}:1: the question has no text" in result.output
     missing = runner.invoke(cli, ["eval", str(QUESTIONS), "--index", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "no index at" in missing.output
 

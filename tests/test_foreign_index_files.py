@@ -188,3 +188,12 @@ def test_an_index_inside_the_folder_is_still_skipped(runner, tmp_path):
     (tmp_path / "more").mkdir()
     assert runner.invoke(cli, ["index", "news", "--index", "more/ix"]).exit_code == 0
     assert list(PassageIndex.load(tmp_path / "more" / "ix").articles) == ["seal"]  # news/ix's files unread
+
+
+def test_only_qas_own_temporary_files_are_swept(runner, tmp_path):
+    assert runner.invoke(cli, ["index", "news", "--index", "ix"]).exit_code == 0
+    (tmp_path / "ix" / ".CURRENT.tmp-my-notes").write_text("mine")
+    (tmp_path / "ix" / ".CURRENT.tmp-4242").write_text("gen-left-by-a-killed-run\n")
+    assert runner.invoke(cli, ["index", "--index", "ix"]).exit_code == 0
+    assert (tmp_path / "ix" / ".CURRENT.tmp-my-notes").read_text() == "mine"
+    assert not (tmp_path / "ix" / ".CURRENT.tmp-4242").exists()

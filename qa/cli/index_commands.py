@@ -133,12 +133,15 @@ def index(
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged; "
         f"{r.articles} articles, {r.passages} passages ({r.embedded} embedded) "
         f"in {r.seconds:.1f}s -> {r.path}"
-        + (f"\n{_copies_words(copies)} an identical copy of another article: stored once" if copies else "")
+        + (f"\n{_copies_words(copies)}" if copies else "")
     )
 
 
 def _copies_words(n: int) -> str:
-    return "1 file held" if n == 1 else f"{n} files held"
+    """Copies are counted by article (a JSON lines file can hold several), not by file."""
+    if n == 1:
+        return "1 article read was an identical copy of another: stored once (qa ask names its file)"
+    return f"{n} articles read were identical copies of others: each stored once (qa ask names their files)"
 
 
 def verify_index_files(index_dir: Path, paths: tuple[Path, ...], rebuild: bool) -> None:

@@ -96,7 +96,7 @@ def parse_question(line: str, where: str) -> Question:
             f'{where}: id {repr(qid)[:60]} must be a string or a whole number; give an id like "q1"'
         )
     if not isinstance(text, str) or not text.strip():
-        raise QuestionSetError(f"{where}: question {text!r} is missing or empty; give the question text")
+        raise QuestionSetError(f'{where}: the question has no text; give it as "question": "..."')
     unanswerable = record.get("unanswerable", False)
     if not isinstance(unanswerable, bool):
         raise QuestionSetError(f"{where}: unanswerable is {unanswerable!r}; use true or false")

@@ -58,8 +58,9 @@ class Change:
 def format_report(report: EvalReport) -> str:
     """The summary table `qa eval` prints."""
     c, ix, opt = report.counts, report.index, report.options
+    asked = f"{report.questions} question{'' if report.questions == 1 else 's'}"
     lines = [
-        f"{report.questions} questions ({c['answerable']} answerable, {c['unanswerable']} unanswerable); "
+        f"{asked} ({c['answerable']} answerable, {c['unanswerable']} unanswerable); "
         f"fusion {opt.get('fusion')}, k={opt.get('k')}",
         f"index {ix.get('path')} ({ix.get('articles')} articles, {ix.get('passages')} passages, "
         f"backend {ix.get('backend', '?')}, manifest {ix.get('manifest_sha256')})",

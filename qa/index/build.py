@@ -148,6 +148,11 @@ def ensure_index(
         return False
     lock.check_ours(root)  # a user's own sources.json: refused before "building one" is said
     paths = [] if sources.has_index(root) else list(seeds)
+    if paths and not any(Path(p).exists() for p in paths):  # run outside a checkout: no seeds/ here
+        raise NoArticlesError(
+            f"no index at {root} yet, and no {', '.join(map(str, paths))} to build one from; "
+            f"build one from your articles with `qa index PATH --index {folder.shell_path(root)}`"
+        )
     line = f"no index at {root} yet; building one from {', '.join(map(str, paths)) or 'its sources'}"
     (notify or log.warning)(line)
     index_paths(paths, root, embedder=embedder, progress=progress, notify=notify)
@@ -204,8 +209,9 @@ def _some_articles(loaded: Ingested, paths: Sequence[Path | str]) -> Iterator[Ar
         yield article
     if count == 0:
         detail = "; ".join(str(p) for p in loaded.problems[:5])
+        where = ", ".join(map(str, paths)) or "no folder (the index records no sources)"
         raise NoArticlesError(
-            f"no readable articles in {', '.join(map(str, paths))}"
+            f"no readable articles in {where}"
             + (f" ({detail})" if detail else "")
             + f"; supported files: {' '.join(SUPPORTED)}"
         )

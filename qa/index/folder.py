@@ -36,6 +36,7 @@ MAX_MANIFEST_PEEK = 64 << 20  # a manifest lists every file of a generation: a f
 
 
 _GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_-]{1,150}")
+_OWN_TEMPORARY = re.compile(rf"\.(?:{re.escape(CURRENT)}|{re.escape(SOURCES)})\.tmp-\d+")  # write_atomic's
 _QA_NAME = re.compile(r"gen-\d{8}-\d{6}-\d+-\d+")  # what new_generation names (time, pid, number)
 
 
@@ -196,7 +197,7 @@ def remove_stale(root: Path, keep: str) -> None:
     for child in root.iterdir():
         if child.name != keep and not child.is_symlink() and child.is_dir() and is_generation(child):
             shutil.rmtree(child, ignore_errors=True)
-        elif child.name.startswith((f".{CURRENT}.tmp-", f".{SOURCES}.tmp-")) and child.is_file():
+        elif _OWN_TEMPORARY.fullmatch(child.name) and child.is_file() and not child.is_symlink():
             child.unlink(missing_ok=True)
 
 
