@@ -123,3 +123,49 @@ def test_a_good_reupload_replaces_the_earlier_file(built, embedder, tmp_path):
         uploads.add_uploads([path], tmp_path / "up", built, embedder=embedder)
     assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["fest.md"]
     assert "Saturday" in (tmp_path / "up" / "fest.md").read_text()
+
+
+GOOD = "---\ntitle: Harbour Festival\n---\nThe harbour festival opens on Friday with fireworks."
+
+
+def _file(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    return path
+
+
+def test_a_refused_reupload_sent_with_a_good_file_keeps_the_earlier_one(built, embedder, tmp_path):
+    uploads.add_uploads([_file(tmp_path / "a" / "fest.md", GOOD)], tmp_path / "up", built, embedder=embedder)
+    binary = _file(tmp_path / "b" / "fest.md", b"\x00\x01\x02\xff" * 100)
+    other = _file(tmp_path / "b" / "ferry.txt", "Ferry Returns\n\nThe night ferry sails again.")
+    result = uploads.add_uploads([binary, other], tmp_path / "up", built, embedder=embedder)
+    assert "Rejected: fest.md" in result.summary() and [p.name for p in result.saved] == ["ferry.txt"]
+    assert (tmp_path / "up" / "fest.md").read_text() == GOOD
+    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["ferry.txt", "fest.md"]
+
+
+@pytest.mark.parametrize("second", ["good", "bad"])
+def test_the_same_name_twice_in_one_upload_keeps_the_first(built, embedder, tmp_path, second):
+    uploads.add_uploads([_file(tmp_path / "a" / "fest.md", GOOD)], tmp_path / "up", built, embedder=embedder)
+    v2 = _file(tmp_path / "b" / "fest.md", GOOD.replace("Friday", "Saturday"))
+    v3 = _file(tmp_path / "c" / "fest.md", GOOD.replace("Friday", "Sunday") if second == "good" else b"\x00" * 50)
+    result = uploads.add_uploads([v2, v3], tmp_path / "up", built, embedder=embedder)
+    assert "Saturday" in (tmp_path / "up" / "fest.md").read_text()
+    assert "Rejected: fest.md" in result.summary()
+    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["fest.md"]
+
+
+def test_names_that_clean_to_the_same_name_are_not_both_taken(built, embedder, tmp_path):
+    alpha = _file(tmp_path / "in" / "a b.txt", "Alpha Story\n\nAlpha text.")
+    beta = _file(tmp_path / "in" / "a_b.txt", "Beta Story\n\nBeta text.")
+    result = uploads.add_uploads([alpha, beta], tmp_path / "up", built, embedder=embedder)
+    assert "also saved as a_b.txt" in result.summary() and len(result.saved) == 1
+    assert "Alpha" in (tmp_path / "up" / "a_b.txt").read_text()
+
+
+def test_leftovers_of_a_killed_upload_go_at_the_next(built, embedder, tmp_path):
+    (tmp_path / "up").mkdir()
+    _file(tmp_path / "up" / ".fest.md.previous", GOOD)
+    _file(tmp_path / "up" / ".fest.md.part", GOOD)
+    uploads.add_uploads([_file(tmp_path / "a" / "other.txt", "Other\n\nText.")], tmp_path / "up", built, embedder=embedder)
+    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["other.txt"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from qa.errors import QAError
 from qa.index.build import BuildResult, index_paths
 from qa.index.generation import article_places
 from qa.text.articles import Problem
+from qa.text.ingest import load_articles
 from qa.text.readers import SUPPORTED
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -80,37 +82,69 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
     """Copy acceptable files into `folder` under safe names; refuse the rest with a reason.
 
     A file keeps its (cleaned) name, so uploading a file again replaces the earlier copy
-    and re-indexing updates that article instead of adding a second one. The earlier copy
-    is kept aside (`.NAME.previous`) until the new one is indexed: see add_uploads.
+    and re-indexing updates that article instead of adding a second one. A file replaces
+    nothing until it is known to hold an article (an unreadable re-upload must not take
+    the earlier one's article with it), and the earlier copy waits aside (`.NAME.previous`)
+    until the new one is indexed: see add_uploads.
     """
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
+    _sweep(root)
     saved: list[Path] = []
     problems: list[Problem] = []
     for i, source in enumerate(map(Path, files)):
         shown = safe_name(source.name)
-        if i >= MAX_UPLOAD_FILES:
-            problems.append(Problem(shown, f"over the limit of {MAX_UPLOAD_FILES} files per upload"))
-            continue
-        reason = check_upload(source.name, source.stat().st_size if source.is_file() else 0)
-        target = (root / shown).resolve()
-        if reason is None and target.parent != root:
-            reason = "the file name is not allowed"
+        reason = _refusal(i, source, shown, root, saved) or unreadable(source, shown)
+        if reason is None:
+            reason = _put(source, root / shown)
         if reason:
             problems.append(Problem(shown, reason))
-            continue
-        partial = root / f".{shown}.part"
-        try:
-            shutil.copyfile(source, partial)
-            if target.is_file():
-                os.replace(target, previous(target))
-            os.replace(partial, target)
-        except OSError as ex:  # a full disk: this file is not kept, the others still are
-            partial.unlink(missing_ok=True)
-            problems.append(Problem(shown, f"could not be saved ({ex.strerror}); free some disk space"))
-            continue
-        saved.append(target)
+        else:
+            saved.append(root / shown)
     return saved, problems
+
+
+def _refusal(i: int, source: Path, shown: str, root: Path, saved: list[Path]) -> str | None:
+    if i >= MAX_UPLOAD_FILES:
+        return f"over the limit of {MAX_UPLOAD_FILES} files per upload"
+    reason = check_upload(source.name, source.stat().st_size if source.is_file() else 0)
+    if reason is None and (root / shown).resolve().parent != root:
+        reason = "the file name is not allowed"
+    if reason is None and root / shown in saved:  # "a b.txt" and "a_b.txt" both clean to a_b.txt
+        reason = f"another file of this upload is also saved as {shown}; rename one of them"
+    return reason
+
+
+def unreadable(source: Path, shown: str) -> str | None:
+    """Why the file yields no article, read on its own as indexing would read it; None if it does."""
+    with tempfile.TemporaryDirectory(prefix="qa-upload-") as private:
+        copy = Path(private) / shown
+        shutil.copyfile(source, copy)
+        loaded = load_articles([copy])
+        if any(True for _ in loaded):
+            return None
+        return "; ".join(p.message for p in loaded.problems) or "no article in it"
+
+
+def _put(source: Path, target: Path) -> str | None:
+    """Copy `source` to `target` whole, keeping an earlier `target` aside; a reason on failure."""
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        shutil.copyfile(source, partial)
+        if target.is_file():
+            os.replace(target, previous(target))
+        os.replace(partial, target)
+    except OSError as ex:  # a full disk: this file is not kept, the others still are
+        partial.unlink(missing_ok=True)
+        return f"could not be saved ({ex.strerror}); free some disk space"
+    return None
+
+
+def _sweep(root: Path) -> None:
+    """Leftovers of an upload killed part-way: its new files are in place and were read."""
+    for stale in [*root.glob(".*.previous"), *root.glob(".*.part")]:
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
 
 
 def add_uploads(
