@@ -33,6 +33,15 @@ def test_an_update_that_changes_a_number_is_not_folded_as_the_same_text():
     assert [h.article.id for h in chosen] == ["update", "early"] and chosen[0].also_in == ()
 
 
+def test_wire_copies_that_differ_in_dateline_day_or_clock_time_still_fold():
+    body = "The governor asked for federal aid after floods killed 12 people and damaged 300 homes on Monday."
+    copies = [f"RAVIA, March 4 (Reuters) - {body}", f"RAVIA, 5 March (Reuters) - {body}",
+              f"Updated 10:42 GMT. {body}", f"Updated 11:15 GMT. {body}"]  # fmt: skip
+    for first, second in ((copies[0], copies[1]), (copies[2], copies[3])):
+        chosen = select([hit("a", first, 0.9), hit("b", second, 0.8)], 3, 2)
+        assert [h.article.id for h in chosen] == ["a"] and chosen[0].also_in == ("b",)
+
+
 def test_prefer_time_lifts_by_date_fit_and_strong_evidence_still_wins():
     near, far = hit("near", "x", 0.5, "2024-01-01"), hit("far", "y", 0.55, "2020-01-01")
     assert [h.article.id for h in prefer_time([far, near], [0.0, 1.0], 0.1)] == ["near", "far"]
