@@ -55,7 +55,8 @@ def test_a_markdown_sentence_links_to_the_words_the_page_shows():
     assert text_fragment("https://ex.com/s", sentence) == (
         "https://ex.com/s#:~:text=The%20mayor%20promised%20free%20buses%20for%20all%20pupils."
     )
-    assert as_rendered("snake_case and 5 * 3 stay") == "snake_case and 5 * 3 stay"
+    assert as_rendered("snake_case and 5 * 3 and 2**10 stay") == "snake_case and 5 * 3 and 2**10 stay"
+    assert as_rendered("see [the map](https://x.org/a_(b)) now") == "see the map now"
 
 
 @pytest.mark.parametrize(

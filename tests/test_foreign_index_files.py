@@ -197,3 +197,31 @@ def test_only_qas_own_temporary_files_are_swept(runner, tmp_path):
     assert runner.invoke(cli, ["index", "--index", "ix"]).exit_code == 0
     assert (tmp_path / "ix" / ".CURRENT.tmp-my-notes").read_text() == "mine"
     assert not (tmp_path / "ix" / ".CURRENT.tmp-4242").exists()
+
+
+def test_an_index_folder_inside_the_articles_says_its_own_article_files_go_unread(runner, tmp_path):
+    (tmp_path / "news" / "sub").mkdir()
+    (tmp_path / "news" / "sub" / "keeper.txt").write_text("Keeper Retires\n\nThe lighthouse keeper retired.")
+    built = runner.invoke(cli, ["index", "news", "--index", "news/sub"])
+    assert built.exit_code == 0 and "its article files are never read" in built.output
+    assert (tmp_path / "news" / "sub" / "keeper.txt").exists()
+
+
+def test_an_older_qas_unmarked_generation_goes_once_repaired(tmp_path, settings):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "seal.txt").write_text(STORY)
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings)
+    old = index_folder.live_generation(tmp_path / "ix")
+    (old / ".qa-generation").unlink()  # as an older qa wrote it
+    (tmp_path / "ix" / "CURRENT").unlink()  # and CURRENT lost: nothing names it any more
+    (tmp_path / "ix" / "gen-mine").mkdir()  # a user's folder of that pattern, no manifest
+    index_paths([tmp_path / "news"], tmp_path / "ix", embedder=HashEmbedder(), settings=settings, rebuild=True)
+    assert not old.exists() and (tmp_path / "ix" / "gen-mine").is_dir()
+    assert len(list((tmp_path / "ix").glob("gen-2*"))) == 1
+
+
+def test_an_index_recording_no_folder_names_the_fix(runner, tmp_path):
+    assert runner.invoke(cli, ["index", "news", "--index", "ix"]).exit_code == 0
+    (tmp_path / "ix" / "sources.json").write_text('{"sources": []}\n')
+    again = runner.invoke(cli, ["index", "--index", "ix"])
+    assert again.exit_code == 1 and "records no folder to read" in again.output and "qa index PATH" in again.output

@@ -108,7 +108,7 @@ def index_paths(
         loaded = read_articles(root, to_read, with_uploads=not keep_others, follow_links=follow_links)
         report = update_index(
             root,
-            iter(()) if removing_only else _some_articles(loaded, to_read),
+            iter(()) if removing_only else _some_articles(loaded, to_read, root),
             embedder,
             settings=settings,
             keep_others=keep_others,
@@ -201,7 +201,7 @@ def read_articles(root: Path, paths: Sequence[str], with_uploads: bool, follow_l
     return load_articles(paths, index_root=root, follow_outside_links=follow_links)
 
 
-def _some_articles(loaded: Ingested, paths: Sequence[Path | str]) -> Iterator[Article]:
+def _some_articles(loaded: Ingested, paths: Sequence[Path | str], root: Path) -> Iterator[Article]:
     """The stream of articles, which must not be empty (else the error names the paths)."""
     count = 0
     for article in loaded:
@@ -209,7 +209,12 @@ def _some_articles(loaded: Ingested, paths: Sequence[Path | str]) -> Iterator[Ar
         yield article
     if count == 0:
         detail = "; ".join(str(p) for p in loaded.problems[:5])
-        where = ", ".join(map(str, paths)) or "no folder (the index records no sources)"
+        if not paths:
+            raise NoArticlesError(
+                f"the index at {root} records no folder to read and holds no uploads; name the "
+                f"folders to index: `qa index PATH ... --index {folder.shell_path(root)}`"
+            )
+        where = ", ".join(map(str, paths))
         raise NoArticlesError(
             f"no readable articles in {where}"
             + (f" ({detail})" if detail else "")

@@ -169,7 +169,7 @@ def publish(root: Path, building: Path) -> Path:
     final = root / building.name.removeprefix(".building-")
     _fsync_tree(building)
     os.replace(building, final)
-    adopt_legacy(root)  # while CURRENT still names the generation being replaced
+    adopt_legacy(root)  # an older qa's unmarked generations go with the stale ones below
     try:
         write_atomic(root / CURRENT, final.name + "\n")  # the one step that switches readers over
     except OSError:
@@ -202,23 +202,12 @@ def remove_stale(root: Path, keep: str) -> None:
 
 
 def adopt_legacy(root: Path) -> None:
-    """Mark the generation CURRENT names when an older qa wrote it without a mark, so it
-    goes once replaced: CURRENT names it and it holds qa's manifest, so it is qa's."""
-    folder = _legacy_generation(root)
-    if folder is not None:
-        (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
-
-
-def _legacy_generation(root: Path) -> Path | None:
-    """The unmarked generation an older qa made live (CURRENT names it, qa's manifest in it)."""
-    try:
-        name = read_current(root)
-    except (IndexNotFoundError, IndexCorruptError):
-        return None
-    folder = root / name
-    if folder.is_symlink() or not folder.is_dir() or is_generation(folder) or not _qa_manifest(folder):
-        return None
-    return folder
+    """Mark the generations an older qa wrote without a mark, so they go once replaced: a
+    gen-* folder holding qa's manifest is qa's (also when CURRENT no longer names it)."""
+    unmarked = [c for c in generations_in(root) if not is_generation(c)]
+    for folder in unmarked:
+        if _GENERATION_NAME.fullmatch(folder.name) and _qa_manifest(folder):
+            (folder / GENERATION_MARK).write_text(MARK_TEXT, encoding="utf-8")
 
 
 def holds_generation(root: Path) -> bool:

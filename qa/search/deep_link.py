@@ -22,8 +22,12 @@ MAX_LINK = 4000  # characters; a longer address is not offered (browsers and ter
 
 _WEB = re.compile(r"https?://[^\s/?#]+[^\s]*", re.I)
 _CUTTERS = str.maketrans({'"': "%22", "<": "%3C", ">": "%3E", "`": "%60"})
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")  # [text](address) -> text
-_MARKS = re.compile(r"\*\*|__|`|(?<!\w)[*_](?=\w)|(?<=\w)[*_](?!\w)")  # **bold**, _em_, `code`
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")  # [text](address) -> text
+# **bold**, __bold__, *em*, _em_, `code`: marks at a word's edge only ("2**10", "snake_case" stay)
+_MARKS = re.compile(
+    r"(?<!\w)(?:\*\*|__)(?=\S)|(?<=\S)(?:\*\*|__)(?!\w)|`"
+    r"|(?<![\w*_])[*_](?=\w)|(?<=\w)[*_](?![\w*_])"
+)
 
 
 def text_fragment(url: str | None, sentence: str) -> str | None:

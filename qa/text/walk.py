@@ -83,6 +83,8 @@ def _enter(folder: Path, own_index: Path | None, found: list[Found]) -> bool:
     if folder.is_symlink():
         return True  # decided by _linked_folder
     if own_index is not None and folder.resolve() == own_index:
+        if _article_files(folder):  # --index pointed at a folder of articles: say they go unread
+            found.append(_skip(folder, f"the index folder itself: {_OWN_FILES}"))
         return False  # its uploads/ are read as a source of their own
     if is_index_folder(folder):
         found.append(_skip(folder, "a qa index folder, never read as articles; skipped"))
@@ -130,6 +132,17 @@ def _not_a_file(path: Path) -> str:
         return f"cannot read it ({ex.strerror}); skipped"
     kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
     return f"a {kind}, not a regular file; skipped"
+
+
+_OWN_FILES = "its article files are never read; keep the index in a folder of its own (--index)"
+
+
+def _article_files(folder: Path) -> bool:
+    try:
+        files = [c for c in folder.iterdir() if not c.name.startswith(".") and c.suffix.lower() in READERS]
+        return any(c.is_file() for c in files)
+    except OSError:
+        return False
 
 
 def _skip(path: Path, why: str) -> Problem:
