@@ -25,16 +25,28 @@ __all__ = ["browser"]  # the module-scoped fixture
 QUESTION = "How much emergency aid did the regional government promise?"
 
 
-def test_a_short_sentence_goes_whole_and_the_old_fragment_goes():
-    link = text_fragment("https://ex.com/a?b=1#top", "Choe left for Russia.")
-    assert link == "https://ex.com/a?b=1#:~:text=Choe%20left%20for%20Russia."
+@pytest.mark.parametrize(
+    "url, sentence, link",
+    [
+        # a short sentence goes whole, and the address's own fragment goes
+        ("https://ex.com/a?b=1#top", "Choe left for Russia.", "https://ex.com/a?b=1#:~:text=Choe%20left%20for%20Russia."),
+        # a long one gives its first and last words
+        ("http://ex.com/s", "The regional government promised emergency aid of 5 million euros on Tuesday, officials said.",
+         "http://ex.com/s#:~:text=The%20regional%20government%20promised,on%20Tuesday%2C%20officials%20said."),
+        # characters that end a link in a terminal are encoded
+        ('https://ex.com/a?q="x"<b>`', "Seal rescued.", "https://ex.com/a?q=%22x%22%3Cb%3E%60#:~:text=Seal%20rescued."),
+        # Markdown's marks are not on the page, so not in the words
+        ("https://ex.com/s", "The **mayor** promised [free buses](https://example.com/buses) for _all_ pupils.",
+         "https://ex.com/s#:~:text=The%20mayor%20promised%20free%20buses%20for%20all%20pupils."),
+    ],
+)  # fmt: skip
+def test_the_link_opens_the_page_at_the_sentence(url, sentence, link):
+    assert text_fragment(url, sentence) == link
 
 
-def test_a_long_sentence_gives_its_first_and_last_words():
-    sentence = "The regional government promised emergency aid of 5 million euros on Tuesday, officials said."
-    assert text_fragment("http://ex.com/s", sentence) == (
-        "http://ex.com/s#:~:text=The%20regional%20government%20promised,on%20Tuesday%2C%20officials%20said."
-    )
+def test_markdown_marks_go_only_at_a_words_edge():
+    assert as_rendered("snake_case and 5 * 3 and 2**10 stay") == "snake_case and 5 * 3 and 2**10 stay"
+    assert as_rendered("see [the map](https://x.org/a_(b)) now") == "see the map now"
 
 
 def test_the_directives_own_marks_are_encoded_inside_a_term():
@@ -43,20 +55,6 @@ def test_the_directives_own_marks_are_encoded_inside_a_term():
     fragment = link.split("#:~:text=", 1)[1]
     assert "-" not in fragment and "," not in fragment and "&" not in fragment
     assert "well%2Dknown" in fragment and "%26" in fragment and "%2C" in fragment
-
-
-def test_characters_that_end_a_terminal_link_are_encoded():
-    link = text_fragment('https://ex.com/a?q="x"<b>`', "Seal rescued.")
-    assert link == "https://ex.com/a?q=%22x%22%3Cb%3E%60#:~:text=Seal%20rescued."
-
-
-def test_a_markdown_sentence_links_to_the_words_the_page_shows():
-    sentence = "The **mayor** promised [free buses](https://example.com/buses) for _all_ pupils."
-    assert text_fragment("https://ex.com/s", sentence) == (
-        "https://ex.com/s#:~:text=The%20mayor%20promised%20free%20buses%20for%20all%20pupils."
-    )
-    assert as_rendered("snake_case and 5 * 3 and 2**10 stay") == "snake_case and 5 * 3 and 2**10 stay"
-    assert as_rendered("see [the map](https://x.org/a_(b)) now") == "see the map now"
 
 
 @pytest.mark.parametrize(
