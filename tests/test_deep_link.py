@@ -88,7 +88,7 @@ def test_every_face_offers_the_original_at_the_quote(engine, built):
     assert all(s["link"] is None for s in data["answer"]["sentences"] if s["article_id"] != "orchard")
     bodies = {h.article.id: h.article.text for h in answer.hits}
     page = views_reply.answer_html(0, data, bodies, "your 6 articles")
-    assert f'href="{first["link"]}"' in html.unescape(page) and "original, at the quote</a>" in page
+    assert f'href="{first["link"]}"' in html.unescape(page) and "original, at the quote<span aria-hidden=\"true\"> ↗</span></a>" in page
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("qa.encode.backends.default_embedder", HashEmbedder)
         out = CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(built)]).output

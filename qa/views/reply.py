@@ -92,7 +92,7 @@ def sources_html(
         if link:  # built by search/deep_link.py from an http(s) address only
             also += (
                 f' · <a href="{text(link)}" target="_blank" rel="noopener noreferrer">'
-                "original, at the quote</a>"
+                'original, at the quote<span aria-hidden="true"> ↗</span></a>'
             )
         quotes = []
         for p in group:
