@@ -87,14 +87,14 @@ def generations_in(folder: Path) -> list[Path]:
 
 def is_index_folder(folder: Path) -> bool:
     """True for one of qa's generations, or an index root: CURRENT or sources.json beside a
-    generation or the chat's uploads/. A folder of articles that merely holds a file named
-    sources.json is not one (it was refused as an index before)."""
+    generation or the .lock every qa write leaves (its generations deleted by hand). A
+    folder of articles that merely holds a file named sources.json is not one."""
     if is_generation(folder):
         return True
     if not ((folder / CURRENT).is_file() or (folder / SOURCES).is_file()):
         return False
     try:
-        return (folder / UPLOADS).is_dir() or bool(generations_in(folder))
+        return (folder / LOCK).is_file() or bool(generations_in(folder))
     except OSError:
         return True  # unlistable: never read it as articles
 

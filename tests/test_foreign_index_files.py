@@ -185,9 +185,22 @@ def test_a_folder_of_articles_holding_a_sources_json_is_read_as_articles(runner,
 
 def test_an_index_inside_the_folder_is_still_skipped(runner, tmp_path):
     assert runner.invoke(cli, ["index", "news", "--index", "news/ix"]).exit_code == 0
+    again = runner.invoke(cli, ["index", "news", "--index", "news/ix"])
+    assert again.exit_code == 0 and "never read" not in again.output  # its own sources.json is no article
     (tmp_path / "more").mkdir()
     assert runner.invoke(cli, ["index", "news", "--index", "more/ix"]).exit_code == 0
     assert list(PassageIndex.load(tmp_path / "more" / "ix").articles) == ["seal"]  # news/ix's files unread
+    for gen in (tmp_path / "news" / "ix").glob("gen-*"):
+        shutil.rmtree(gen)  # what is left of it is still qa's, not articles
+    third = runner.invoke(cli, ["index", "news", "--index", "more/ix"])
+    assert third.exit_code == 0 and "0 added" in third.output and "empty text" not in third.output
+
+
+def test_a_web_export_with_sources_json_and_uploads_is_read_as_articles(runner, tmp_path):
+    (tmp_path / "news" / "sources.json").write_text(USERS["sources.json"])
+    (tmp_path / "news" / "uploads").mkdir()
+    built = runner.invoke(cli, ["index", "news", "--index", "ix"])
+    assert built.exit_code == 0 and "1 added" in built.output, built.output
 
 
 def test_only_qas_own_temporary_files_are_swept(runner, tmp_path):

@@ -42,6 +42,17 @@ def test_wire_copies_that_differ_in_dateline_day_or_clock_time_still_fold():
         assert [h.article.id for h in chosen] == ["a"] and chosen[0].also_in == ("b",)
 
 
+def test_figures_that_only_look_like_dates_or_times_keep_stories_apart():
+    pairs = [
+        ("The bank raised its rate to 3.25 percent on Thursday after a long meeting of the board.", "3.25", "4.75"),
+        ("After the landslide officials said that 12 may have died and many more are missing.", "12", "45"),
+        ("The court will hear the case again and announce its decision on March 4 in the capital city.", "4", "18"),
+    ]  # fmt: skip
+    for text, old, new in pairs:
+        chosen = select([hit("a", text, 0.9), hit("b", text.replace(old, new), 0.8)], 3, 2)
+        assert [h.article.id for h in chosen] == ["a", "b"], text
+
+
 def test_prefer_time_lifts_by_date_fit_and_strong_evidence_still_wins():
     near, far = hit("near", "x", 0.5, "2024-01-01"), hit("far", "y", 0.55, "2020-01-01")
     assert [h.article.id for h in prefer_time([far, near], [0.0, 1.0], 0.1)] == ["near", "far"]

@@ -1,5 +1,8 @@
 """Uploads: only article files under the size limit, never outside the upload folder, indexed at once."""
 
+import subprocess
+import sys
+
 import pytest
 
 from qa.chat import uploads
@@ -163,9 +166,14 @@ def test_names_that_clean_to_the_same_name_are_not_both_taken(built, embedder, t
     assert "Alpha" in (tmp_path / "up" / "a_b.txt").read_text()
 
 
-def test_leftovers_of_a_killed_upload_go_at_the_next(built, embedder, tmp_path):
-    (tmp_path / "up").mkdir()
-    _file(tmp_path / "up" / ".fest.md.previous", GOOD)
-    _file(tmp_path / "up" / ".fest.md.part", GOOD)
-    uploads.add_uploads([_file(tmp_path / "a" / "other.txt", "Other\n\nText.")], tmp_path / "up", built, embedder=embedder)
-    assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["other.txt"]
+def test_leftovers_of_a_killed_upload_are_put_back_or_go_at_the_next(built, embedder, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended: its leftovers are nobody's
+    up = tmp_path / "up"
+    _file(up / f".fest.md.previous-{pid}", GOOD)  # killed between setting it aside and putting the new one
+    _file(up / f".news.md.part-{pid}", "half a file")
+    _file(up / ".fest.md.previous-1", GOOD)  # pid 1 lives: another app's upload under way
+    _file(up / ".notes.part", "the user's own")
+    uploads.add_uploads([_file(tmp_path / "a" / "other.txt", "Other\n\nText.")], up, built, embedder=embedder)
+    assert sorted(p.name for p in up.iterdir()) == [".fest.md.previous-1", ".notes.part", "fest.md", "other.txt"]
+    assert (up / "fest.md").read_text() == GOOD

@@ -7,6 +7,7 @@ adds to the existing index (nothing else is dropped) and embeds only the new tex
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from qa.text.readers import SUPPORTED
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_FILES = 50
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# What _put sets aside, by process: .NAME.previous-PID, .NAME.part-PID
+_ASIDE = re.compile(r"\.(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\.(?P<kind>previous|part)-(?P<pid>\d{1,10})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,7 @@ def save_uploads(files: Sequence[Path | str], folder: Path) -> tuple[list[Path],
     A file keeps its (cleaned) name, so uploading a file again replaces the earlier copy
     and re-indexing updates that article instead of adding a second one. A file replaces
     nothing until it is known to hold an article (an unreadable re-upload must not take
-    the earlier one's article with it), and the earlier copy waits aside (`.NAME.previous`)
+    the earlier one's article with it), and the earlier copy waits aside (`.NAME.previous-PID`)
     until the new one is indexed: see add_uploads.
     """
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,41 +113,74 @@ def _refusal(i: int, source: Path, shown: str, root: Path, saved: list[Path]) ->
     reason = check_upload(source.name, source.stat().st_size if source.is_file() else 0)
     if reason is None and (root / shown).resolve().parent != root:
         reason = "the file name is not allowed"
-    if reason is None and root / shown in saved:  # "a b.txt" and "a_b.txt" both clean to a_b.txt
+    # "a b.txt" and "a_b.txt" both clean to a_b.txt; Fest.md and fest.md are one file on macOS
+    if reason is None and shown.casefold() in {p.name.casefold() for p in saved}:
         reason = f"another file of this upload is also saved as {shown}; rename one of them"
     return reason
 
 
 def unreadable(source: Path, shown: str) -> str | None:
     """Why the file yields no article, read on its own as indexing would read it; None if it does."""
-    with tempfile.TemporaryDirectory(prefix="qa-upload-") as private:
-        copy = Path(private) / shown
-        shutil.copyfile(source, copy)
-        loaded = load_articles([copy])
-        if any(True for _ in loaded):
-            return None
-        return "; ".join(p.message for p in loaded.problems) or "no article in it"
+    try:
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as private:
+            copy = Path(private) / shown
+            shutil.copyfile(source, copy)
+            loaded = load_articles([copy])
+            if any(True for _ in loaded):
+                return None
+            return "; ".join(p.message for p in loaded.problems) or "no article in it"
+    except OSError as ex:  # the upload vanished, or no room to read it
+        return f"could not be read ({ex.strerror})"
 
 
 def _put(source: Path, target: Path) -> str | None:
-    """Copy `source` to `target` whole, keeping an earlier `target` aside; a reason on failure."""
-    partial = target.with_name(f".{target.name}.part")
+    """Copy `source` to `target` whole, an earlier `target` kept aside too (a second link to
+    it, so that `target` is never missing); a reason on failure."""
+    partial, aside = target.with_name(f".{target.name}.part-{os.getpid()}"), previous(target)
     try:
         shutil.copyfile(source, partial)
         if target.is_file():
-            os.replace(target, previous(target))
+            aside.unlink(missing_ok=True)
+            _link_or_copy(target, aside)
         os.replace(partial, target)
-    except OSError as ex:  # a full disk: this file is not kept, the others still are
+    except OSError as ex:  # this file is not kept, the earlier one stays; the others still are
         partial.unlink(missing_ok=True)
-        return f"could not be saved ({ex.strerror}); free some disk space"
+        aside.unlink(missing_ok=True)
+        fix = "; free some disk space" if ex.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        return f"could not be saved ({ex.strerror}){fix}"
     return None
 
 
+def _link_or_copy(path: Path, to: Path) -> None:
+    try:
+        os.link(path, to)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, to)
+
+
 def _sweep(root: Path) -> None:
-    """Leftovers of an upload killed part-way: its new files are in place and were read."""
-    for stale in [*root.glob(".*.previous"), *root.glob(".*.part")]:
-        if stale.is_file() and not stale.is_symlink():
-            stale.unlink(missing_ok=True)
+    """Leftovers of an upload whose process died part-way: an earlier file kept aside goes
+    back if its name is empty, else goes (the new file was read before it was put there).
+    Only qa's own names, and only of dead processes: another app may be uploading now."""
+    for child in root.iterdir():
+        found = _ASIDE.fullmatch(child.name)
+        if not found or child.is_symlink() or not child.is_file() or _alive(int(found["pid"])):
+            continue
+        target = root / found["name"]
+        if found["kind"] == "previous" and not target.exists():
+            os.replace(child, target)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
 
 
 def add_uploads(
@@ -180,7 +216,7 @@ def add_uploads(
 
 def previous(path: Path) -> Path:
     """Where an upload's earlier file of the same name waits while the new one is indexed."""
-    return path.with_name(f".{path.name}.previous")
+    return path.with_name(f".{path.name}.previous-{os.getpid()}")
 
 
 def give_back(path: Path) -> None:

@@ -211,7 +211,7 @@ def _some_articles(loaded: Ingested, paths: Sequence[Path | str], root: Path) ->
         detail = "; ".join(str(p) for p in loaded.problems[:5])
         if not paths:
             raise NoArticlesError(
-                f"the index at {root} records no folder to read and holds no uploads; name the "
+                f"the index at {root} records no folder to read, and no upload holds an article; name the "
                 f"folders to index: `qa index PATH ... --index {folder.shell_path(root)}`"
             )
         where = ", ".join(map(str, paths))

@@ -22,7 +22,8 @@ MAX_LINK = 4000  # characters; a longer address is not offered (browsers and ter
 
 _WEB = re.compile(r"https?://[^\s/?#]+[^\s]*", re.I)
 _CUTTERS = str.maketrans({'"': "%22", "<": "%3C", ">": "%3E", "`": "%60"})
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")  # [text](address) -> text
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*\)")  # a page shows no alt text
+_MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")  # [text](address) -> text
 # **bold**, __bold__, *em*, _em_, `code`: marks at a word's edge only ("2**10", "snake_case" stay)
 _MARKS = re.compile(
     r"(?<!\w)(?:\*\*|__)(?=\S)|(?<=\S)(?:\*\*|__)(?!\w)|`"
@@ -66,7 +67,7 @@ def as_rendered(sentence: str) -> str:
     Example: as_rendered("The **mayor** promised [free buses](https://x.org).")
         -> "The mayor promised free buses."
     """
-    return _MARKS.sub("", _MD_LINK.sub(r"\1", sentence))
+    return _MARKS.sub("", _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", sentence)))
 
 
 def _term(words: str) -> str:

@@ -14,20 +14,24 @@ from .retrieve import Hit
 
 _WORDS = re.compile(r"\w+")
 NEAR_DUPLICATE = 0.8  # word-set Jaccard above which two texts count as the same text
+# A dateline's day ("RAVIA, March 4 (Reuters) -") and an update's clock time ("Updated 10:42
+# GMT.") vary between copies of one wire story; only there are they words, not figures.
 _MONTHS = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
-_DAY_AFTER = re.compile(rf"\b{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b", re.I)  # March 4
-_DAY_BEFORE = re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\b", re.I)  # 4 March
+    r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)  # capitalised, as in a dateline: "12 may have died" is no date
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")  # 10:42, not 3.25 percent
+# "RAVIA, March 4 (Reuters)" or "LONDON, 4 March": a place, a comma, the day, at the very start
+_DATELINE = re.compile(rf"\s*[A-Z][\w .'/-]{{0,40}},\s+(?:{_MONTHS}\.?\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTHS})\b")
 
 
 def words(text: str) -> set[str]:
     """The word set near-duplicates are told by; a dateline's day and a clock time count as
-    words, not figures ("March 4 (Reuters)" and "Updated 10:42 GMT" vary between copies)."""
-    text = _DAY_BEFORE.sub(r"dayofmonth \1", _CLOCK.sub(" clocktime ", text))
-    text = _DAY_AFTER.sub(r"\1 dayofmonth", text)
+    words, not figures (see _MONTHS)."""
+    dateline = _DATELINE.match(text)
+    if dateline:
+        text = re.sub(r"\d+", " dayofmonth ", dateline.group(0)) + text[dateline.end() :]
+    text = _CLOCK.sub(" clocktime ", text)
     return {w.lower() for w in _WORDS.findall(text)}
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from qa.errors import NoArticlesError
-from qa.layout import UPLOADS, enclosing_index, is_index_folder
+from qa.layout import CURRENT, SOURCES, UPLOADS, enclosing_index, is_index_folder
 
 from .articles import Problem
 from .readers import READERS
@@ -139,7 +139,11 @@ _OWN_FILES = "its article files are never read; keep the index in a folder of it
 
 def _article_files(folder: Path) -> bool:
     try:
-        files = [c for c in folder.iterdir() if not c.name.startswith(".") and c.suffix.lower() in READERS]
+        files = [
+            c
+            for c in folder.iterdir()
+            if not c.name.startswith(".") and c.name not in (CURRENT, SOURCES) and c.suffix.lower() in READERS
+        ]
         return any(c.is_file() for c in files)
     except OSError:
         return False

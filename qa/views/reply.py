@@ -92,7 +92,8 @@ def sources_html(
         if link:  # built by search/deep_link.py from an http(s) address only
             also += (
                 f' · <a href="{text(link)}" target="_blank" rel="noopener noreferrer">'
-                'original, at the quote<span aria-hidden="true"> ↗</span></a>'
+                'original, at the quote<span aria-hidden="true"> ↗</span>'
+                '<span class="qa-sr"> (opens in a new tab)</span></a>'
             )
         quotes = []
         for p in group:
