@@ -253,6 +253,15 @@ def test_control_characters_are_escaped(raw, shown):
     assert not terminal._CONTROLS.search(shown_json) and json.loads(shown_json) == {"t": raw}
 
 
+def test_a_control_character_before_a_numbered_item_is_indexed_not_a_traceback(tmp_path, monkeypatch):
+    # pysbd's list reader took "\x1f0" for a number and raised ValueError: qa index died on it.
+    monkeypatch.setattr("qa.encode.backends.default_embedder", HashEmbedder)
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.txt").write_text("Title Here\n\nThe list:\x1f0. First item. Then more text here.")
+    result = CliRunner().invoke(cli, ["index", str(tmp_path / "news"), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 0 and "1 added" in result.output, result.output
+
+
 def test_a_newline_in_a_file_name_cannot_forge_a_line(tmp_path):
     problem = Problem(str(tmp_path / "x\nerror: forged.txt"), "empty text: the article has no body")
     assert "\n" not in str(problem) and "\\x0a" in str(problem)

@@ -185,6 +185,8 @@ def test_any_json_records_read_as_articles_or_problems(tmp_path, records):
 
 @FAST
 @given(TEXTS, st.integers(min_value=1, max_value=60))
+@example("\x1f0. ", 4)  # pysbd raised ValueError on it (found by this test in CI)
+@example("Intro.\x1c12. Next one. \x1d3. Last.", 60)
 def test_sentence_ends_in_windows_stay_in_order(text, limit):
     ends = sentence_ends(text, limit)
     assert ends == sorted(ends) and ends[-1] == len(text) and all(0 <= end <= len(text) for end in ends)

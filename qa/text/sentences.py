@@ -16,6 +16,7 @@ Span = tuple[int, int]
 MAX_SEGMENT_CHARS = 10_000  # longest text given to pysbd at once (see sentence_ends)
 
 
+_PLAIN_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s)")  # where pysbd cannot read a text: ". " and the like
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 
@@ -79,8 +80,12 @@ def sentence_ends(para: str, limit: int = MAX_SEGMENT_CHARS) -> list[int]:
 
 def _piece_ends(text: str) -> list[int]:
     """Ends of pysbd's sentences in `text`, found in the original characters."""
+    try:
+        pieces = _pysbd_sentences(text)
+    except (ValueError, IndexError):  # pysbd's own bug: int("\x1f0") on "\x1f0. " (a control character)
+        return [m.end() for m in _PLAIN_END.finditer(text)]
     cursor, ends = 0, []
-    for piece in _pysbd_sentences(text):
+    for piece in pieces:
         found = text.find(piece.strip(), cursor) if piece.strip() else -1
         if found >= 0:
             cursor = found + len(piece.strip())
