@@ -82,7 +82,7 @@ def index_paths(
         SourcesError: no paths, and the index's sources cannot be known or are gone.
     """
     root = Path(index_dir) if index_dir else default_index_dir()
-    lock.check_ours(root)  # before the model loads; the lock checks again
+    lock.check_ours(root)  # before the model loads and before .lock is made
     if rebuild and (keep_others or (remove and not paths)):  # a rebuild reads every source
         paths, keep_others = every_source(root, paths if keep_others else []), False
     chosen = backend or recorded_backend(root)

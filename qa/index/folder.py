@@ -72,8 +72,7 @@ def read_current(root: Path) -> str:
             f"no index at {root}; build one with `qa index PATH --index {shell_path(root)}`"
         )
     try:
-        with pointer.open("rb") as fh:
-            raw = fh.read(MAX_CURRENT_BYTES + 1)
+        raw = _pointer(root)
     except OSError as ex:
         raise IndexCorruptError(f"cannot read {pointer} ({ex.strerror}); {repair_hint(root)}") from None
     name = raw.decode("ascii", errors="replace").strip()
@@ -222,17 +221,26 @@ def holds_generation(root: Path) -> bool:
 
 def current_is_qas(root: Path) -> bool:
     """True when INDEX/CURRENT is qa's to replace: a generation qa wrote is beside it, or it
-    names one by the name qa gives (its generations deleted by hand: the repair rebuilds)."""
+    names one by the name qa gives (names_qa_generation)."""
+    return _may_hold_generation(root) or names_qa_generation(root)
+
+
+def names_qa_generation(root: Path) -> bool:
+    """INDEX/CURRENT, a plain file, names a generation by qa's naming (its generations
+    deleted by hand: the repair rebuilds)."""
     pointer = root / CURRENT
-    if _may_hold_generation(root):
-        return True
+    if pointer.is_symlink() or not pointer.is_file():
+        return False
     try:
-        if pointer.is_symlink() or not pointer.is_file():
-            return False
-        with pointer.open("rb") as fh:
-            return _QA_NAME.fullmatch(fh.read(MAX_CURRENT_BYTES + 1).decode("ascii").strip()) is not None
+        return _QA_NAME.fullmatch(_pointer(root).decode("ascii").strip()) is not None
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def _pointer(root: Path) -> bytes:
+    """CURRENT's bytes, one more than MAX_CURRENT_BYTES at most (more says it is no pointer)."""
+    with (root / CURRENT).open("rb") as fh:
+        return fh.read(MAX_CURRENT_BYTES + 1)
 
 
 def _not_qas(root: Path) -> IndexNotFoundError:

@@ -1,15 +1,16 @@
 """The one writer of an index folder at a time: INDEX/.lock, held with flock.
 
 Readers never take it: they keep reading the live generation while a writer builds the
-next one beside it (index/folder.py switches over). Before the lock file is made, the
-folder is checked to be one qa may write in (check_ours), so a refused run leaves
-nothing of its own in a user's folder.
+next one beside it (index/folder.py switches over). Before a writer takes it, the folder
+is checked to be one qa may write in (check_ours, called by index/build.index_paths
+before the model loads), so a refused run leaves nothing of its own in a user's folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,8 +32,7 @@ def writer_lock(root: Path) -> Iterator[None]:
     """
     import fcntl
 
-    index_folder.check_folder(root)
-    check_ours(root)
+    index_folder.check_folder(root)  # check_ours ran before: index_paths asks it before the model loads
     new = [p for p in (root, *root.parents) if not p.exists()]  # folders this run makes
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -76,9 +76,9 @@ def check_ours(root: Path) -> None:
             return
     except OSError as ex:
         raise index_folder.write_failure(root, ex) from None
-    ours = {CURRENT: index_folder.current_is_qas, SOURCES: sources.recorded_by_qa}
-    present = [name for name in ours if (root / name).exists() or (root / name).is_symlink()]
-    theirs = [name for name in present if not ours[name](root)]
+    # No generation beside them (checked above), so only what the files themselves say is left.
+    ours = {CURRENT: index_folder.names_qa_generation, SOURCES: sources.recorded_by_qa}
+    theirs = [name for name, check in ours.items() if os.path.lexists(root / name) and not check(root)]
     if theirs:
         raise IndexWriteError(
             f"{root} holds {' and '.join(theirs)}, which qa did not write, and no index of qa's; "

@@ -17,7 +17,7 @@ from pathlib import Path
 from qa import jsonl
 from qa.config import DEFAULT_SOURCES
 from qa.errors import QAError, SourcesError
-from qa.layout import CURRENT, SOURCES, UPLOADS, is_generation
+from qa.layout import CURRENT, SOURCES, UPLOADS
 
 from . import folder
 from .generation import read_manifest
@@ -103,7 +103,7 @@ def has_index(root: Path) -> bool:
     return (
         (root / CURRENT).exists()
         or (root / SOURCES).exists()
-        or any(is_generation(c) for c in root.iterdir())
+        or folder.holds_generation(root)
     )
 
 
