@@ -37,7 +37,7 @@ class BuildResult:
 
     report: IndexReport
     problems: tuple[Problem, ...]
-    copies: int = 0  # files read that held an article already read: stored once, their places kept
+    copies: int = 0  # articles read that were identical copies of others: stored once, their places kept
 
 
 def index_paths(
